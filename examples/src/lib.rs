@@ -1,0 +1,1 @@
+//! Examples: see `quickstart.rs`.

@@ -1,0 +1,217 @@
+//! Trace and span identifiers, and the per-thread generator that makes them.
+//!
+//! Ids are random and never zero (W3C Trace Context treats all-zero ids as invalid). They are
+//! formatted as 32 and 16 lowercase hex digits, the form OpenTelemetry uses everywhere.
+
+use std::cell::Cell;
+use std::fmt;
+
+/// A 128-bit trace identifier. Never zero when produced by this crate.
+///
+/// ```
+/// use instrument_runtime::TraceId;
+/// let id = TraceId::from_u128(0x4bf92f3577b34da6a3ce929d0e0e4736);
+/// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct TraceId(u128);
+
+/// A 64-bit span identifier. Never zero when produced by this crate.
+///
+/// ```
+/// use instrument_runtime::SpanId;
+/// assert_eq!(SpanId::from_u64(0xa).to_string(), "000000000000000a");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SpanId(u64);
+
+impl TraceId {
+    /// The invalid (all-zero) trace id.
+    pub const INVALID: TraceId = TraceId(0);
+
+    /// Wraps a raw value.
+    pub const fn from_u128(v: u128) -> Self {
+        TraceId(v)
+    }
+    /// The raw value.
+    pub const fn to_u128(self) -> u128 {
+        self.0
+    }
+    /// Big-endian bytes, as sent on the wire.
+    pub const fn to_bytes(self) -> [u8; 16] {
+        self.0.to_be_bytes()
+    }
+    /// `false` for the all-zero id.
+    pub const fn is_valid(self) -> bool {
+        self.0 != 0
+    }
+    /// Parses exactly 32 lowercase hex digits; `None` for anything else or for all zeros.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        parse_lower_hex::<32>(s).map(TraceId).filter(|t| t.is_valid())
+    }
+}
+
+impl SpanId {
+    /// The invalid (all-zero) span id.
+    pub const INVALID: SpanId = SpanId(0);
+
+    /// Wraps a raw value.
+    pub const fn from_u64(v: u64) -> Self {
+        SpanId(v)
+    }
+    /// The raw value.
+    pub const fn to_u64(self) -> u64 {
+        self.0
+    }
+    /// Big-endian bytes, as sent on the wire.
+    pub const fn to_bytes(self) -> [u8; 8] {
+        self.0.to_be_bytes()
+    }
+    /// `false` for the all-zero id.
+    pub const fn is_valid(self) -> bool {
+        self.0 != 0
+    }
+    /// Parses exactly 16 lowercase hex digits; `None` for anything else or for all zeros.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        parse_lower_hex::<16>(s)
+            .map(|v| SpanId(v as u64))
+            .filter(|t| t.is_valid())
+    }
+}
+
+/// Parses exactly `N` lowercase hex digits (no sign, no uppercase, no prefix).
+fn parse_lower_hex<const N: usize>(s: &str) -> Option<u128> {
+    let bytes = s.as_bytes();
+    if bytes.len() != N {
+        return None;
+    }
+    bytes.iter().try_fold(0u128, |acc, &b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        Some(acc << 4 | u128::from(digit))
+    })
+}
+
+impl fmt::Display for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+impl fmt::Debug for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TraceId({self})")
+    }
+}
+impl fmt::Display for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+impl fmt::Debug for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SpanId({self})")
+    }
+}
+
+thread_local! {
+    /// xorshift64* state of this thread; 0 means "not seeded yet".
+    static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A 64-bit random number from this thread's generator; never zero.
+///
+/// xorshift64* is not cryptographic, and does not need to be: ids must be unique, not secret.
+/// The seed mixes the OS-seeded `RandomState`, the thread, the time and the process id, so two
+/// threads, two processes, and a forked child (see [`reseed_after_fork`]) differ.
+#[inline]
+pub(crate) fn next_u64() -> u64 {
+    RNG.with(|cell| {
+        let mut x = cell.get();
+        if x == 0 {
+            x = seed();
+        }
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        cell.set(x);
+        let out = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        if out == 0 {
+            1
+        } else {
+            out
+        }
+    })
+}
+
+#[cold]
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    std::thread::current().id().hash(&mut h);
+    (&h as *const _ as usize).hash(&mut h);
+    h.finish() | 1
+}
+
+use std::hash::Hash;
+
+/// Forgets this thread's generator state so the next id is drawn from a fresh seed.
+/// Called in a forked child so it never repeats the parent's ids.
+pub(crate) fn reseed_after_fork() {
+    RNG.with(|c| c.set(0));
+}
+
+/// A new random span id.
+#[inline]
+pub(crate) fn new_span_id() -> SpanId {
+    SpanId(next_u64())
+}
+
+/// A new random trace id.
+#[inline]
+pub(crate) fn new_trace_id() -> TraceId {
+    TraceId(u128::from(next_u64()) << 64 | u128::from(next_u64()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_strictness() {
+        let t = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+        assert_eq!(t.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert!(TraceId::from_hex("4BF92F3577B34DA6A3CE929D0E0E4736").is_none());
+        assert!(TraceId::from_hex("00000000000000000000000000000000").is_none());
+        assert!(TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e473").is_none());
+        assert!(SpanId::from_hex("+0f067aa0ba902b7").is_none());
+        assert_eq!(SpanId::from_hex("00f067aa0ba902b7").unwrap().to_u64(), 0x00f0_67aa_0ba9_02b7);
+    }
+
+    #[test]
+    fn ids_are_nonzero_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let s = new_span_id();
+            assert!(s.is_valid());
+            assert!(seen.insert(s), "repeated span id");
+        }
+        assert!(new_trace_id().is_valid());
+    }
+
+    #[test]
+    fn reseed_changes_sequence() {
+        let a = next_u64();
+        reseed_after_fork();
+        let b = next_u64();
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,269 @@
+//! What exporters receive: finished spans, log records and metric snapshots, fully resolved
+//! (wall-clock times, static metadata looked up), so an exporter only encodes.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::{Level, SpanId, TraceId};
+
+/// An attribute value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    I64(i64),
+    /// A float (may be NaN or infinite: exporters must encode those safely).
+    F64(f64),
+    /// A string, already truncated to the configured maximum length.
+    Str(Cow<'static, str>),
+}
+
+impl From<&'static str> for Value {
+    fn from(s: &'static str) -> Self {
+        Value::Str(Cow::Borrowed(s))
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(Cow::Owned(s))
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::I64(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::F64(v)
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::I64(v) => write!(f, "{v}"),
+            Value::F64(v) => write!(f, "{v}"),
+            Value::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A key and its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyValue {
+    /// Attribute name.
+    pub key: Cow<'static, str>,
+    /// Attribute value.
+    pub value: Value,
+}
+
+impl KeyValue {
+    /// Builds a key-value pair.
+    pub fn new(key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
+        KeyValue {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Outcome of a span, as OpenTelemetry's span status.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum SpanStatus {
+    /// Nothing was said (the function returned normally, or is not `Result`-returning).
+    #[default]
+    Unset,
+    /// The function returned `Ok`.
+    Ok,
+    /// The function returned `Err`, or panicked; the message says which.
+    Error {
+        /// Error description (the error's `Display` with `err`, or `"panicked"`).
+        message: Cow<'static, str>,
+    },
+}
+
+/// A finished span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanData {
+    /// Trace this span belongs to.
+    pub trace_id: TraceId,
+    /// This span's id.
+    pub span_id: SpanId,
+    /// The parent span, `None` for a root span.
+    pub parent_span_id: Option<SpanId>,
+    /// W3C trace flags (bit 0: sampled).
+    pub trace_flags: u8,
+    /// Span name (the function name unless `name = "..."` was given).
+    pub name: &'static str,
+    /// Target (the module path unless `target = "..."` was given).
+    pub target: &'static str,
+    /// `module_path!()` of the instrumented function.
+    pub module_path: &'static str,
+    /// Source file of the instrumented function.
+    pub file: &'static str,
+    /// Source line of the instrumented function.
+    pub line: u32,
+    /// Level of the span.
+    pub level: Level,
+    /// Start, in nanoseconds since the Unix epoch.
+    pub start_unix_nanos: u64,
+    /// End, in nanoseconds since the Unix epoch; never before the start.
+    pub end_unix_nanos: u64,
+    /// Status.
+    pub status: SpanStatus,
+    /// Attributes: fields, labels, the return value with `ret`.
+    pub attributes: Vec<KeyValue>,
+}
+
+impl SpanData {
+    /// Duration in nanoseconds (monotonic; never negative).
+    pub fn duration_nanos(&self) -> u64 {
+        self.end_unix_nanos - self.start_unix_nanos
+    }
+}
+
+/// A log record (from the `log` bridge, or made by `err`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogData {
+    /// When the record was made, in nanoseconds since the Unix epoch.
+    pub timestamp_unix_nanos: u64,
+    /// Severity.
+    pub level: Level,
+    /// `log` target.
+    pub target: Cow<'static, str>,
+    /// Formatted message.
+    pub body: String,
+    /// Trace of the span that was current when the record was made.
+    pub trace_id: Option<TraceId>,
+    /// Span that was current when the record was made.
+    pub span_id: Option<SpanId>,
+    /// W3C trace flags of that span.
+    pub trace_flags: u8,
+    /// Module path, when known.
+    pub module_path: Option<Cow<'static, str>>,
+    /// Source file, when known.
+    pub file: Option<Cow<'static, str>>,
+    /// Source line, when known.
+    pub line: Option<u32>,
+    /// Extra attributes.
+    pub attributes: Vec<KeyValue>,
+}
+
+/// Label set of one series: `(name, value)` pairs in a fixed order.
+pub type Labels = Vec<(Cow<'static, str>, Cow<'static, str>)>;
+
+/// One counter series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CounterPoint {
+    /// The series' labels.
+    pub labels: Labels,
+    /// Cumulative count since the process (or pipeline) started.
+    pub value: u64,
+}
+
+/// One gauge series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaugePoint {
+    /// The series' labels.
+    pub labels: Labels,
+    /// Current value.
+    pub value: f64,
+}
+
+/// One histogram series (explicit buckets, cumulative temporality).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramPoint {
+    /// The series' labels.
+    pub labels: Labels,
+    /// Upper bounds of the buckets, ascending; the last bucket (+Inf) is implied.
+    pub bounds: &'static [f64],
+    /// Per-bucket counts (not cumulative), `bounds.len() + 1` entries.
+    pub bucket_counts: Vec<u64>,
+    /// Sum of all observations.
+    pub sum: f64,
+    /// Number of observations (the sum of `bucket_counts`).
+    pub count: u64,
+}
+
+/// Data of one metric.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MetricData {
+    /// A monotonic counter.
+    Counter(Vec<CounterPoint>),
+    /// A gauge.
+    Gauge(Vec<GaugePoint>),
+    /// An explicit-bucket histogram.
+    Histogram(Vec<HistogramPoint>),
+}
+
+/// One metric with all its series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    /// Metric name, e.g. `function_calls_total`.
+    pub name: Cow<'static, str>,
+    /// Human description.
+    pub description: Cow<'static, str>,
+    /// UCUM unit (`s`, `1`, `{record}`).
+    pub unit: Cow<'static, str>,
+    /// The series.
+    pub data: MetricData,
+}
+
+/// A point-in-time view of every metric, cumulative since `start_unix_nanos`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct MetricsSnapshot {
+    /// When counting started.
+    pub start_unix_nanos: u64,
+    /// When this snapshot was taken.
+    pub time_unix_nanos: u64,
+    /// The metrics.
+    pub metrics: Vec<Metric>,
+}
+
+impl MetricsSnapshot {
+    /// Looks a metric up by name.
+    pub fn get(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+}
+
+/// Who is sending: `service.name` and other resource attributes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    /// `service.name`.
+    pub service_name: String,
+    /// Other attributes (from the builder and `OTEL_RESOURCE_ATTRIBUTES`).
+    pub attributes: Vec<KeyValue>,
+}
+
+/// What one call of [`Exporter::export`](crate::Exporter::export) receives.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// Finished spans, in the order they ended per thread.
+    pub spans: Vec<SpanData>,
+    /// Log records.
+    pub logs: Vec<LogData>,
+    /// A metrics snapshot, at the metrics interval and at every flush.
+    pub metrics: Option<MetricsSnapshot>,
+    /// The resource every item belongs to.
+    pub resource: Option<Arc<Resource>>,
+}
+
+impl Batch {
+    /// Number of records (spans + logs) in the batch. Metric snapshots are not records.
+    pub fn records(&self) -> usize {
+        self.spans.len() + self.logs.len()
+    }
+    /// `true` when there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty() && self.logs.is_empty() && self.metrics.is_none()
+    }
+}

@@ -1,0 +1,1 @@
+//! The stdout exporter (being written).
