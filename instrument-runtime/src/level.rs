@@ -54,16 +54,6 @@ impl Level {
             Level::Error => 17,
         }
     }
-
-    pub(crate) const fn from_u8(v: u8) -> Level {
-        match v {
-            0 => Level::Trace,
-            1 => Level::Debug,
-            2 => Level::Info,
-            3 => Level::Warn,
-            _ => Level::Error,
-        }
-    }
 }
 
 impl fmt::Display for Level {

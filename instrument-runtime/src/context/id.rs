@@ -125,7 +125,7 @@ thread_local! {
 ///
 /// xorshift64* is not cryptographic, and does not need to be: ids must be unique, not secret.
 /// The seed mixes the OS-seeded `RandomState`, the thread, the time and the process id, so two
-/// threads, two processes, and a forked child (see [`reseed_after_fork`]) differ.
+/// threads and two processes differ.
 #[inline]
 pub(crate) fn next_u64() -> u64 {
     RNG.with(|cell| {
@@ -163,11 +163,6 @@ fn seed() -> u64 {
 
 use std::hash::Hash;
 
-/// Forgets this thread's generator state so the next id is drawn from a fresh seed.
-/// Called in a forked child so it never repeats the parent's ids.
-pub(crate) fn reseed_after_fork() {
-    RNG.with(|c| c.set(0));
-}
 
 /// A new random span id.
 #[inline]
@@ -205,13 +200,5 @@ mod tests {
             assert!(seen.insert(s), "repeated span id");
         }
         assert!(new_trace_id().is_valid());
-    }
-
-    #[test]
-    fn reseed_changes_sequence() {
-        let a = next_u64();
-        reseed_after_fork();
-        let b = next_u64();
-        assert_ne!(a, b);
     }
 }

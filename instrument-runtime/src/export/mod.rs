@@ -9,6 +9,10 @@ mod data;
 #[cfg(feature = "stdout")]
 pub mod stdout;
 pub mod testing;
+#[cfg(feature = "otlp")]
+pub mod otlp;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 
 pub use data::*;
 
@@ -156,4 +160,16 @@ impl Exporter for NoopExporter {
     fn export(&mut self, _batch: &Batch) -> Result<(), ExportError> {
         Ok(())
     }
+}
+
+/// The exporters of the enabled cargo features, used when the builder names none.
+pub(crate) fn feature_exporters() -> Vec<Box<dyn Exporter>> {
+    #[allow(unused_mut)]
+    let mut out: Vec<Box<dyn Exporter>> = Vec::new();
+    #[cfg(feature = "stdout")]
+    out.push(Box::new(stdout::StdoutExporter::from_env()));
+    if out.is_empty() {
+        out.push(Box::new(NoopExporter));
+    }
+    out
 }

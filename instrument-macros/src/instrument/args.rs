@@ -1,0 +1,258 @@
+//! Parsing `#[instrument(...)]`'s arguments into a typed model.
+//!
+//! The arguments are first read as a list of `syn::Meta` (so a syntax error anywhere is one
+//! clear error), then each is interpreted; every problem is collected, spanned on its token.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, LitStr, Meta, Path, Token};
+
+use crate::errors::Errors;
+
+/// How a value is turned into text: `Display` (`%`) or `Debug` (`?`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Display,
+    Debug,
+}
+
+/// How a field's value is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sigil {
+    /// No sigil: the value must implement `FieldValue` (numbers, bools, strings).
+    Value,
+    /// `%value`
+    Display,
+    /// `?value`
+    Debug,
+}
+
+/// One entry of `fields(...)`.
+pub(crate) struct Field {
+    /// Dotted name, e.g. `http.method`.
+    pub(crate) name: String,
+    /// The name's tokens, for error spans.
+    pub(crate) name_tokens: TokenStream,
+    pub(crate) sigil: Sigil,
+    /// `None` for the shorthand `fields(arg)`, which captures the parameter `arg`.
+    pub(crate) value: Option<Expr>,
+}
+
+/// The whole attribute, interpreted.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) level: Option<LitStr>,
+    pub(crate) target: Option<LitStr>,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) skip: Vec<Ident>,
+    pub(crate) skip_all: bool,
+    pub(crate) err: Option<Format>,
+    pub(crate) ret: Option<Format>,
+    pub(crate) parent: Option<Expr>,
+    pub(crate) krate: Option<Path>,
+    /// Every argument given, by name, with its tokens (for the "at most once" rule).
+    pub(crate) seen: Vec<(String, TokenStream)>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let metas = Punctuated::<Meta, Token![,]>::parse_terminated(input)?;
+        let mut args = Args::default();
+        let mut errors = Errors::default();
+        for meta in metas {
+            args.seen
+                .push((meta_name(&meta), meta.path().to_token_stream()));
+            args.interpret(meta, &mut errors);
+        }
+        errors.finish()?;
+        Ok(args)
+    }
+}
+
+fn meta_name(meta: &Meta) -> String {
+    meta.path()
+        .get_ident()
+        .map(Ident::to_string)
+        .unwrap_or_else(|| meta.path().to_token_stream().to_string().replace(' ', ""))
+}
+
+impl Args {
+    fn interpret(&mut self, meta: Meta, errors: &mut Errors) {
+        match (meta_name(&meta).as_str(), meta) {
+            ("name", m) => self.name = lit_str(m, errors),
+            ("level", m) => self.level = lit_str(m, errors),
+            ("target", m) => self.target = lit_str(m, errors),
+            ("fields", Meta::List(l)) => match l.parse_args_with(parse_fields) {
+                Ok(f) => self.fields.extend(f),
+                Err(e) => errors.push(e),
+            },
+            ("skip", Meta::List(l)) => {
+                match l.parse_args_with(Punctuated::<Ident, Token![,]>::parse_terminated) {
+                    Ok(ids) => self.skip.extend(ids),
+                    Err(e) => errors.push(e),
+                }
+            }
+            ("skip_all", Meta::Path(_)) => self.skip_all = true,
+            ("err", m) => self.err = format_arg(m, errors),
+            ("ret", m) => self.ret = format_arg(m, errors),
+            ("parent", Meta::NameValue(nv)) => self.parent = Some(nv.value),
+            ("crate", Meta::NameValue(nv)) => self.krate = path_value(nv.value, errors),
+            (known @ ("fields" | "skip" | "skip_all" | "parent" | "crate"), m) => {
+                errors.spanned(m, usage(known));
+            }
+            (_, m) => errors.spanned(
+                m.path(),
+                format_args!(
+                    "unknown argument `{}`; expected one of: name, level, target, fields, skip, \
+                     skip_all, err, ret, parent, crate",
+                    meta_name(&m)
+                ),
+            ),
+        }
+    }
+}
+
+/// How an argument is written, for "wrong form" errors.
+fn usage(name: &str) -> &'static str {
+    match name {
+        "fields" => "expected `fields(name, name = value, name = %value, name = ?value)`",
+        "skip" => "expected `skip(arg, ...)`",
+        "skip_all" => "expected `skip_all` with no value",
+        "parent" => "expected `parent = <expression giving a SpanContext>`",
+        "crate" => "expected `crate = path::to::instrument_runtime`",
+        _ => "unexpected form",
+    }
+}
+
+fn lit_str(meta: Meta, errors: &mut Errors) -> Option<LitStr> {
+    let name = meta_name(&meta);
+    if let Meta::NameValue(nv) = &meta {
+        if let Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) = &nv.value
+        {
+            return Some(s.clone());
+        }
+        errors.spanned(
+            &nv.value,
+            format_args!("expected a string literal: `{name} = \"...\"`"),
+        );
+        return None;
+    }
+    errors.spanned(meta, format_args!("expected `{name} = \"...\"`"));
+    None
+}
+
+/// `err`, `err(Display)`, `err(Debug)` (and the same for `ret`).
+fn format_arg(meta: Meta, errors: &mut Errors) -> Option<Format> {
+    let name = meta_name(&meta);
+    let default = if name == "err" {
+        Format::Display
+    } else {
+        Format::Debug
+    };
+    match &meta {
+        Meta::Path(_) => Some(default),
+        Meta::List(l) => match l.parse_args::<Ident>() {
+            Ok(i) if i == "Display" => Some(Format::Display),
+            Ok(i) if i == "Debug" => Some(Format::Debug),
+            Ok(i) => {
+                errors.spanned(
+                    i,
+                    format_args!("expected `{name}(Display)` or `{name}(Debug)`"),
+                );
+                None
+            }
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+        Meta::NameValue(nv) => {
+            errors.spanned(
+                nv,
+                format_args!("expected `{name}`, `{name}(Display)` or `{name}(Debug)`"),
+            );
+            None
+        }
+    }
+}
+
+fn path_value(value: Expr, errors: &mut Errors) -> Option<Path> {
+    match value {
+        Expr::Path(p) => Some(p.path),
+        other => {
+            errors.spanned(other, usage("crate"));
+            None
+        }
+    }
+}
+
+fn parse_fields(input: ParseStream<'_>) -> syn::Result<Vec<Field>> {
+    let list = Punctuated::<Field, Token![,]>::parse_terminated(input)?;
+    Ok(list.into_iter().collect())
+}
+
+fn parse_sigil(input: ParseStream<'_>) -> syn::Result<Sigil> {
+    if input.peek(Token![%]) {
+        input.parse::<Token![%]>()?;
+        Ok(Sigil::Display)
+    } else if input.peek(Token![?]) {
+        input.parse::<Token![?]>()?;
+        Ok(Sigil::Debug)
+    } else {
+        Ok(Sigil::Value)
+    }
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let leading = parse_sigil(input)?;
+        let (name, name_tokens) = parse_dotted_name(input)?;
+        if !input.peek(Token![=]) {
+            return Ok(Field {
+                name,
+                name_tokens,
+                sigil: leading,
+                value: None,
+            });
+        }
+        let eq: Token![=] = input.parse()?;
+        if leading != Sigil::Value {
+            return Err(syn::Error::new_spanned(
+                eq,
+                "put the sigil before the value: `name = %value` or `name = ?value`",
+            ));
+        }
+        let sigil = parse_sigil(input)?;
+        let value: Expr = input.parse()?;
+        Ok(Field {
+            name,
+            name_tokens,
+            sigil,
+            value: Some(value),
+        })
+    }
+}
+
+/// `ident(.ident)*`, keywords allowed as segments (`r#type`, `self`).
+fn parse_dotted_name(input: ParseStream<'_>) -> syn::Result<(String, TokenStream)> {
+    let mut tokens = TokenStream::new();
+    let mut name = String::new();
+    loop {
+        let seg: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+        name.push_str(seg.to_string().trim_start_matches("r#"));
+        seg.to_tokens(&mut tokens);
+        if !input.peek(Token![.]) {
+            break;
+        }
+        let dot: Token![.] = input.parse()?;
+        dot.to_tokens(&mut tokens);
+        name.push('.');
+    }
+    Ok((name, tokens))
+}

@@ -1,0 +1,25 @@
+//! `#[instrument]`: parse ([`args`], [`item`]) -> validate ([`validate`]) -> expand
+//! ([`expand`]).
+
+mod args;
+mod expand;
+mod item;
+mod validate;
+
+use proc_macro2::TokenStream;
+
+use crate::errors;
+
+pub(crate) fn instrument(args: TokenStream, item: TokenStream) -> TokenStream {
+    match run(args, item.clone()) {
+        Ok(tokens) => tokens,
+        Err(e) => errors::with_item(&e, item),
+    }
+}
+
+fn run(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args: args::Args = syn::parse2(args)?;
+    let func = item::parse(item)?;
+    validate::check(&args, &func)?;
+    Ok(expand::expand(&args, func))
+}

@@ -1,0 +1,127 @@
+//! Static metadata of one instrumented function: one `static Callsite` per function, made by
+//! the macro. Records and metric cells refer to it by reference or by its dense index; nothing
+//! is copied per call.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crossbeam_queue::SegQueue;
+
+use crate::Level;
+
+/// One label of a callsite's metrics: its key, how many values it can take, and how a value
+/// index renders as a string.
+#[derive(Debug)]
+pub struct LabelDesc {
+    /// Label name.
+    pub key: &'static str,
+    /// Number of distinct values (the label type's `CARDINALITY`).
+    pub cardinality: usize,
+    /// Renders value index `i` (`i < cardinality`) as the exported label value.
+    pub value_name: fn(usize) -> &'static str,
+}
+
+/// Static metadata of an instrumented function.
+#[derive(Debug)]
+pub struct Callsite {
+    /// Span name.
+    pub name: &'static str,
+    /// Target (defaults to the module path).
+    pub target: &'static str,
+    /// `module_path!()`.
+    pub module_path: &'static str,
+    /// `file!()`.
+    pub file: &'static str,
+    /// `line!()`.
+    pub line: u32,
+    /// Span level.
+    pub level: Level,
+    /// Labels of the call metrics, in the order the series index is computed (mixed radix,
+    /// first label least significant, after the `result` digit).
+    pub labels: &'static [LabelDesc],
+    /// Dense index + 1 once registered, 0 before. Written once (cold path), read on every call.
+    id: AtomicU32,
+}
+
+/// Number of values of the built-in `result` label (`ok`, `error`).
+pub const RESULT_CARDINALITY: usize = 2;
+
+impl Callsite {
+    /// Builds a callsite (used by the macro's generated `static`).
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        name: &'static str,
+        target: &'static str,
+        module_path: &'static str,
+        file: &'static str,
+        line: u32,
+        level: Level,
+        labels: &'static [LabelDesc],
+    ) -> Self {
+        Callsite {
+            name,
+            target,
+            module_path,
+            file,
+            line,
+            level,
+            labels,
+            id: AtomicU32::new(0),
+        }
+    }
+
+    /// Number of metric series: `result` times every label's cardinality.
+    pub fn series_count(&self) -> usize {
+        self.labels
+            .iter()
+            .fold(RESULT_CARDINALITY, |acc, l| acc.saturating_mul(l.cardinality.max(1)))
+    }
+
+    /// The dense index of this callsite, registering it on first use.
+    #[inline]
+    pub(crate) fn index(&'static self) -> usize {
+        // Relaxed is enough: the id is only used as an index into per-thread tables, and
+        // registration publishes the callsite itself through the SegQueue (which synchronises).
+        match self.id.load(Ordering::Relaxed) {
+            0 => self.register(),
+            id => (id - 1) as usize,
+        }
+    }
+
+    #[cold]
+    fn register(&'static self) -> usize {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        // Two threads may race here; the compare_exchange decides one id, the loser's is unused.
+        let candidate = NEXT.fetch_add(1, Ordering::Relaxed);
+        match self
+            .id
+            .compare_exchange(0, candidate, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                NEW_CALLSITES.push(self);
+                (candidate - 1) as usize
+            }
+            Err(existing) => (existing - 1) as usize,
+        }
+    }
+
+    /// The label values of series `index` (the `result` digit excluded).
+    pub(crate) fn label_values(&self, index: usize) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        let mut rest = index / RESULT_CARDINALITY;
+        self.labels.iter().map(move |l| {
+            let card = l.cardinality.max(1);
+            let v = rest % card;
+            rest /= card;
+            (l.key, (l.value_name)(v))
+        })
+    }
+
+    pub(crate) fn registered_index(&self) -> Option<usize> {
+        match self.id.load(Ordering::Acquire) {
+            0 => None,
+            id => Some((id - 1) as usize),
+        }
+    }
+}
+
+/// Callsites registered since the exporter thread last looked (lock-free hand-off).
+pub(crate) static NEW_CALLSITES: SegQueue<&'static Callsite> = SegQueue::new();

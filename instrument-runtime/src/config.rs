@@ -1,0 +1,203 @@
+//! Configuration: builder values first, then the standard `OTEL_*` environment variables, then
+//! defaults. An invalid environment value is reported once on stderr and replaced by the
+//! default; it never panics.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::export::KeyValue;
+
+/// Resolved configuration of a pipeline.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) service_name: String,
+    pub(crate) resource_attributes: Vec<KeyValue>,
+    pub(crate) sample_ratio: f64,
+    pub(crate) ring_capacity: usize,
+    pub(crate) max_batch: usize,
+    pub(crate) export_interval: Duration,
+    pub(crate) metrics_interval: Duration,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) max_value_len: usize,
+    pub(crate) disabled: bool,
+}
+
+impl Config {
+    /// Defaults overridden by the environment.
+    pub(crate) fn from_env() -> Config {
+        let resource_attributes = env_resource_attributes();
+        let service_name = env_string("OTEL_SERVICE_NAME")
+            .or_else(|| {
+                resource_attributes
+                    .iter()
+                    .find(|kv| kv.key == "service.name")
+                    .map(|kv| kv.value.to_string())
+            })
+            .unwrap_or_else(default_service_name);
+        Config {
+            service_name,
+            resource_attributes,
+            sample_ratio: env_sampler().unwrap_or(1.0),
+            ring_capacity: env_parse("OTEL_BSP_MAX_QUEUE_SIZE", parse_positive).unwrap_or(4096),
+            max_batch: env_parse("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", parse_positive).unwrap_or(512),
+            export_interval: env_parse("OTEL_BSP_SCHEDULE_DELAY", parse_millis)
+                .unwrap_or(Duration::from_millis(1000)),
+            metrics_interval: env_parse("OTEL_METRIC_EXPORT_INTERVAL", parse_millis)
+                .unwrap_or(Duration::from_secs(10)),
+            shutdown_timeout: env_parse("OTEL_BSP_EXPORT_TIMEOUT", parse_millis)
+                .unwrap_or(Duration::from_secs(5)),
+            max_value_len: env_parse("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", parse_positive)
+                .unwrap_or(4096),
+            disabled: env_parse("OTEL_SDK_DISABLED", parse_bool).unwrap_or(false),
+        }
+    }
+}
+
+fn default_service_name() -> String {
+    // The OTel default is "unknown_service:<process name>".
+    let exe = std::env::current_exe().ok();
+    let name = exe
+        .as_deref()
+        .and_then(|p| p.file_stem())
+        .and_then(|s| s.to_str())
+        .unwrap_or("");
+    format!("unknown_service:{name}")
+}
+
+/// Reports a problem with the configuration once per distinct message, on stderr.
+pub(crate) fn warn_once(message: String) {
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if seen.get_or_insert_with(HashSet::new).insert(message.clone()) {
+        eprintln!("instrument-runtime: {message}");
+    }
+}
+
+fn env_string(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Some(v.trim().to_owned()),
+        Ok(_) | Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            warn_once(format!("{name} is not valid UTF-8; using the default"));
+            None
+        }
+    }
+}
+
+/// Parses an environment variable; an invalid value is reported once and ignored.
+pub(crate) fn env_parse<T>(name: &str, parse: fn(&str) -> Result<T, String>) -> Option<T> {
+    let raw = env_string(name)?;
+    match parse(&raw) {
+        Ok(v) => Some(v),
+        Err(why) => {
+            warn_once(format!("invalid {name}={raw:?} ({why}); using the default"));
+            None
+        }
+    }
+}
+
+pub(crate) fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be greater than 0".into()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub(crate) fn parse_millis(s: &str) -> Result<Duration, String> {
+    s.parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|e| format!("expected milliseconds: {e}"))
+}
+
+pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        Ok(_) => Err("must be between 0 and 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `OTEL_TRACES_SAMPLER` (+ `_ARG`) as a root sampling ratio. Every supported sampler is
+/// parent-based in effect: children follow their parent's decision, and TraceIdRatio decides
+/// the same way for every span of a trace.
+fn env_sampler() -> Option<f64> {
+    let sampler = env_string("OTEL_TRACES_SAMPLER")?;
+    let arg = || env_parse("OTEL_TRACES_SAMPLER_ARG", parse_ratio).unwrap_or(1.0);
+    match sampler.as_str() {
+        "always_on" | "parentbased_always_on" => Some(1.0),
+        "always_off" | "parentbased_always_off" => Some(0.0),
+        "traceidratio" | "parentbased_traceidratio" => Some(arg()),
+        other => {
+            warn_once(format!(
+                "unsupported OTEL_TRACES_SAMPLER={other:?}; using parentbased_always_on"
+            ));
+            None
+        }
+    }
+}
+
+/// `OTEL_RESOURCE_ATTRIBUTES=key1=value1,key2=value2` (values percent-decoded).
+fn env_resource_attributes() -> Vec<KeyValue> {
+    let Some(raw) = env_string("OTEL_RESOURCE_ATTRIBUTES") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for pair in raw.split(',').filter(|p| !p.trim().is_empty()) {
+        match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => out.push(KeyValue::new(
+                k.trim().to_owned(),
+                percent_decode(v.trim()),
+            )),
+            _ => warn_once(format!(
+                "ignoring malformed entry {pair:?} in OTEL_RESOURCE_ATTRIBUTES"
+            )),
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsers_reject_bad_values() {
+        assert!(parse_positive("0").is_err());
+        assert!(parse_positive("-3").is_err());
+        assert_eq!(parse_positive("12"), Ok(12));
+        assert!(parse_millis("1.5s").is_err());
+        assert!(parse_ratio("1.5").is_err());
+        assert!(parse_bool("yes").is_err());
+        assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
+    }
+}

@@ -1,0 +1,6 @@
+//! Ids, the current span, the span of one call, and the async wrapper that carries it.
+
+pub(crate) mod current;
+pub(crate) mod future;
+pub mod id;
+pub(crate) mod span;

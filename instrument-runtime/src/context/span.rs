@@ -1,0 +1,242 @@
+//! The span of one instrumented call: opened at entry, closed exactly once at exit (return,
+//! `?`, panic or cancellation), recording the call's latency in the metrics always and a span
+//! record when sampled.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::current::SpanContext;
+use crate::attributes::{self, truncate};
+use crate::buffer::record::{Priority, Record, SpanExtras, SpanRecord, StatusCode};
+use crate::callsite::{Callsite, RESULT_CARDINALITY};
+use crate::clock::{self, Instant};
+use crate::export::{KeyValue, Value};
+use crate::{local, log_record, Level};
+
+/// How a call ended, for the `result` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Returned normally (`Ok` for `Result`-returning functions).
+    Ok = 0,
+    /// Returned `Err`, or panicked.
+    Error = 1,
+}
+
+/// An open span. Made by `#[instrument]`'s expansion; not constructed by users.
+#[derive(Debug)]
+pub struct Span {
+    callsite: &'static Callsite,
+    ctx: SpanContext,
+    parent: SpanContext,
+    /// What was current before a sync span was entered; restored when it closes.
+    restore: SpanContext,
+    start: Instant,
+    /// Sync spans are current on their thread; `parent` is restored when they close.
+    entered: bool,
+    finished: bool,
+    /// `result` digit excluded: the label-value part of the metric series index.
+    label_index: usize,
+    extras: Option<Box<SpanExtras>>,
+}
+
+impl Span {
+    /// Opens a span for a synchronous call and makes it current on this thread.
+    #[inline]
+    pub fn enter(callsite: &'static Callsite) -> Span {
+        let mut span = Span::new(callsite, local::current());
+        span.restore = local::replace_current(span.ctx);
+        span.entered = true;
+        span
+    }
+
+    /// Opens a span for a synchronous call with an explicit parent (e.g. extracted from a
+    /// `traceparent` header); `None` starts a new trace.
+    #[inline]
+    pub fn enter_with_parent(callsite: &'static Callsite, parent: Option<SpanContext>) -> Span {
+        let mut span = Span::new(callsite, parent.unwrap_or(SpanContext::NONE));
+        span.restore = local::replace_current(span.ctx);
+        span.entered = true;
+        span
+    }
+
+    /// Opens a span for an async call. It is current only while its future is polled (see
+    /// [`Span::instrument`]), so it never leaks to other tasks on the same thread.
+    #[inline]
+    pub fn start(callsite: &'static Callsite) -> Span {
+        Span::new(callsite, local::current())
+    }
+
+    /// Like [`Span::start`] with an explicit parent; `None` starts a new trace.
+    #[inline]
+    pub fn start_with_parent(callsite: &'static Callsite, parent: Option<SpanContext>) -> Span {
+        Span::new(callsite, parent.unwrap_or(SpanContext::NONE))
+    }
+
+    #[inline]
+    fn new(callsite: &'static Callsite, parent: SpanContext) -> Span {
+        Span {
+            callsite,
+            ctx: SpanContext::child_of(parent),
+            parent,
+            restore: SpanContext::NONE,
+            start: Instant::now(),
+            entered: false,
+            finished: false,
+            label_index: 0,
+            extras: None,
+        }
+    }
+
+    /// This span's context.
+    #[inline]
+    pub fn context(&self) -> SpanContext {
+        self.ctx
+    }
+
+    /// `true` if this span will be exported (fields are only captured then).
+    #[inline]
+    pub fn is_sampled(&self) -> bool {
+        self.ctx.is_sampled()
+    }
+
+    /// Selects the metric series of the user's labels (mixed-radix index over their values).
+    #[inline]
+    pub fn set_label_index(&mut self, index: usize) {
+        self.label_index = index;
+    }
+
+    /// Records an attribute (call only when sampled; values are truncated to the configured
+    /// maximum length).
+    pub fn record(&mut self, key: &'static str, value: Value) {
+        self.extras
+            .get_or_insert_with(Default::default)
+            .attributes
+            .push(KeyValue {
+                key: Cow::Borrowed(key),
+                value,
+            });
+    }
+
+    /// Records the return value's `Debug` form as attribute `return` (the `ret` argument).
+    pub fn record_return(&mut self, value: &dyn fmt::Debug) {
+        if self.is_sampled() {
+            self.record("return", attributes::debug(value));
+        }
+    }
+
+    /// Records the return value's `Display` form as attribute `return` (`ret(Display)`).
+    pub fn record_return_display(&mut self, value: &dyn fmt::Display) {
+        if self.is_sampled() {
+            self.record("return", attributes::display(value));
+        }
+    }
+
+    /// The `err` argument: marks the span as failed with the error's text, and emits an ERROR
+    /// log record carrying it and this span's ids.
+    pub fn record_error(&mut self, error: &dyn fmt::Display) {
+        let message = truncate(error.to_string());
+        log_record::emit_error(self.callsite, self.ctx, &message);
+        if self.is_sampled() {
+            self.extras.get_or_insert_with(Default::default).error_message = Some(message);
+        }
+    }
+
+    /// Like [`Span::record_error`], with the error's `Debug` form (`err(Debug)`).
+    pub fn record_error_debug(&mut self, error: &dyn fmt::Debug) {
+        self.record_error(&attributes::DebugAsDisplay(error));
+    }
+
+    /// Closes the span with the call's outcome.
+    #[inline]
+    pub fn finish(mut self, outcome: Outcome) {
+        self.close(outcome, false);
+    }
+
+    /// Wraps the async body so this span is current exactly while it is polled.
+    #[inline]
+    pub fn instrument<F>(&self, future: F) -> crate::context::future::WithContext<F> {
+        crate::context::future::WithContext::new(future, self.ctx)
+    }
+
+    #[inline]
+    fn close(&mut self, outcome: Outcome, cancelled: bool) {
+        self.finished = true;
+        let end = Instant::now();
+        if self.entered {
+            local::replace_current(self.restore);
+        }
+        let nanos = clock::nanos_between(self.start, end);
+        let series = outcome as usize + RESULT_CARDINALITY * self.label_index;
+        local::record_call(self.callsite, series, nanos);
+        if self.ctx.is_sampled() {
+            self.push_record(end, outcome, cancelled);
+        }
+    }
+
+    fn push_record(&mut self, end: Instant, outcome: Outcome, cancelled: bool) {
+        let mut extras = self.extras.take();
+        if cancelled {
+            extras
+                .get_or_insert_with(Default::default)
+                .attributes
+                .push(KeyValue::new("instrument.cancelled", true));
+        }
+        let status = match outcome {
+            Outcome::Ok => StatusCode::Unset,
+            Outcome::Error => StatusCode::Error,
+        };
+        let trace = self.ctx.trace_id.to_u128();
+        let record = SpanRecord {
+            callsite: self.callsite,
+            trace_hi: (trace >> 64) as u64,
+            trace_lo: trace as u64,
+            span_id: self.ctx.span_id.to_u64(),
+            parent_id: self.parent_span_id(),
+            start: self.start,
+            end,
+            status,
+            flags: self.ctx.trace_flags,
+            extras,
+        };
+        let priority = Priority::of(self.callsite.level, outcome == Outcome::Error);
+        local::push(Record::Span(record), priority);
+    }
+
+    fn parent_span_id(&self) -> u64 {
+        if self.parent.trace_id == self.ctx.trace_id {
+            self.parent.span_id.to_u64()
+        } else {
+            0
+        }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Not finished: the call panicked (unwinding through the body) or, for an async call,
+        // its future was dropped before completion.
+        if std::thread::panicking() {
+            if self.is_sampled() {
+                self.extras.get_or_insert_with(Default::default).error_message =
+                    Some("panicked".to_owned());
+            }
+            self.close(Outcome::Error, false);
+        } else {
+            self.close(Outcome::Ok, true);
+        }
+    }
+}
+
+/// Level of a callsite, for the macro's `level = "..."` (kept here so the macro emits a path).
+pub const fn level_from_str(s: &str) -> Level {
+    match s.as_bytes() {
+        b"trace" => Level::Trace,
+        b"debug" => Level::Debug,
+        b"warn" => Level::Warn,
+        b"error" => Level::Error,
+        _ => Level::Info,
+    }
+}

@@ -1,0 +1,246 @@
+//! Metric snapshots as OTLP protobuf messages (the official `opentelemetry-proto` types).
+//!
+//! Why not `opentelemetry_sdk::metrics::data::ResourceMetrics`: in opentelemetry_sdk 0.33
+//! every field of the metric data types (`ResourceMetrics`, `Sum`, `Histogram`,
+//! `HistogramDataPoint`, ...) is `pub(crate)` and there is no public constructor and no crate
+//! feature that adds one; the only way to get a `ResourceMetrics` is the SDK's own aggregation
+//! pipeline. Replaying our snapshot through SDK instruments would not be exact (a histogram
+//! can only be fed single observations, so its sum, min and max would be invented, at a cost
+//! of one call per observation). The generated protobuf types have public fields, so the
+//! snapshot is converted to them exactly, and sent with the generated tonic client or as the
+//! OTLP/HTTP protobuf body (see [`super::metrics_client`]).
+//!
+//! Temporality is cumulative, as our snapshots are: counters become monotonic `Sum`s,
+//! histograms explicit-bucket `Histogram`s, both `AGGREGATION_TEMPORALITY_CUMULATIVE` with
+//! the snapshot's start time.
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, Gauge, Histogram, HistogramDataPoint,
+    Metric as ProtoMetric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
+
+use crate::export::{
+    CounterPoint, GaugePoint, HistogramPoint, Labels, Metric, MetricData, MetricsSnapshot,
+};
+
+/// The time window every point of a snapshot shares.
+#[derive(Clone, Copy)]
+struct Window {
+    start: u64,
+    time: u64,
+}
+
+/// One export request holding every metric of the snapshot.
+pub(crate) fn request(
+    snapshot: &MetricsSnapshot,
+    resource: &ProtoResource,
+) -> ExportMetricsServiceRequest {
+    let window = Window {
+        start: snapshot.start_unix_nanos,
+        time: snapshot.time_unix_nanos,
+    };
+    let scope_metrics = ScopeMetrics {
+        scope: Some(scope()),
+        metrics: snapshot.metrics.iter().map(|m| metric(m, window)).collect(),
+        schema_url: String::new(),
+    };
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(resource.clone()),
+            scope_metrics: vec![scope_metrics],
+            schema_url: String::new(),
+        }],
+    }
+}
+
+/// The OTLP resource for an SDK resource (the same one the span and log exporters get).
+pub(crate) fn resource(sdk: &opentelemetry_sdk::Resource) -> ProtoResource {
+    ProtoResource {
+        attributes: sdk.iter().map(|(k, v)| attribute(k.as_str(), v)).collect(),
+        ..ProtoResource::default()
+    }
+}
+
+fn scope() -> InstrumentationScope {
+    InstrumentationScope {
+        name: env!("CARGO_PKG_NAME").to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        ..InstrumentationScope::default()
+    }
+}
+
+fn metric(m: &Metric, window: Window) -> ProtoMetric {
+    let data = match &m.data {
+        MetricData::Counter(points) => counter(points, window),
+        MetricData::Gauge(points) => gauge(points, window),
+        MetricData::Histogram(points) => histogram(points, window),
+    };
+    ProtoMetric {
+        name: m.name.to_string(),
+        description: m.description.to_string(),
+        unit: m.unit.to_string(),
+        data: Some(data),
+        ..ProtoMetric::default()
+    }
+}
+
+fn counter(points: &[CounterPoint], window: Window) -> metric::Data {
+    let data_points = points
+        .iter()
+        .map(|p| {
+            // OTLP integers are signed; a count past i64::MAX saturates instead of wrapping.
+            let value = i64::try_from(p.value).unwrap_or(i64::MAX);
+            number_point(&p.labels, number_data_point::Value::AsInt(value), window)
+        })
+        .collect();
+    metric::Data::Sum(Sum {
+        data_points,
+        aggregation_temporality: AggregationTemporality::Cumulative as i32,
+        is_monotonic: true,
+    })
+}
+
+fn gauge(points: &[GaugePoint], window: Window) -> metric::Data {
+    let data_points = points
+        .iter()
+        .map(|p| number_point(&p.labels, number_data_point::Value::AsDouble(p.value), window))
+        .collect();
+    metric::Data::Gauge(Gauge { data_points })
+}
+
+fn number_point(labels: &Labels, value: number_data_point::Value, window: Window) -> NumberDataPoint {
+    NumberDataPoint {
+        attributes: attributes(labels),
+        start_time_unix_nano: window.start,
+        time_unix_nano: window.time,
+        value: Some(value),
+        ..NumberDataPoint::default()
+    }
+}
+
+fn histogram(points: &[HistogramPoint], window: Window) -> metric::Data {
+    let data_points = points.iter().map(|p| histogram_point(p, window)).collect();
+    metric::Data::Histogram(Histogram {
+        data_points,
+        aggregation_temporality: AggregationTemporality::Cumulative as i32,
+    })
+}
+
+fn histogram_point(p: &HistogramPoint, window: Window) -> HistogramDataPoint {
+    HistogramDataPoint {
+        attributes: attributes(&p.labels),
+        start_time_unix_nano: window.start,
+        time_unix_nano: window.time,
+        count: p.count,
+        sum: Some(p.sum),
+        bucket_counts: p.bucket_counts.clone(),
+        explicit_bounds: p.bounds.to_vec(),
+        ..HistogramDataPoint::default()
+    }
+}
+
+fn attributes(labels: &Labels) -> Vec<KeyValue> {
+    labels
+        .iter()
+        .map(|(k, v)| KeyValue {
+            key: k.to_string(),
+            value: Some(string_value(v.to_string())),
+            ..KeyValue::default()
+        })
+        .collect()
+}
+
+fn string_value(s: String) -> AnyValue {
+    AnyValue {
+        value: Some(any_value::Value::StringValue(s)),
+    }
+}
+
+fn attribute(key: &str, value: &opentelemetry::Value) -> KeyValue {
+    let value = match value {
+        opentelemetry::Value::Bool(b) => any_value::Value::BoolValue(*b),
+        opentelemetry::Value::I64(i) => any_value::Value::IntValue(*i),
+        opentelemetry::Value::F64(f) => any_value::Value::DoubleValue(*f),
+        other => any_value::Value::StringValue(other.as_str().into_owned()),
+    };
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..KeyValue::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn labels() -> Labels {
+        vec![(Cow::Borrowed("function"), Cow::Borrowed("load_cart"))]
+    }
+
+    fn snapshot() -> MetricsSnapshot {
+        MetricsSnapshot {
+            start_unix_nanos: 10,
+            time_unix_nanos: 20,
+            metrics: vec![
+                Metric {
+                    name: "function_calls_total".into(),
+                    description: "calls".into(),
+                    unit: "1".into(),
+                    data: MetricData::Counter(vec![CounterPoint {
+                        labels: labels(),
+                        value: u64::MAX,
+                    }]),
+                },
+                Metric {
+                    name: "function_calls_duration_seconds".into(),
+                    description: "latency".into(),
+                    unit: "s".into(),
+                    data: MetricData::Histogram(vec![HistogramPoint {
+                        labels: labels(),
+                        bounds: &[0.1, 1.0],
+                        bucket_counts: vec![2, 1, 0],
+                        sum: 0.75,
+                        count: 3,
+                    }]),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn counters_and_histograms_are_cumulative_and_exact() {
+        let req = request(&snapshot(), &ProtoResource::default());
+        let metrics = &req.resource_metrics[0].scope_metrics[0].metrics;
+        let Some(metric::Data::Sum(sum)) = &metrics[0].data else {
+            panic!("counter is not a sum");
+        };
+        assert!(sum.is_monotonic);
+        assert_eq!(sum.aggregation_temporality, AggregationTemporality::Cumulative as i32);
+        let point = &sum.data_points[0];
+        assert_eq!(point.value, Some(number_data_point::Value::AsInt(i64::MAX)));
+        assert_eq!((point.start_time_unix_nano, point.time_unix_nano), (10, 20));
+        assert_eq!(point.attributes[0].key, "function");
+        let Some(metric::Data::Histogram(h)) = &metrics[1].data else {
+            panic!("histogram is not a histogram");
+        };
+        let point = &h.data_points[0];
+        assert_eq!(metrics[1].unit, "s");
+        assert_eq!((point.count, point.sum), (3, Some(0.75)));
+        assert_eq!(point.bucket_counts, [2, 1, 0]);
+        assert_eq!(point.explicit_bounds, [0.1, 1.0]);
+    }
+
+    #[test]
+    fn resource_attributes_are_carried() {
+        let sdk = opentelemetry_sdk::Resource::builder_empty()
+            .with_service_name("shop")
+            .build();
+        let proto = resource(&sdk);
+        assert_eq!(proto.attributes[0].key, "service.name");
+    }
+}

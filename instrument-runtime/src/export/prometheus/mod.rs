@@ -1,0 +1,326 @@
+//! Prometheus exporter (feature `prometheus`): a pull endpoint serving the text exposition
+//! format 0.0.4, and [`render`] for mounting the exposition in your own server.
+//!
+//! The exporter keeps the latest [`MetricsSnapshot`] the pipeline hands it (at the metrics
+//! interval and at every flush) and ignores spans and logs. A scrape renders that snapshot on
+//! the endpoint's own thread, `instrument-prometheus`: it never touches an application thread
+//! nor the exporter thread.
+//!
+//! ```no_run
+//! use instrument_runtime::export::prometheus::PrometheusExporter;
+//!
+//! // Address from `INSTRUMENT_PROMETHEUS_ADDR`, else 127.0.0.1:9464.
+//! let exporter = PrometheusExporter::builder().build()?;
+//! println!("scrape http://{}/metrics", exporter.local_addr().unwrap());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! In your own axum or hyper server, build it without an endpoint and serve
+//! [`PrometheusHandle::render`] with the [`CONTENT_TYPE`] header:
+//!
+//! ```
+//! use instrument_runtime::export::prometheus::PrometheusExporter;
+//!
+//! let exporter = PrometheusExporter::new();
+//! let handle = exporter.handle(); // Clone + Send + Sync: put it in your router's state
+//! assert_eq!(handle.render(), ""); // nothing exported yet
+//! ```
+//!
+//! # Names
+//!
+//! Prometheus 2.x accepts only legacy names, so OpenTelemetry names are translated as the
+//! OpenTelemetry Prometheus compatibility spec says where that is simple:
+//! - metric names: every character outside `[a-zA-Z0-9]` becomes `_` (dots, dashes, and colons,
+//!   which are reserved for recording rules), runs of `_` become one, leading and trailing `_`
+//!   are dropped, a leading digit gets a `_` prefix;
+//! - the unit becomes a suffix unless the name already has it: `s` -> `_seconds`, `ms` ->
+//!   `_milliseconds`, `By` -> `_bytes`, `By/s` -> `_bytes_per_second`, `1` -> `_ratio` (gauges
+//!   only), annotations like `{call}` -> nothing, other units are sanitized and appended;
+//! - counters end with `_total` (moved after the unit if the name had it):
+//!   `otel.sdk.processor.span.processed` -> `otel_sdk_processor_span_processed_total`;
+//! - label names: every character outside `[a-zA-Z0-9_]` becomes `_` (`error.type` ->
+//!   `error_type`), a leading digit gets `key_`, a leading `__` gets `key`, and `le` on a
+//!   histogram becomes `key_le`. Labels that collide after translation are merged, values
+//!   joined with `;`.
+//!
+//! # Configuration
+//!
+//! `INSTRUMENT_PROMETHEUS_ADDR` (`host:port`, an IP address or `localhost`) sets the address
+//! when the builder was given none; default `127.0.0.1:9464`. An invalid value is reported
+//! once on stderr and the default is used.
+
+mod names;
+mod render;
+mod server;
+
+pub use render::render;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Once};
+
+use arc_swap::ArcSwapOption;
+
+use self::server::Server;
+use crate::export::{Batch, ExportError, Exporter, MetricsSnapshot};
+
+/// The environment variable naming the endpoint's address.
+pub const ADDR_ENV: &str = "INSTRUMENT_PROMETHEUS_ADDR";
+/// The address used when neither the builder nor [`ADDR_ENV`] gives one.
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+    9464,
+);
+/// The `Content-Type` of the text exposition format 0.0.4.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Keeps the latest metrics snapshot for Prometheus to scrape; see the [module docs](self).
+///
+/// Dropping it (or [`Exporter::shutdown`]) stops the endpoint and frees the port within a
+/// fraction of a second; [handles](PrometheusHandle) keep rendering the last snapshot.
+pub struct PrometheusExporter {
+    handle: PrometheusHandle,
+    /// The endpoint, when one was started; `None` after shutdown.
+    server: Option<Server>,
+}
+
+impl PrometheusExporter {
+    /// An exporter without an endpoint: mount [`handle`](Self::handle) in your own server.
+    pub fn new() -> Self {
+        PrometheusExporter {
+            handle: PrometheusHandle::default(),
+            server: None,
+        }
+    }
+
+    /// A builder for an exporter that serves `GET /metrics` itself.
+    pub fn builder() -> PrometheusBuilder {
+        PrometheusBuilder::default()
+    }
+
+    /// An exporter serving `GET /metrics` on `addr` (port 0 picks a free port; see
+    /// [`local_addr`](Self::local_addr)). Fails if the address cannot be bound.
+    pub fn serve(addr: impl Into<SocketAddr>) -> io::Result<Self> {
+        let handle = PrometheusHandle::default();
+        let server = Server::start(addr.into(), handle.clone())?;
+        Ok(PrometheusExporter {
+            handle,
+            server: Some(server),
+        })
+    }
+
+    /// A handle that renders the latest snapshot, from any thread.
+    pub fn handle(&self) -> PrometheusHandle {
+        self.handle.clone()
+    }
+
+    /// The address the endpoint listens on; `None` without an endpoint or after shutdown.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.server.as_ref().map(Server::local_addr)
+    }
+}
+
+impl Default for PrometheusExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for PrometheusExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrometheusExporter")
+            .field("local_addr", &self.local_addr())
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+impl Exporter for PrometheusExporter {
+    fn name(&self) -> &'static str {
+        "prometheus"
+    }
+
+    /// Keeps the batch's metrics snapshot, if it has one; spans and logs are not for Prometheus.
+    fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
+        if let Some(snapshot) = &batch.metrics {
+            self.handle.store(snapshot.clone());
+        }
+        Ok(())
+    }
+
+    /// Stops the endpoint (bounded: every wait on its thread is short).
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        self.server = None;
+        Ok(())
+    }
+}
+
+/// Renders the latest snapshot of a [`PrometheusExporter`]; cheap to clone, usable from any
+/// thread, e.g. as the state of an axum `/metrics` route.
+#[derive(Clone, Default)]
+pub struct PrometheusHandle {
+    /// Written by the exporter thread, read by scrapes; a scrape never blocks the writer.
+    latest: Arc<ArcSwapOption<MetricsSnapshot>>,
+}
+
+impl PrometheusHandle {
+    /// The exposition of the latest snapshot ([`render`]); empty before the first one.
+    /// Serve it with the [`CONTENT_TYPE`] header.
+    pub fn render(&self) -> String {
+        self.snapshot()
+            .map(|snapshot| render(&snapshot))
+            .unwrap_or_default()
+    }
+
+    /// The latest snapshot, if any has been exported.
+    pub fn snapshot(&self) -> Option<Arc<MetricsSnapshot>> {
+        // `load_full`, not `load`: rendering is too long to hold an arc-swap guard.
+        self.latest.load_full()
+    }
+
+    fn store(&self, snapshot: MetricsSnapshot) {
+        self.latest.store(Some(Arc::new(snapshot)));
+    }
+}
+
+impl fmt::Debug for PrometheusHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let has_snapshot = self.latest.load().is_some();
+        f.debug_struct("PrometheusHandle")
+            .field("has_snapshot", &has_snapshot)
+            .finish()
+    }
+}
+
+/// Configures a [`PrometheusExporter`] that serves its own endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct PrometheusBuilder {
+    addr: Option<SocketAddr>,
+}
+
+impl PrometheusBuilder {
+    /// Listens on `addr` instead of [`ADDR_ENV`] or [`DEFAULT_ADDR`].
+    pub fn addr(mut self, addr: impl Into<SocketAddr>) -> Self {
+        self.addr = Some(addr.into());
+        self
+    }
+
+    /// Binds the address and starts the endpoint's thread. A bind failure is an error (with
+    /// the address in its message), never a panic.
+    pub fn build(self) -> io::Result<PrometheusExporter> {
+        let addr = self.addr.unwrap_or_else(addr_from_env);
+        PrometheusExporter::serve(addr)
+    }
+}
+
+fn addr_from_env() -> SocketAddr {
+    let value = std::env::var_os(ADDR_ENV).unwrap_or_default();
+    let value = value.to_string_lossy();
+    resolve_addr(&value).unwrap_or_else(|| {
+        warn_invalid_addr(&value);
+        DEFAULT_ADDR
+    })
+}
+
+/// The address an env value names: empty means the default; `None` when it is invalid.
+fn resolve_addr(value: &str) -> Option<SocketAddr> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Some(DEFAULT_ADDR);
+    }
+    if let Ok(addr) = value.parse() {
+        return Some(addr);
+    }
+    let port = value.strip_prefix("localhost:")?.parse::<u16>().ok()?;
+    Some(SocketAddr::new(DEFAULT_ADDR.ip(), port))
+}
+
+fn warn_invalid_addr(value: &str) {
+    static WARNED: Once = Once::new();
+    WARNED.call_once(|| {
+        eprintln!(
+            "instrument: {ADDR_ENV}={value:?} is not an address like 127.0.0.1:9464; \
+             using {DEFAULT_ADDR}"
+        );
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::export::{CounterPoint, Metric, MetricData};
+
+    fn snapshot_with_counter(value: u64) -> MetricsSnapshot {
+        let point = CounterPoint {
+            labels: vec![(Cow::Borrowed("result"), Cow::Borrowed("ok"))],
+            value,
+        };
+        MetricsSnapshot {
+            metrics: vec![Metric {
+                name: "function_calls_total".into(),
+                description: "Calls.".into(),
+                unit: "{call}".into(),
+                data: MetricData::Counter(vec![point]),
+            }],
+            ..MetricsSnapshot::default()
+        }
+    }
+
+    fn batch(metrics: Option<MetricsSnapshot>) -> Batch {
+        Batch {
+            metrics,
+            ..Batch::default()
+        }
+    }
+
+    #[test]
+    fn keeps_the_latest_snapshot_and_ignores_batches_without_one() {
+        let mut exporter = PrometheusExporter::new();
+        let handle = exporter.handle();
+        assert_eq!(handle.render(), "");
+        exporter.export(&batch(Some(snapshot_with_counter(1)))).unwrap();
+        exporter.export(&batch(Some(snapshot_with_counter(5)))).unwrap();
+        exporter.export(&batch(None)).unwrap();
+        let text = handle.render();
+        assert!(
+            text.ends_with("function_calls_total{result=\"ok\"} 5\n"),
+            "{text}"
+        );
+        assert_eq!(exporter.name(), "prometheus");
+    }
+
+    #[test]
+    fn shutdown_stops_the_endpoint_but_not_the_handle() {
+        let mut exporter = PrometheusExporter::serve(([127, 0, 0, 1], 0)).unwrap();
+        let addr = exporter.local_addr().unwrap();
+        assert_ne!(addr.port(), 0);
+        exporter.export(&batch(Some(snapshot_with_counter(2)))).unwrap();
+        exporter.shutdown().unwrap();
+        assert_eq!(exporter.local_addr(), None);
+        assert!(std::net::TcpStream::connect(addr).is_err());
+        assert!(exporter.handle().render().contains("} 2\n"));
+    }
+
+    #[test]
+    fn builder_address_wins() {
+        let exporter = PrometheusExporter::builder()
+            .addr(([127, 0, 0, 1], 0))
+            .build()
+            .unwrap();
+        assert_eq!(exporter.local_addr().unwrap().ip(), DEFAULT_ADDR.ip());
+    }
+
+    #[test]
+    fn env_addresses() {
+        assert_eq!(resolve_addr(""), Some(DEFAULT_ADDR));
+        assert_eq!(resolve_addr(" 0.0.0.0:9000 "), Some(([0, 0, 0, 0], 9000).into()));
+        assert_eq!(resolve_addr("[::1]:80"), "[::1]:80".parse().ok());
+        assert_eq!(resolve_addr("localhost:81"), Some(([127, 0, 0, 1], 81).into()));
+        assert_eq!(resolve_addr("localhost"), None);
+        assert_eq!(resolve_addr("9464"), None);
+        assert_eq!(resolve_addr("127.0.0.1:99999"), None);
+    }
+}

@@ -1,0 +1,209 @@
+//! Everything an application thread owns, in one thread-local: the current span, its ring of
+//! records, its metric shards, and the re-entrancy depth. One TLS access per call.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crossbeam_queue::SegQueue;
+
+use crate::buffer::record::{Priority, Record};
+use crate::buffer::registry::{self, RingHandle};
+use crate::callsite::Callsite;
+use crate::context::current::SpanContext;
+use crate::metrics::histogram::CallsiteCells;
+use crate::stats::{self, DropReason};
+
+/// How deep record-making may nest on one thread (a log inside a `Debug` impl inside a log...)
+/// before further records are dropped and counted as re-entrant.
+const MAX_DEPTH: u8 = 4;
+
+/// Per-thread ring capacity used when a thread makes its first record.
+pub(crate) static RING_CAPACITY: AtomicUsize = AtomicUsize::new(4096);
+
+/// `true` while a pipeline is installed and accepting records.
+pub(crate) static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Metric shards created since the exporter thread last looked.
+pub(crate) static NEW_CELLS: SegQueue<Arc<CallsiteCells>> = SegQueue::new();
+
+struct Ring {
+    producer: rtrb::Producer<Record>,
+    capacity: usize,
+    /// The exporter was woken for this ring's fill and has not been seen to drain it since.
+    woke: bool,
+}
+
+pub(crate) struct Local {
+    current: Cell<SpanContext>,
+    /// Set on the exporter thread: records made there are not fed back into the pipeline.
+    is_exporter: Cell<bool>,
+    depth: Cell<u8>,
+    ring: RefCell<Option<Ring>>,
+    cells: RefCell<Vec<Option<Arc<CallsiteCells>>>>,
+}
+
+thread_local! {
+    static LOCAL: Local = const {
+        Local {
+            current: Cell::new(SpanContext::NONE),
+            is_exporter: Cell::new(false),
+            depth: Cell::new(0),
+            ring: RefCell::new(None),
+            cells: RefCell::new(Vec::new()),
+        }
+    };
+}
+
+/// The current span context of this thread (`NONE` if none, or if the thread is exiting).
+#[inline]
+pub(crate) fn current() -> SpanContext {
+    LOCAL
+        .try_with(|l| l.current.get())
+        .unwrap_or(SpanContext::NONE)
+}
+
+/// Makes `ctx` current and returns the previous context.
+#[inline]
+pub(crate) fn replace_current(ctx: SpanContext) -> SpanContext {
+    LOCAL
+        .try_with(|l| l.current.replace(ctx))
+        .unwrap_or(SpanContext::NONE)
+}
+
+/// Marks this thread as the exporter thread.
+pub(crate) fn mark_exporter_thread() {
+    let _ = LOCAL.try_with(|l| l.is_exporter.set(true));
+}
+
+/// `true` on the exporter thread.
+pub(crate) fn is_exporter_thread() -> bool {
+    LOCAL.try_with(|l| l.is_exporter.get()).unwrap_or(false)
+}
+
+/// Records one call's latency in this thread's shard for `callsite`, series `series`.
+#[inline]
+pub(crate) fn record_call(callsite: &'static Callsite, series: usize, nanos: u64) {
+    let index = callsite.index();
+    let _ = LOCAL.try_with(|l| {
+        // No user code runs while this borrow is held, so it cannot be re-entered.
+        if let Ok(mut cells) = l.cells.try_borrow_mut() {
+            let shard = match cells.get(index) {
+                Some(Some(shard)) => shard,
+                _ => new_shard(&mut cells, callsite, index),
+            };
+            shard.record(series, nanos);
+        }
+    });
+}
+
+#[cold]
+fn new_shard<'a>(
+    cells: &'a mut Vec<Option<Arc<CallsiteCells>>>,
+    callsite: &'static Callsite,
+    index: usize,
+) -> &'a Arc<CallsiteCells> {
+    if cells.len() <= index {
+        cells.resize(index + 1, None);
+    }
+    let shard = Arc::new(CallsiteCells::new(index, callsite.series_count()));
+    NEW_CELLS.push(Arc::clone(&shard));
+    cells[index].insert(shard)
+}
+
+/// Guard for "this thread is making a record": refuses when nested too deep or on the
+/// exporter thread. Held only around synchronous formatting, never across `.await`.
+pub(crate) struct Making(());
+
+impl Making {
+    /// `None` when the record must not be made (exporter thread: not fed back, not counted),
+    /// `Some(Err)` when it is refused and counted as re-entrant.
+    pub(crate) fn begin() -> Option<Result<Making, DropReason>> {
+        LOCAL
+            .try_with(|l| {
+                if l.is_exporter.get() {
+                    return None;
+                }
+                let d = l.depth.get();
+                if d >= MAX_DEPTH {
+                    return Some(Err(DropReason::Reentrant));
+                }
+                l.depth.set(d + 1);
+                Some(Ok(Making(())))
+            })
+            .unwrap_or(Some(Err(DropReason::ThreadExit)))
+    }
+}
+
+impl Drop for Making {
+    fn drop(&mut self) {
+        let _ = LOCAL.try_with(|l| l.depth.set(l.depth.get().saturating_sub(1)));
+    }
+}
+
+/// Pushes a record into this thread's ring, or counts why it was dropped. Never blocks.
+#[inline]
+pub(crate) fn push(record: Record, priority: Priority) {
+    let signal = record.signal();
+    let outcome = LOCAL
+        .try_with(|l| {
+            if l.is_exporter.get() {
+                return Ok(()); // the pipeline's own records: not fed back, not counted
+            }
+            if !ACTIVE.load(Ordering::Relaxed) {
+                return Err(DropReason::Shutdown);
+            }
+            let Ok(mut ring) = l.ring.try_borrow_mut() else {
+                return Err(DropReason::Reentrant);
+            };
+            ring.get_or_insert_with(Ring::register).push(record, priority)
+        })
+        .unwrap_or(Err(DropReason::ThreadExit));
+    if let Err(reason) = outcome {
+        stats::count_drop(signal, reason, 1);
+    }
+}
+
+impl Ring {
+    #[cold]
+    fn register() -> Ring {
+        let capacity = RING_CAPACITY.load(Ordering::Relaxed).max(2);
+        let (producer, consumer) = rtrb::RingBuffer::new(capacity);
+        registry::register(RingHandle::new(consumer));
+        Ring {
+            producer,
+            capacity,
+            woke: false,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, record: Record, priority: Priority) -> Result<(), DropReason> {
+        let reserve = priority.reserve(self.capacity);
+        // `cached_slots` reads only this thread's cache; the consumer's head (a line the
+        // exporter writes) is loaded only when the cached view says we are short of room.
+        if self.producer.cached_slots() <= reserve && self.producer.slots() <= reserve {
+            return Err(DropReason::QueueFull);
+        }
+        self.producer
+            .push(record)
+            .map_err(|_| DropReason::QueueFull)?;
+        self.wake_if_half_full();
+        Ok(())
+    }
+
+    /// Wakes the exporter once when the ring passes half full (fastrace's rule), so a burst is
+    /// drained before it overflows; re-armed once the ring is seen below half again.
+    #[inline]
+    fn wake_if_half_full(&mut self) {
+        if self.producer.cached_slots() >= self.capacity / 2 {
+            return;
+        }
+        if self.producer.slots() >= self.capacity / 2 {
+            self.woke = false;
+        } else if !self.woke {
+            self.woke = true;
+            registry::wake_exporter();
+        }
+    }
+}

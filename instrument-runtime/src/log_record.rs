@@ -1,0 +1,113 @@
+//! Log records: the `log` crate bridge (feature `log`) and the ERROR record `err` emits.
+//!
+//! A record is formatted on the calling thread, with the current span's ids captured there and
+//! then, and pushed into that thread's ring like a span. No lock or `RefCell` borrow is held
+//! while the message is formatted, so a `Debug` impl that logs, or calls an instrumented
+//! function, nests instead of deadlocking; nesting is bounded (deeper records are dropped and
+//! counted as re-entrant). Records made on the exporter thread are never fed back.
+
+use crate::attributes::truncate;
+use crate::buffer::record::{LogRecordRaw, Priority, Record};
+use crate::callsite::Callsite;
+use crate::clock::Instant;
+use crate::context::current::SpanContext;
+use crate::local::{self, Making};
+use crate::stats;
+use crate::buffer::record::Signal;
+use crate::Level;
+
+/// Emits the ERROR record of a failed call made with `err`.
+pub(crate) fn emit_error(callsite: &'static Callsite, ctx: SpanContext, message: &str) {
+    let Some(making) = Making::begin() else {
+        return;
+    };
+    if let Err(reason) = making {
+        stats::count_drop(Signal::Log, reason, 1);
+        return;
+    }
+    let record = LogRecordRaw {
+        at: Instant::now(),
+        level: Level::Error,
+        target: callsite.target.to_owned(),
+        body: message.to_owned(),
+        trace_id: ctx.trace_id.to_u128(),
+        span_id: ctx.span_id.to_u64(),
+        flags: ctx.trace_flags,
+        module_path: Some(callsite.module_path),
+        file: Some(callsite.file),
+        line: Some(callsite.line),
+    };
+    local::push(Record::Log(Box::new(record)), Priority::High);
+}
+
+#[cfg(feature = "log")]
+pub(crate) use bridge::install as install_log_bridge;
+
+#[cfg(feature = "log")]
+mod bridge {
+    use super::*;
+    use std::fmt::Write as _;
+
+    /// The `log::Log` implementation installed by `init()`.
+    struct Bridge;
+
+    static BRIDGE: Bridge = Bridge;
+
+    /// Installs the bridge as the `log` logger, at `level` and above. Returns `false` (and
+    /// changes nothing) if another logger was installed first.
+    pub(crate) fn install(level: log::LevelFilter) -> bool {
+        match log::set_logger(&BRIDGE) {
+            Ok(()) => {
+                log::set_max_level(level);
+                true
+            }
+            // Our own bridge from an earlier install: just update the level.
+            Err(_) if std::ptr::addr_eq(log::logger(), &BRIDGE) => {
+                log::set_max_level(level);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    impl log::Log for Bridge {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            metadata.level() <= log::max_level()
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            if !self.enabled(record.metadata()) {
+                return;
+            }
+            let Some(making) = Making::begin() else {
+                return; // exporter thread: the pipeline's own records are not fed back
+            };
+            let _making = match making {
+                Ok(m) => m,
+                Err(reason) => return stats::count_drop(Signal::Log, reason, 1),
+            };
+            let ctx = local::current();
+            let at = Instant::now();
+            // User Display/Debug impls run here, with nothing borrowed or locked.
+            let mut body = String::new();
+            let _ = write!(body, "{}", record.args());
+            let level = Level::from(record.level());
+            let raw = LogRecordRaw {
+                at,
+                level,
+                target: record.target().to_owned(),
+                body: truncate(body),
+                trace_id: ctx.trace_id.to_u128(),
+                span_id: ctx.span_id.to_u64(),
+                flags: ctx.trace_flags,
+                module_path: record.module_path_static(),
+                file: record.file_static(),
+                line: record.line(),
+            };
+            local::push(Record::Log(Box::new(raw)), Priority::of(level, false));
+        }
+
+        fn flush(&self) {}
+    }
+}
+

@@ -1,0 +1,164 @@
+//! Per-thread latency histograms: the metric half of every call.
+//!
+//! Each thread owns its cells and is their only writer, so recording a sample is a handful of
+//! relaxed loads and stores to cache lines no other thread writes (no `lock`-prefixed
+//! instruction, no sharing). The exporter thread reads them with relaxed loads and sums the
+//! shards of every thread; counts are exact because every sample lands in exactly one shard
+//! and shards outlive their thread until folded into the retired totals.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// Upper bounds of the latency buckets, in seconds (the `le` values exported).
+pub const BOUNDS_SECONDS: [f64; 20] = [
+    1e-7, 5e-7, 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
+];
+
+/// The same bounds in nanoseconds, for the hot path's integer comparison.
+const BOUNDS_NANOS: [u64; 20] = [
+    100,
+    500,
+    1_000,
+    5_000,
+    10_000,
+    50_000,
+    100_000,
+    500_000,
+    1_000_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+];
+
+/// Number of buckets, the last one being `+Inf`.
+pub(crate) const BUCKETS: usize = BOUNDS_NANOS.len() + 1;
+
+/// One series' histogram on one thread. Single writer: the owning thread.
+#[derive(Debug)]
+pub(crate) struct HistogramCell {
+    /// Per-bucket counts (not cumulative). Invariant: only the owning thread writes.
+    buckets: [AtomicU64; BUCKETS],
+    /// Sum of all observations in nanoseconds (wraps after ~584 years of summed latency).
+    sum_nanos: AtomicU64,
+}
+
+impl HistogramCell {
+    fn new() -> Self {
+        HistogramCell {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one observation. Must only be called by the owning thread.
+    #[inline]
+    pub(crate) fn record(&self, nanos: u64) {
+        let i = BOUNDS_NANOS.partition_point(|&b| b < nanos);
+        // Single writer: a plain load + store is exact and avoids a locked RMW. Relaxed pairs
+        // with the exporter's relaxed reads; it needs no ordering with other memory.
+        let b = &self.buckets[i];
+        b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let s = &self.sum_nanos;
+        s.store(s.load(Ordering::Relaxed).wrapping_add(nanos), Ordering::Relaxed);
+    }
+
+    /// Adds this cell's counts into `into`.
+    pub(crate) fn add_to(&self, into: &mut HistogramTotals) {
+        for (t, b) in into.buckets.iter_mut().zip(&self.buckets) {
+            *t += b.load(Ordering::Relaxed);
+        }
+        into.sum_nanos = into
+            .sum_nanos
+            .wrapping_add(self.sum_nanos.load(Ordering::Relaxed));
+    }
+}
+
+/// Summed counts of one series (exporter side).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct HistogramTotals {
+    pub(crate) buckets: [u64; BUCKETS],
+    pub(crate) sum_nanos: u64,
+}
+
+impl HistogramTotals {
+    pub(crate) fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+}
+
+/// Every series of one callsite, on one thread. Series cells are allocated on first use
+/// (warm-up), so a callsite with a large label space costs memory only for series it hits.
+#[derive(Debug)]
+pub(crate) struct CallsiteCells {
+    pub(crate) callsite: usize,
+    series: Box<[OnceLock<Box<HistogramCell>>]>,
+}
+
+impl CallsiteCells {
+    pub(crate) fn new(callsite: usize, series: usize) -> Self {
+        CallsiteCells {
+            callsite,
+            series: (0..series).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// Records a sample in series `index` (out-of-range indices land in the last series so a
+    /// bug in index computation can never panic the application).
+    #[inline]
+    pub(crate) fn record(&self, index: usize, nanos: u64) {
+        let last = self.series.len().saturating_sub(1);
+        if let Some(slot) = self.series.get(index.min(last)) {
+            slot.get_or_init(|| Box::new(HistogramCell::new()))
+                .record(nanos);
+        }
+    }
+
+    /// `(series index, cell)` of every series recorded so far.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &HistogramCell)> {
+        self.series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.get().map(|c| (i, &**c)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_and_sum() {
+        let cells = CallsiteCells::new(0, 2);
+        cells.record(0, 50);
+        cells.record(0, 100);
+        cells.record(0, 101);
+        cells.record(1, 20_000_000_000);
+        cells.record(9, 1); // out of range: clamped, never panics
+        let mut t0 = HistogramTotals::default();
+        let mut t1 = HistogramTotals::default();
+        for (i, c) in cells.iter() {
+            c.add_to(if i == 0 { &mut t0 } else { &mut t1 });
+        }
+        assert_eq!(t0.buckets[0], 2, "50ns and 100ns are <= 100ns");
+        assert_eq!(t0.buckets[1], 1);
+        assert_eq!(t0.sum_nanos, 251);
+        assert_eq!(t1.buckets[BUCKETS - 1], 1, "20s is in +Inf");
+        assert_eq!(t1.count(), 2);
+    }
+
+    #[test]
+    fn bounds_agree() {
+        for (s, n) in BOUNDS_SECONDS.iter().zip(BOUNDS_NANOS) {
+            assert!((s * 1e9 - n as f64).abs() < 1e-3, "{s} vs {n}");
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Call metrics: per-thread histogram shards and their aggregation on the exporter thread.
+
+pub(crate) mod aggregate;
+pub(crate) mod histogram;
+
+pub use histogram::BOUNDS_SECONDS;

@@ -1,0 +1,487 @@
+//! Installing the pipeline, and the guard that flushes and shuts it down.
+//!
+//! Every wait an application thread does here has a deadline: the answer comes back over a
+//! channel read with `recv_timeout`, so a hung exporter, a blocked runtime or a deadlock in an
+//! exporter can only make a flush report "timed out", never hang the caller. The exporter
+//! thread owns everything it needs, so calling these from inside any async runtime (including
+//! a `current_thread` one) cannot deadlock.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+
+use crate::attributes::MAX_VALUE_LEN;
+use crate::buffer::registry;
+use crate::collector::thread::{Collector, Command, Shared};
+use crate::config::{self, Config};
+use crate::context::current::SAMPLER;
+use crate::export::{ExportError, Exporter, Fanout};
+use crate::local::{ACTIVE, RING_CAPACITY};
+use crate::stats::{SignalStats, Stats};
+
+/// What a flush (or shutdown) did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// `false` if the deadline passed before the exporter thread answered.
+    pub completed: bool,
+    /// Records (spans + logs) exported during the flush.
+    pub exported: u64,
+    /// Records dropped during the flush.
+    pub dropped: u64,
+    /// Records neither exported nor dropped when the flush ended (0 after a complete flush,
+    /// unless other threads kept emitting or the exporter is failing).
+    pub in_flight: u64,
+    /// Accounting as of the end of the flush (or the last known, if it timed out).
+    pub stats: Stats,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl FlushReport {
+    pub(crate) fn between(before: &Stats, after: &Stats, elapsed: Duration) -> FlushReport {
+        let delta = |f: fn(&SignalStats) -> u64| {
+            f(&after.spans) + f(&after.logs) - f(&before.spans) - f(&before.logs)
+        };
+        FlushReport {
+            completed: true,
+            exported: delta(|s| s.exported),
+            dropped: delta(SignalStats::dropped_total),
+            in_flight: after.spans.in_flight + after.logs.in_flight,
+            stats: *after,
+            elapsed,
+        }
+    }
+
+    fn timed_out(stats: Stats, elapsed: Duration) -> FlushReport {
+        FlushReport {
+            completed: false,
+            in_flight: stats.spans.in_flight + stats.logs.in_flight,
+            stats,
+            elapsed,
+            ..FlushReport::default()
+        }
+    }
+}
+
+/// Why the pipeline could not be installed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InitError {
+    /// A pipeline is already running in this process.
+    AlreadyInstalled,
+    /// The exporter thread could not be started.
+    Spawn(std::io::Error),
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InitError::AlreadyInstalled => f.write_str("the telemetry pipeline is already installed"),
+            InitError::Spawn(e) => write!(f, "cannot start the exporter thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {}
+
+/// Why an exporter swap did not complete.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SwapError {
+    /// No pipeline is running.
+    NotRunning,
+    /// The exporter thread did not answer before the deadline (the swap may still happen).
+    TimedOut,
+    /// The old exporter's shutdown failed (the new exporter is in place).
+    OldExporter(ExportError),
+}
+
+impl fmt::Display for SwapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SwapError::NotRunning => f.write_str("no telemetry pipeline is running"),
+            SwapError::TimedOut => f.write_str("the exporter thread did not answer in time"),
+            SwapError::OldExporter(e) => write!(f, "the previous exporter failed to shut down: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SwapError {}
+
+/// What application threads hold to talk to the exporter thread.
+struct Handle {
+    tx: Sender<Command>,
+    thread: std::thread::Thread,
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// Sends a command and waits for its answer until `timeout`.
+    fn request<T>(
+        &self,
+        make: impl FnOnce(mpsc::SyncSender<T>) -> Command,
+        timeout: Duration,
+    ) -> Option<T> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.tx.send(make(reply)).ok()?;
+        self.thread.unpark();
+        answer.recv_timeout(timeout).ok()
+    }
+
+    fn stats(&self) -> Stats {
+        *self.shared.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The running pipeline, for the free functions ([`flush`], [`set_exporter`]).
+static CURRENT: ArcSwapOption<Handle> = ArcSwapOption::const_empty();
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Builds and installs the telemetry pipeline.
+///
+/// ```
+/// use std::time::Duration;
+/// use instrument_runtime::testing::TestExporter;
+///
+/// let (exporter, _spans) = TestExporter::new();
+/// let telemetry = instrument_runtime::builder()
+///     .service_name("checkout")
+///     .sample_ratio(0.25)
+///     .exporter(exporter)
+///     .install()
+///     .expect("first install");
+/// let report = telemetry.shutdown_with_timeout(Duration::from_secs(2));
+/// assert!(report.completed);
+/// ```
+#[must_use = "call .install() to start the pipeline"]
+pub struct Builder {
+    cfg: Config,
+    exporters: Vec<Box<dyn Exporter>>,
+    log_level: Option<crate::Level>,
+    log_bridge: bool,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.cfg)
+            .field("exporters", &self.exporters.iter().map(|e| e.name()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A builder with defaults taken from the `OTEL_*` environment variables.
+pub fn builder() -> Builder {
+    Builder {
+        cfg: Config::from_env(),
+        exporters: Vec::new(),
+        log_level: None,
+        log_bridge: cfg!(feature = "log"),
+    }
+}
+
+impl Builder {
+    /// `service.name` of everything exported (default: `OTEL_SERVICE_NAME`, else
+    /// `unknown_service:<executable>`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.cfg.service_name = name.into();
+        self
+    }
+
+    /// Adds a resource attribute (beside those of `OTEL_RESOURCE_ATTRIBUTES`).
+    pub fn resource_attribute(
+        mut self,
+        key: impl Into<std::borrow::Cow<'static, str>>,
+        value: impl Into<crate::export::Value>,
+    ) -> Self {
+        self.cfg
+            .resource_attributes
+            .push(crate::export::KeyValue::new(key, value));
+        self
+    }
+
+    /// Head sampling ratio of new traces, 0.0..=1.0 (default 1.0, or `OTEL_TRACES_SAMPLER`).
+    /// Children follow their parent. Metrics are never sampled.
+    pub fn sample_ratio(mut self, ratio: f64) -> Self {
+        self.cfg.sample_ratio = ratio;
+        self
+    }
+
+    /// Capacity of each thread's ring, in records (default 4096, or `OTEL_BSP_MAX_QUEUE_SIZE`).
+    /// Memory for buffered records is bounded by threads × capacity × ~72 bytes plus strings.
+    pub fn ring_capacity(mut self, records: usize) -> Self {
+        self.cfg.ring_capacity = records.max(2);
+        self
+    }
+
+    /// Most records per export call (default 512, or `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+    pub fn max_batch(mut self, records: usize) -> Self {
+        self.cfg.max_batch = records.max(1);
+        self
+    }
+
+    /// How often buffered records are exported (default 1 s, or `OTEL_BSP_SCHEDULE_DELAY`).
+    pub fn export_interval(mut self, every: Duration) -> Self {
+        self.cfg.export_interval = every;
+        self
+    }
+
+    /// How often a metrics snapshot is exported (default 10 s, or
+    /// `OTEL_METRIC_EXPORT_INTERVAL`); one is also exported at every flush.
+    pub fn metrics_interval(mut self, every: Duration) -> Self {
+        self.cfg.metrics_interval = every;
+        self
+    }
+
+    /// Deadline of the flush and shutdown done when the guard is dropped (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.cfg.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Longest string attribute or log body kept, in bytes (default 4096); longer values are
+    /// cut at a character boundary and marked.
+    pub fn max_value_len(mut self, bytes: usize) -> Self {
+        self.cfg.max_value_len = bytes.max(16);
+        self
+    }
+
+    /// Sends telemetry to `exporter`. Call it several times to fan out; without any call, the
+    /// exporters of the enabled cargo features are used.
+    pub fn exporter(mut self, exporter: impl Exporter) -> Self {
+        self.exporters.push(Box::new(exporter));
+        self
+    }
+
+    /// Lowest `log` level captured by the bridge (default `Info`).
+    pub fn log_level(mut self, level: crate::Level) -> Self {
+        self.log_level = Some(level);
+        self
+    }
+
+    /// Whether to install the `log` bridge (default: on with the `log` feature).
+    pub fn log_bridge(mut self, install: bool) -> Self {
+        self.log_bridge = install;
+        self
+    }
+
+    /// Starts the exporter thread and begins recording.
+    pub fn install(self) -> Result<Telemetry, InitError> {
+        if INSTALLED
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(InitError::AlreadyInstalled);
+        }
+        let result = self.start();
+        if result.is_err() {
+            INSTALLED.store(false, Ordering::Release);
+        }
+        result
+    }
+
+    fn start(mut self) -> Result<Telemetry, InitError> {
+        if self.cfg.disabled {
+            INSTALLED.store(false, Ordering::Release);
+            return Ok(Telemetry { inner: None, shutdown_timeout: Duration::ZERO });
+        }
+        let exporter = self.exporter_set();
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        RING_CAPACITY.store(self.cfg.ring_capacity, Ordering::Relaxed);
+        MAX_VALUE_LEN.store(self.cfg.max_value_len, Ordering::Relaxed);
+        let collector = Collector::new(exporter, self.cfg.clone(), rx, Arc::clone(&shared));
+        let join = std::thread::Builder::new()
+            .name("instrument-exporter".into())
+            .spawn(move || collector.run())
+            .map_err(InitError::Spawn)?;
+        let thread = join.thread().clone();
+        registry::set_exporter_thread(Some(thread.clone()));
+        CURRENT.store(Some(Arc::new(Handle { tx, thread, shared })));
+        ACTIVE.store(true, Ordering::Release);
+        SAMPLER.set_ratio(self.cfg.sample_ratio);
+        self.install_log_bridge();
+        Ok(Telemetry {
+            inner: Some(join),
+            shutdown_timeout: self.cfg.shutdown_timeout,
+        })
+    }
+
+    fn exporter_set(&mut self) -> Box<dyn Exporter> {
+        let mut exporters = std::mem::take(&mut self.exporters);
+        if exporters.is_empty() {
+            exporters = crate::export::feature_exporters();
+        }
+        match exporters.len() {
+            1 => exporters.pop().expect("one exporter"),
+            _ => Box::new(Fanout(exporters)),
+        }
+    }
+
+    #[cfg(feature = "log")]
+    fn install_log_bridge(&self) {
+        if !self.log_bridge {
+            return;
+        }
+        let level = match self.log_level.unwrap_or(crate::Level::Info) {
+            crate::Level::Trace => log::LevelFilter::Trace,
+            crate::Level::Debug => log::LevelFilter::Debug,
+            crate::Level::Info => log::LevelFilter::Info,
+            crate::Level::Warn => log::LevelFilter::Warn,
+            crate::Level::Error => log::LevelFilter::Error,
+        };
+        if !crate::log_record::install_log_bridge(level) {
+            config::warn_once(
+                "another `log` logger is installed; log records will not carry trace ids".into(),
+            );
+        }
+    }
+
+    #[cfg(not(feature = "log"))]
+    fn install_log_bridge(&self) {}
+}
+
+/// Installs the pipeline with the defaults of the environment and the enabled features.
+///
+/// Never panics: if a pipeline is already running, or the exporter thread cannot start, the
+/// problem is reported on stderr and an inactive guard is returned.
+///
+/// ```
+/// let telemetry = instrument_runtime::init();
+/// // ... the application ...
+/// drop(telemetry); // bounded flush, then shutdown
+/// ```
+pub fn init() -> Telemetry {
+    builder().install().unwrap_or_else(|e| {
+        config::warn_once(format!("init failed: {e}"));
+        Telemetry {
+            inner: None,
+            shutdown_timeout: Duration::ZERO,
+        }
+    })
+}
+
+/// The running pipeline. Dropping it flushes and shuts down, within the configured deadline.
+#[must_use = "dropping the guard shuts the pipeline down"]
+#[derive(Debug)]
+pub struct Telemetry {
+    inner: Option<std::thread::JoinHandle<()>>,
+    shutdown_timeout: Duration,
+}
+
+impl Telemetry {
+    /// `true` if this guard controls a running pipeline.
+    pub fn is_active(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Exports everything buffered so far; returns within `timeout`, whatever the exporter
+    /// does. See [`flush`].
+    pub fn flush(&self, timeout: Duration) -> FlushReport {
+        flush(timeout)
+    }
+
+    /// Accounting as of the exporter thread's last cycle.
+    pub fn stats(&self) -> Stats {
+        stats()
+    }
+
+    /// Replaces the exporter at run time. See [`set_exporter`].
+    pub fn set_exporter(&self, exporter: impl Exporter, timeout: Duration) -> Result<(), SwapError> {
+        set_exporter(exporter, timeout)
+    }
+
+    /// Flushes and stops the pipeline with the configured deadline.
+    pub fn shutdown(mut self) -> FlushReport {
+        let timeout = self.shutdown_timeout;
+        self.stop(timeout)
+    }
+
+    /// Flushes and stops the pipeline, returning within `timeout`.
+    pub fn shutdown_with_timeout(mut self, timeout: Duration) -> FlushReport {
+        self.stop(timeout)
+    }
+
+    fn stop(&mut self, timeout: Duration) -> FlushReport {
+        let Some(join) = self.inner.take() else {
+            return FlushReport::default();
+        };
+        let started = Instant::now();
+        // Stop sampling first: no new span records; logs from now on are counted as dropped
+        // (after shutdown) once the exporter thread has taken its last look.
+        SAMPLER.set_ratio(0.0);
+        ACTIVE.store(false, Ordering::Release);
+        let handle = CURRENT.swap(None);
+        let report = match &handle {
+            Some(h) if !crate::local::is_exporter_thread() => h
+                .request(Command::Shutdown, timeout)
+                .unwrap_or_else(|| FlushReport::timed_out(h.stats(), started.elapsed())),
+            _ => FlushReport::timed_out(Stats::default(), started.elapsed()),
+        };
+        registry::set_exporter_thread(None);
+        if report.completed {
+            // The thread has answered its last command; joining only waits for it to return.
+            let _ = join.join();
+        }
+        // A timed-out exporter thread is detached: it keeps its state, and a new pipeline
+        // starts fresh.
+        INSTALLED.store(false, Ordering::Release);
+        report
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        let timeout = self.shutdown_timeout;
+        let report = self.stop(timeout);
+        if self.shutdown_timeout > Duration::ZERO && !report.completed && report.elapsed > Duration::ZERO {
+            config::warn_once(format!(
+                "shutdown did not complete within {timeout:?}; {} records were not exported",
+                report.in_flight
+            ));
+        }
+    }
+}
+
+/// Exports everything buffered so far and asks the exporter to flush; returns within
+/// `timeout` whatever the exporter does, from any thread or async context. On the exporter
+/// thread itself (e.g. from inside an exporter) it returns at once, incomplete.
+pub fn flush(timeout: Duration) -> FlushReport {
+    let started = Instant::now();
+    let Some(handle) = CURRENT.load_full() else {
+        return FlushReport::default();
+    };
+    if crate::local::is_exporter_thread() {
+        return FlushReport::timed_out(handle.stats(), started.elapsed());
+    }
+    handle
+        .request(Command::Flush, timeout)
+        .unwrap_or_else(|| FlushReport::timed_out(handle.stats(), started.elapsed()))
+}
+
+/// Accounting as of the exporter thread's last cycle (all zeros when not running).
+pub fn stats() -> Stats {
+    CURRENT
+        .load_full()
+        .map(|h| h.stats())
+        .unwrap_or_default()
+}
+
+/// Replaces the exporter at run time: buffered records go to the old exporter, which is then
+/// flushed and shut down; later records go to the new one. No record is lost or exported
+/// twice. Returns within `timeout`.
+pub fn set_exporter(exporter: impl Exporter, timeout: Duration) -> Result<(), SwapError> {
+    let handle = CURRENT.load_full().ok_or(SwapError::NotRunning)?;
+    if crate::local::is_exporter_thread() {
+        return Err(SwapError::TimedOut);
+    }
+    match handle.request(|reply| Command::SetExporter(Box::new(exporter), reply), timeout) {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(SwapError::OldExporter(e)),
+        None => Err(SwapError::TimedOut),
+    }
+}
