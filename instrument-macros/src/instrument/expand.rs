@@ -178,8 +178,11 @@ fn gen_run(n: &Names, body: &syn::Block, output: &ReturnType, is_async: bool) ->
 /// contains `impl Trait` or is `!`), so `?` in the body infers its error type from it.
 fn binding_type(output: &ReturnType) -> TokenStream {
     match output {
+        // `()` is written too: a diverging body would otherwise leave the type to inference,
+        // and the outcome probe would guess `Result`.
+        ReturnType::Default => quote!(: ()),
         ReturnType::Type(_, ty) if writable_in_let(ty) => quote!(: #ty),
-        _ => TokenStream::new(),
+        ReturnType::Type(..) => TokenStream::new(),
     }
 }
 

@@ -116,14 +116,14 @@ impl OtelBridge {
         let log_refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
             logs.iter().map(|record| (record, scope)).collect();
         let classify = self.classify;
-        let span_slot = self.spans.as_ref();
-        let log_slot = self.logs.as_ref();
-        let metric_slot = self.metrics.as_mut();
+        let span_target = self.spans.as_ref().map(Slot::target);
+        let log_target = self.logs.as_ref().map(Slot::target);
+        let metric_target = self.metrics.as_mut().map(Slot::get_mut);
         let all = async {
             tokio::join!(
-                send_spans(span_slot, spans, classify),
-                send_logs(log_slot, &log_refs, classify),
-                send_metrics(metric_slot, metrics),
+                send_spans(span_target, spans, classify),
+                send_logs(log_target, &log_refs, classify),
+                send_metrics(metric_target, metrics),
             )
         };
         let (traces, logs, metrics) = self.runtime.run(self.timeout, all)?;
@@ -214,40 +214,63 @@ impl BridgeExporters {
     }
 }
 
+/// A signal's exporter, borrowed for one export: the exporter and its HTTP recorder.
+struct Target<'a, T> {
+    exporter: &'a T,
+    http: Option<&'a LastResponse>,
+}
+
+impl<T> Target<'_, T> {
+    /// Forgets the previous response before sending.
+    fn begin(&self) -> &T {
+        if let Some(http) = self.http {
+            http.clear();
+        }
+        self.exporter
+    }
+
+    fn classify(&self, error: &OTelSdkError, classify: Classifier) -> ExportError {
+        match self.http {
+            Some(http) => classify::classify_with_http(error, http.take()),
+            None => classify(error),
+        }
+    }
+}
+
+type TargetOf<'a, T> = Option<Result<Target<'a, T>, ExportError>>;
+
 async fn send_spans(
-    slot: Option<&Slot<Box<dyn DynSpanExporter>>>,
+    target: TargetOf<'_, Box<dyn DynSpanExporter>>,
     spans: Vec<SdkSpanData>,
     classify: Classifier,
 ) -> Result<(), ExportError> {
-    let Some(slot) = slot.filter(|_| !spans.is_empty()) else {
+    let Some(target) = target.filter(|_| !spans.is_empty()) else {
         return Ok(());
     };
-    let exporter = slot.get()?;
-    slot.clear_http();
-    let result = exporter.export(spans).await;
-    result.map_err(|err| slot.classify(&err, classify))
+    let target = target?;
+    let result = target.begin().export(spans).await;
+    result.map_err(|err| target.classify(&err, classify))
 }
 
 async fn send_logs(
-    slot: Option<&Slot<Box<dyn DynLogExporter>>>,
+    target: TargetOf<'_, Box<dyn DynLogExporter>>,
     logs: &[(&SdkLogRecord, &InstrumentationScope)],
     classify: Classifier,
 ) -> Result<(), ExportError> {
-    let Some(slot) = slot.filter(|_| !logs.is_empty()) else {
+    let Some(target) = target.filter(|_| !logs.is_empty()) else {
         return Ok(());
     };
-    let exporter = slot.get()?;
-    slot.clear_http();
-    let result = exporter.export(LogBatch::new(logs)).await;
-    result.map_err(|err| slot.classify(&err, classify))
+    let target = target?;
+    let result = target.begin().export(LogBatch::new(logs)).await;
+    result.map_err(|err| target.classify(&err, classify))
 }
 
 async fn send_metrics(
-    slot: Option<&mut Slot<Box<dyn ProtoMetricsExporter>>>,
+    exporter: Option<Result<&mut Box<dyn ProtoMetricsExporter>, ExportError>>,
     request: Option<ExportMetricsServiceRequest>,
 ) -> Result<(), ExportError> {
-    match (slot, request) {
-        (Some(slot), Some(request)) => slot.get_mut()?.export(request).await,
+    match (exporter, request) {
+        (Some(exporter), Some(request)) => exporter?.export(request).await,
         _ => Ok(()),
     }
 }
@@ -314,7 +337,7 @@ impl fmt::Debug for OtelBridgeBuilder {
 impl OtelBridgeBuilder {
     /// Sends spans to `exporter`.
     pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.spans = Some(Slot::ready(Box::new(exporter)));
+        self.spans = Some(Slot::new_ready(Box::new(exporter)));
         self
     }
 
@@ -334,7 +357,7 @@ impl OtelBridgeBuilder {
 
     /// Sends log records to `exporter`.
     pub fn log_exporter<E: LogExporter + 'static>(mut self, exporter: E) -> Self {
-        self.logs = Some(Slot::ready(Box::new(exporter)));
+        self.logs = Some(Slot::new_ready(Box::new(exporter)));
         self
     }
 
@@ -353,7 +376,7 @@ impl OtelBridgeBuilder {
 
     /// Sends metric snapshots to `exporter`.
     pub fn metrics_exporter<M: ProtoMetricsExporter>(mut self, exporter: M) -> Self {
-        self.metrics = Some(Slot::ready(Box::new(exporter)));
+        self.metrics = Some(Slot::new_ready(Box::new(exporter)));
         self
     }
 
@@ -485,7 +508,7 @@ enum SlotState<T> {
 }
 
 impl<T> Slot<T> {
-    fn ready(exporter: T) -> Self {
+    fn new_ready(exporter: T) -> Self {
         Slot {
             state: SlotState::Ready(exporter),
             applied: 0,
@@ -550,17 +573,11 @@ impl<T> Slot<T> {
         }
     }
 
-    fn clear_http(&self) {
-        if let Some(http) = &self.http {
-            http.clear();
-        }
-    }
-
-    fn classify(&self, error: &OTelSdkError, classify: Classifier) -> ExportError {
-        match &self.http {
-            Some(http) => classify::classify_with_http(error, http.take()),
-            None => classify(error),
-        }
+    fn target(&self) -> Result<Target<'_, T>, ExportError> {
+        Ok(Target {
+            exporter: self.get()?,
+            http: self.http.as_deref(),
+        })
     }
 }
 
@@ -609,5 +626,186 @@ impl<E: LogExporter + 'static> DynLogExporter for E {
     }
     fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
         LogExporter::shutdown_with_timeout(self, timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::{KeyValue, LogData, MetricsSnapshot, SpanData, SpanStatus};
+    use crate::{ExportErrorKind, Level, SpanId, TraceId};
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    /// What the fake exporters saw.
+    #[derive(Debug, Default)]
+    struct Seen {
+        spans: Mutex<Vec<SdkSpanData>>,
+        logs: Mutex<Vec<SdkLogRecord>>,
+        resource: Mutex<Option<opentelemetry_sdk::Resource>>,
+        metrics: Mutex<Vec<ExportMetricsServiceRequest>>,
+    }
+
+    #[derive(Debug)]
+    struct FakeSpans(Arc<Seen>, Option<OTelSdkError>);
+
+    impl SpanExporter for FakeSpans {
+        async fn export(&self, batch: Vec<SdkSpanData>) -> OTelSdkResult {
+            self.0.spans.lock().unwrap().extend(batch);
+            self.1.as_ref().map_or(Ok(()), |e| Err(clone_error(e)))
+        }
+        fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+            *self.0.resource.lock().unwrap() = Some(resource.clone());
+        }
+    }
+
+    #[derive(Debug)]
+    struct FakeLogs(Arc<Seen>);
+
+    impl LogExporter for FakeLogs {
+        async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+            let records = batch.iter().map(|(record, _)| record.clone());
+            self.0.logs.lock().unwrap().extend(records);
+            Ok(())
+        }
+    }
+
+    struct FakeMetrics(Arc<Seen>);
+
+    impl ProtoMetricsExporter for FakeMetrics {
+        fn export(&mut self, request: ExportMetricsServiceRequest) -> BoxFuture<'_, Result<(), ExportError>> {
+            self.0.metrics.lock().unwrap().push(request);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[derive(Debug)]
+    struct Hangs;
+
+    impl SpanExporter for Hangs {
+        async fn export(&self, _batch: Vec<SdkSpanData>) -> OTelSdkResult {
+            std::future::pending().await
+        }
+    }
+
+    fn clone_error(e: &OTelSdkError) -> OTelSdkError {
+        match e {
+            OTelSdkError::InternalFailure(m) => OTelSdkError::InternalFailure(m.clone()),
+            OTelSdkError::Timeout(d) => OTelSdkError::Timeout(*d),
+            OTelSdkError::AlreadyShutdown => OTelSdkError::AlreadyShutdown,
+        }
+    }
+
+    fn batch() -> Batch {
+        let span = SpanData {
+            trace_id: TraceId::from_u128(1),
+            span_id: SpanId::from_u64(2),
+            parent_span_id: None,
+            trace_flags: 1,
+            name: "root",
+            target: "t",
+            module_path: "m",
+            file: "f.rs",
+            line: 1,
+            level: Level::Info,
+            start_unix_nanos: 1,
+            end_unix_nanos: 2,
+            status: SpanStatus::Ok,
+            attributes: vec![],
+        };
+        let log = LogData {
+            timestamp_unix_nanos: 3,
+            level: Level::Info,
+            target: "t".into(),
+            body: "hello".into(),
+            trace_id: Some(TraceId::from_u128(1)),
+            span_id: Some(SpanId::from_u64(2)),
+            trace_flags: 1,
+            module_path: None,
+            file: None,
+            line: None,
+            attributes: vec![KeyValue::new("k", "v")],
+        };
+        Batch {
+            spans: vec![span],
+            logs: vec![log],
+            metrics: Some(MetricsSnapshot::default()),
+            resource: Some(Arc::new(Resource {
+                service_name: "svc".into(),
+                attributes: vec![],
+            })),
+        }
+    }
+
+    #[test]
+    fn every_signal_reaches_its_exporter_with_the_resource() {
+        let seen = Arc::new(Seen::default());
+        let mut bridge = OtelBridge::builder()
+            .span_exporter(FakeSpans(Arc::clone(&seen), None))
+            .log_exporter(FakeLogs(Arc::clone(&seen)))
+            .metrics_exporter(FakeMetrics(Arc::clone(&seen)))
+            .build();
+        bridge.export(&batch()).unwrap();
+        assert_eq!(seen.spans.lock().unwrap()[0].name, "root");
+        let log = seen.logs.lock().unwrap()[0].clone();
+        assert_eq!(log.timestamp(), log.observed_timestamp());
+        let resource = seen.resource.lock().unwrap().clone().unwrap();
+        let service = resource.get(&opentelemetry::Key::from_static_str("service.name"));
+        assert_eq!(service, Some("svc".into()));
+        let metrics = seen.metrics.lock().unwrap();
+        let proto_resource = metrics[0].resource_metrics[0].resource.as_ref().unwrap();
+        assert!(proto_resource.attributes.iter().any(|kv| kv.key == "service.name"));
+        bridge.shutdown().unwrap();
+        let err = bridge.export(&batch()).unwrap_err();
+        assert_eq!(err.kind, ExportErrorKind::Permanent);
+    }
+
+    #[test]
+    fn a_hanging_exporter_times_out_within_the_deadline() {
+        let mut bridge = OtelBridge::builder()
+            .span_exporter(Hangs)
+            .timeout(Duration::from_millis(100))
+            .build();
+        let started = Instant::now();
+        let err = bridge.export(&batch()).unwrap_err();
+        assert_eq!(err.kind, ExportErrorKind::Timeout);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn failures_are_classified_and_the_worst_kind_wins() {
+        let seen = Arc::new(Seen::default());
+        let unavailable = OTelSdkError::InternalFailure("gRPC code: Unavailable".into());
+        let mut bridge = OtelBridge::builder()
+            .span_exporter(FakeSpans(Arc::clone(&seen), Some(unavailable)))
+            .log_exporter_with(|| Err::<FakeLogs, _>("no collector configured"))
+            .build();
+        let err = bridge.export(&batch()).unwrap_err();
+        assert_eq!(err.kind, ExportErrorKind::Retryable);
+        assert!(err.message.contains("traces: gRPC Unavailable"), "{}", err.message);
+        assert!(err.message.contains("logs: logs exporter unavailable"), "{}", err.message);
+    }
+
+    #[test]
+    fn empty_batches_and_shutdown_start_no_runtime() {
+        let mut bridge = OtelBridge::builder().span_exporter(Hangs).build();
+        bridge.export(&Batch::default()).unwrap();
+        bridge.flush().unwrap();
+        assert!(bridge.runtime.enter_existing().is_none());
+        bridge.shutdown().unwrap();
+        bridge.shutdown().unwrap();
+    }
+
+    #[test]
+    fn combine_keeps_ok_when_all_ok() {
+        assert!(combine([("a", Ok(())), ("b", Ok(())), ("c", Ok(()))]).is_ok());
+        let err = combine([
+            ("a", Err(ExportError::permanent("x"))),
+            ("b", Err(ExportError::timeout("y"))),
+            ("c", Ok(())),
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind, ExportErrorKind::Timeout);
+        assert_eq!(err.message, "a: x; b: y");
     }
 }

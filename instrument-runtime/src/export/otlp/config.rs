@@ -80,14 +80,6 @@ pub(crate) enum Signal {
 impl Signal {
     pub(crate) const ALL: [Signal; 3] = [Signal::Traces, Signal::Logs, Signal::Metrics];
 
-    pub(crate) const fn name(self) -> &'static str {
-        match self {
-            Signal::Traces => "traces",
-            Signal::Logs => "logs",
-            Signal::Metrics => "metrics",
-        }
-    }
-
     /// Path appended to the base endpoint for OTLP/HTTP (spec: "Endpoint URLs for OTLP/HTTP").
     const fn http_path(self) -> &'static str {
         match self {

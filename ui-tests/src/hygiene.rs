@@ -1,0 +1,1 @@
+//! Instrumented code under strict lints (placeholder).

@@ -1,0 +1,9 @@
+// Two different mistakes in one attribute are both reported in the same build.
+use instrument_runtime::instrument;
+
+#[instrument(level = "loud", fields(missing))]
+fn work(id: u64) -> u64 {
+    id
+}
+
+fn main() {}
