@@ -96,6 +96,27 @@ impl From<&Option<SpanContext>> for ParentContext {
     }
 }
 
+impl From<crate::propagation::RemoteContext> for ParentContext {
+    fn from(c: crate::propagation::RemoteContext) -> Self {
+        SpanContext::from(c).into()
+    }
+}
+impl From<&crate::propagation::RemoteContext> for ParentContext {
+    fn from(c: &crate::propagation::RemoteContext) -> Self {
+        SpanContext::from(c).into()
+    }
+}
+impl From<Option<crate::propagation::RemoteContext>> for ParentContext {
+    fn from(c: Option<crate::propagation::RemoteContext>) -> Self {
+        ParentContext(c.map(SpanContext::from).filter(SpanContext::is_valid))
+    }
+}
+impl From<&Option<crate::propagation::RemoteContext>> for ParentContext {
+    fn from(c: &Option<crate::propagation::RemoteContext>) -> Self {
+        ParentContext(c.as_ref().map(SpanContext::from).filter(SpanContext::is_valid))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

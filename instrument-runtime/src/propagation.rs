@@ -529,6 +529,50 @@ pub fn inject_context(ctx: &RemoteContext, carrier: &mut impl Injector) {
     }
 }
 
+/// Writes the CURRENT span's `traceparent` into an outgoing carrier (nothing outside a span),
+/// so the callee continues this trace.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use instrument_runtime::{instrument, propagation};
+///
+/// #[instrument]
+/// fn call_downstream() -> HashMap<String, String> {
+///     let mut headers = HashMap::new();
+///     propagation::inject(&mut headers);
+///     headers
+/// }
+/// let headers = call_downstream();
+/// assert_eq!(headers["traceparent"].len(), 55);
+/// ```
+pub fn inject(carrier: &mut impl Injector) {
+    if let Some(ctx) = crate::current_span_context() {
+        inject_context(&RemoteContext::from(ctx), carrier);
+    }
+}
+
+impl From<crate::SpanContext> for RemoteContext {
+    fn from(c: crate::SpanContext) -> Self {
+        RemoteContext::new(c.trace_id, c.span_id, c.trace_flags)
+    }
+}
+
+impl From<&RemoteContext> for crate::SpanContext {
+    fn from(r: &RemoteContext) -> Self {
+        crate::SpanContext {
+            trace_id: r.trace_id,
+            span_id: r.span_id,
+            trace_flags: r.trace_flags & FLAG_SAMPLED,
+        }
+    }
+}
+
+impl From<RemoteContext> for crate::SpanContext {
+    fn from(r: RemoteContext) -> Self {
+        (&r).into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use instrument_runtime::export::otlp::{OtlpExporter, Protocol};
 use instrument_runtime::export::{
-    CounterPoint, HistogramPoint, KeyValue, LogData, Metric, MetricData, MetricsSnapshot,
-    Resource, SpanData, SpanStatus,
+    CounterPoint, HistogramPoint, KeyValue, LogData, Metric, MetricData, MetricsSnapshot, Resource,
+    SpanData, SpanStatus,
 };
 use instrument_runtime::{Batch, Exporter, Level, SpanId, TraceId};
 use serde_json::Value as Json;
@@ -63,7 +63,10 @@ fn check_against_receiver(protocol: Protocol, transport: &'static str) {
     drop(receiver);
     for line in &lines {
         assert_eq!(line["transport"], transport, "{line}");
-        assert_eq!(line["headers"]["x-instrument-test"], "otlp", "header lost: {line}");
+        assert_eq!(
+            line["headers"]["x-instrument-test"], "otlp",
+            "header lost: {line}"
+        );
         assert_eq!(service_name(&line["request"]), Some(SERVICE), "{line}");
     }
     check_traces(&signal(&lines, "traces"));
@@ -80,14 +83,23 @@ fn check_traces(requests: &[&Json]) {
     assert_eq!(parent["traceId"], trace.as_str());
     assert_eq!(child["traceId"], parent["traceId"], "trace ids differ");
     assert_eq!(parent["spanId"], format!("{PARENT:016x}").as_str());
-    assert_eq!(child["parentSpanId"], parent["spanId"], "child not linked to parent");
-    assert!(parent.get("parentSpanId").is_none(), "root has a parent: {parent}");
+    assert_eq!(
+        child["parentSpanId"], parent["spanId"],
+        "child not linked to parent"
+    );
+    assert!(
+        parent.get("parentSpanId").is_none(),
+        "root has a parent: {parent}"
+    );
     assert_eq!(child["status"]["code"], "STATUS_CODE_ERROR");
     assert_eq!(child["status"]["message"], "card declined");
     assert_eq!(parent["startTimeUnixNano"], "1700000000000000000");
     assert!(has_attribute(child, "code.line.number"), "{child}");
     let scopes = items(requests, "resourceSpans", "scopeSpans", "scope");
-    assert!(scopes.iter().all(|s| s["name"] == "instrument-runtime"), "{scopes:?}");
+    assert!(
+        scopes.iter().all(|s| s["name"] == "instrument-runtime"),
+        "{scopes:?}"
+    );
 }
 
 fn check_logs(requests: &[&Json]) {
@@ -99,7 +111,10 @@ fn check_logs(requests: &[&Json]) {
     assert_eq!(record["body"]["stringValue"], "loading cart");
     assert_eq!(record["severityNumber"], "SEVERITY_NUMBER_INFO");
     assert_eq!(record["severityText"], "INFO");
-    assert_eq!(record["timeUnixNano"], "1700000000000500000", "time_unix_nano not set");
+    assert_eq!(
+        record["timeUnixNano"], "1700000000000500000",
+        "time_unix_nano not set"
+    );
     assert_eq!(record["observedTimeUnixNano"], record["timeUnixNano"]);
 }
 
@@ -108,7 +123,10 @@ fn check_metrics(requests: &[&Json]) {
     let counter = find(&metrics, "name", "function_calls_total");
     let sum = &counter["sum"];
     assert_eq!(sum["isMonotonic"], true);
-    assert_eq!(sum["aggregationTemporality"], "AGGREGATION_TEMPORALITY_CUMULATIVE");
+    assert_eq!(
+        sum["aggregationTemporality"],
+        "AGGREGATION_TEMPORALITY_CUMULATIVE"
+    );
     assert_eq!(sum["dataPoints"][0]["asInt"], "2");
     assert!(has_attribute(&sum["dataPoints"][0], "function"));
     let histogram = find(&metrics, "name", "function_calls_duration_seconds");
@@ -120,7 +138,10 @@ fn check_metrics(requests: &[&Json]) {
     );
     assert_eq!(point["count"], "2");
     assert_eq!(point["sum"], 0.012);
-    assert_eq!(point["bucketCounts"], serde_json::json!(["1", "1", "0", "0", "0"]));
+    assert_eq!(
+        point["bucketCounts"],
+        serde_json::json!(["1", "1", "0", "0", "0"])
+    );
     assert_eq!(point["explicitBounds"], serde_json::json!(BOUNDS));
     assert_eq!(point["startTimeUnixNano"], "1699999990000000000");
 }
@@ -157,7 +178,13 @@ fn batch() -> Batch {
     }
 }
 
-fn span(name: &'static str, id: u64, parent: Option<u64>, start: u64, status: SpanStatus) -> SpanData {
+fn span(
+    name: &'static str,
+    id: u64,
+    parent: Option<u64>,
+    start: u64,
+    status: SpanStatus,
+) -> SpanData {
     SpanData {
         trace_id: TraceId::from_u128(TRACE),
         span_id: SpanId::from_u64(id),
@@ -220,7 +247,10 @@ fn received(out: &Path, limit: Duration) -> Vec<Json> {
     loop {
         let lines = read_lines(out);
         let signals = ["traces", "logs", "metrics"];
-        if signals.iter().all(|s| lines.iter().any(|l| l["signal"] == *s)) {
+        if signals
+            .iter()
+            .all(|s| lines.iter().any(|l| l["signal"] == *s))
+        {
             return lines;
         }
         assert!(Instant::now() < deadline, "receiver got only {lines:#?}");
@@ -318,7 +348,8 @@ struct Receiver {
 impl Receiver {
     fn start(python: &Path) -> Receiver {
         let (grpc_port, http_port) = (free_port(), free_port());
-        let out = std::env::temp_dir().join(format!("instrument-otlp-{}-{grpc_port}.jsonl", unique()));
+        let out =
+            std::env::temp_dir().join(format!("instrument-otlp-{}-{grpc_port}.jsonl", unique()));
         let child = Command::new(python)
             .arg(repo().join("ci/otlp_receiver.py"))
             .args(["--grpc-port", &grpc_port.to_string()])
@@ -354,7 +385,10 @@ impl Receiver {
                 if let Ok(Some(status)) = self.child.try_wait() {
                     panic!("the OTLP receiver exited early ({status})");
                 }
-                assert!(Instant::now() < deadline, "receiver not listening on {port}");
+                assert!(
+                    Instant::now() < deadline,
+                    "receiver not listening on {port}"
+                );
                 thread::sleep(Duration::from_millis(50));
             }
         }
@@ -375,13 +409,18 @@ fn free_port() -> u16 {
 }
 
 fn unique() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     format!("{}-{nanos}", std::process::id())
 }
 
 /// Runs `body` on its own thread and fails the test if it does not finish within `limit`
 /// (a hang fails instead of hanging CI). A panic in `body` is re-raised here.
-fn with_watchdog<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
+fn with_watchdog<T: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(body)));

@@ -132,7 +132,9 @@ impl OtelBridge {
 
     fn flush_exporters(&self) -> Result<(), ExportError> {
         let spans = self.spans.as_ref().and_then(Slot::ready);
-        spans.map_or(Ok(()), |e| e.force_flush().map_err(|err| (self.classify)(&err)))
+        spans.map_or(Ok(()), |e| {
+            e.force_flush().map_err(|err| (self.classify)(&err))
+        })
     }
 }
 
@@ -151,18 +153,29 @@ impl Exporter for OtelBridge {
         self.prepare(batch.resource.as_ref())?;
         let scope = &self.records.scope;
         let spans = if self.spans.is_some() {
-            batch.spans.iter().map(|s| convert::span_data(s, scope)).collect()
+            batch
+                .spans
+                .iter()
+                .map(|s| convert::span_data(s, scope))
+                .collect()
         } else {
             Vec::new()
         };
         let logger = &self.records.logger;
         let logs: Vec<_> = if self.logs.is_some() {
-            batch.logs.iter().map(|l| convert::log_record(l, logger)).collect()
+            batch
+                .logs
+                .iter()
+                .map(|l| convert::log_record(l, logger))
+                .collect()
         } else {
             Vec::new()
         };
         let resource = &self.records.proto_resource;
-        let metrics = batch.metrics.as_ref().map(|m| metrics::request(m, resource));
+        let metrics = batch
+            .metrics
+            .as_ref()
+            .map(|m| metrics::request(m, resource));
         self.send(spans, &logs, metrics)
     }
 
@@ -207,8 +220,16 @@ struct BridgeExporters {
 
 impl BridgeExporters {
     fn shutdown(&mut self, timeout: Duration, classify: Classifier) -> Result<(), ExportError> {
-        let spans = self.spans.as_ref().and_then(Slot::ready).map(|e| e.shutdown(timeout));
-        let logs = self.logs.as_ref().and_then(Slot::ready).map(|e| e.shutdown(timeout));
+        let spans = self
+            .spans
+            .as_ref()
+            .and_then(Slot::ready)
+            .map(|e| e.shutdown(timeout));
+        let logs = self
+            .logs
+            .as_ref()
+            .and_then(Slot::ready)
+            .map(|e| e.shutdown(timeout));
         let failed = [spans, logs].into_iter().flatten().find_map(Result::err);
         failed.map_or(Ok(()), |err| Err(classify(&err)))
     }
@@ -282,7 +303,10 @@ fn combine(results: [(&str, Result<(), ExportError>); 3]) -> Result<(), ExportEr
         .into_iter()
         .filter_map(|(signal, r)| r.err().map(|e| (signal, e)))
         .collect();
-    let kind = failures.iter().map(|(_, e)| e.kind).max_by_key(|k| severity(*k));
+    let kind = failures
+        .iter()
+        .map(|(_, e)| e.kind)
+        .max_by_key(|k| severity(*k));
     let Some(kind) = kind else {
         return Ok(());
     };
@@ -415,7 +439,11 @@ impl OtelBridgeBuilder {
 
     /// Notes the HTTP responses of the span and log exporters through these recorders (set
     /// by `OtlpExporter`, whose HTTP client fills them), so `Retry-After` is not lost.
-    pub(crate) fn http_recorders(mut self, spans: Arc<LastResponse>, logs: Arc<LastResponse>) -> Self {
+    pub(crate) fn http_recorders(
+        mut self,
+        spans: Arc<LastResponse>,
+        logs: Arc<LastResponse>,
+    ) -> Self {
         if let Some(slot) = &mut self.spans {
             slot.http = Some(spans);
         }
@@ -462,7 +490,9 @@ struct RecordContext {
 impl RecordContext {
     fn new() -> Self {
         let scope = convert::scope();
-        let logger = SdkLoggerProvider::builder().build().logger_with_scope(scope.clone());
+        let logger = SdkLoggerProvider::builder()
+            .build()
+            .logger_with_scope(scope.clone());
         RecordContext {
             scope,
             logger,
@@ -673,7 +703,10 @@ mod tests {
     struct FakeMetrics(Arc<Seen>);
 
     impl ProtoMetricsExporter for FakeMetrics {
-        fn export(&mut self, request: ExportMetricsServiceRequest) -> BoxFuture<'_, Result<(), ExportError>> {
+        fn export(
+            &mut self,
+            request: ExportMetricsServiceRequest,
+        ) -> BoxFuture<'_, Result<(), ExportError>> {
             self.0.metrics.lock().unwrap().push(request);
             Box::pin(async { Ok(()) })
         }
@@ -754,7 +787,10 @@ mod tests {
         assert_eq!(service, Some("svc".into()));
         let metrics = seen.metrics.lock().unwrap();
         let proto_resource = metrics[0].resource_metrics[0].resource.as_ref().unwrap();
-        assert!(proto_resource.attributes.iter().any(|kv| kv.key == "service.name"));
+        assert!(proto_resource
+            .attributes
+            .iter()
+            .any(|kv| kv.key == "service.name"));
         bridge.shutdown().unwrap();
         let err = bridge.export(&batch()).unwrap_err();
         assert_eq!(err.kind, ExportErrorKind::Permanent);
@@ -782,8 +818,16 @@ mod tests {
             .build();
         let err = bridge.export(&batch()).unwrap_err();
         assert_eq!(err.kind, ExportErrorKind::Retryable);
-        assert!(err.message.contains("traces: gRPC Unavailable"), "{}", err.message);
-        assert!(err.message.contains("logs: logs exporter unavailable"), "{}", err.message);
+        assert!(
+            err.message.contains("traces: gRPC Unavailable"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("logs: logs exporter unavailable"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

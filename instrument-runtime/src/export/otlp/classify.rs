@@ -62,7 +62,13 @@ fn classify_message(message: &str) -> ExportError {
         return from_http_status(status, None);
     }
     let lower = message.to_ascii_lowercase();
-    let transient = ["network error", "connect", "connection", "timed out", "unavailable"];
+    let transient = [
+        "network error",
+        "connect",
+        "connection",
+        "timed out",
+        "unavailable",
+    ];
     if transient.iter().any(|word| lower.contains(word)) {
         ExportError::retryable(message.to_owned())
     } else {
@@ -74,7 +80,10 @@ fn classify_message(message: &str) -> ExportError {
 /// tonic's own `Debug` names, so no table of names is kept here.
 fn grpc_code_in(message: &str) -> Option<Code> {
     let rest = &message[message.find("gRPC code: ")? + "gRPC code: ".len()..];
-    let name: String = rest.chars().take_while(char::is_ascii_alphanumeric).collect();
+    let name: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
     (0..=16)
         .map(Code::from_i32)
         .find(|code| format!("{code:?}") == name)
@@ -88,7 +97,11 @@ fn http_status_in(message: &str) -> Option<u16> {
 }
 
 /// Classifies a gRPC status code. `retry_delay` is the server's `RetryInfo`, if it sent one.
-pub(crate) fn from_grpc_code(code: Code, retry_delay: Option<Duration>, detail: &str) -> ExportError {
+pub(crate) fn from_grpc_code(
+    code: Code,
+    retry_delay: Option<Duration>,
+    detail: &str,
+) -> ExportError {
     let message = match retry_delay {
         Some(delay) => format!("gRPC {code:?}: {detail} (retry-after={}s)", delay.as_secs()),
         None => format!("gRPC {code:?}: {detail}"),
@@ -144,7 +157,10 @@ fn retry_after_secs(value: &str) -> Option<u64> {
         return Some(secs);
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).map_or(0, |d| d.as_secs()))
+    Some(
+        at.duration_since(SystemTime::now())
+            .map_or(0, |d| d.as_secs()),
+    )
 }
 
 #[cfg(test)]
@@ -158,7 +174,8 @@ mod tests {
 
     #[test]
     fn otlp_grpc_messages() {
-        let unavailable = "TonicTracesClient export failed with gRPC code: Unavailable: tcp connect error";
+        let unavailable =
+            "TonicTracesClient export failed with gRPC code: Unavailable: tcp connect error";
         assert_eq!(classify_sdk_error(&internal(unavailable)).kind, Retryable);
         let invalid = "TonicLogsClient export failed with gRPC code: InvalidArgument";
         assert_eq!(classify_sdk_error(&internal(invalid)).kind, Permanent);
@@ -176,8 +193,14 @@ mod tests {
         assert_eq!(classify_sdk_error(&internal(bad)).kind, Permanent);
         let down = "HTTP export failed: network error";
         assert_eq!(classify_sdk_error(&internal(down)).kind, Retryable);
-        assert_eq!(classify_sdk_error(&OTelSdkError::Timeout(Duration::ZERO)).kind, Timeout);
-        assert_eq!(classify_sdk_error(&internal("encoding failed")).kind, Permanent);
+        assert_eq!(
+            classify_sdk_error(&OTelSdkError::Timeout(Duration::ZERO)).kind,
+            Timeout
+        );
+        assert_eq!(
+            classify_sdk_error(&internal("encoding failed")).kind,
+            Permanent
+        );
     }
 
     #[test]
@@ -211,7 +234,13 @@ mod tests {
         let err = from_grpc_code(Code::ResourceExhausted, delay, "slow down");
         assert_eq!(err.kind, Retryable);
         assert!(err.message.contains("retry-after=3s"));
-        assert_eq!(from_grpc_code(Code::ResourceExhausted, None, "").kind, Permanent);
-        assert_eq!(from_grpc_code(Code::Unauthenticated, None, "").kind, Permanent);
+        assert_eq!(
+            from_grpc_code(Code::ResourceExhausted, None, "").kind,
+            Permanent
+        );
+        assert_eq!(
+            from_grpc_code(Code::Unauthenticated, None, "").kind,
+            Permanent
+        );
     }
 }

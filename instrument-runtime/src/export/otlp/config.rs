@@ -166,7 +166,9 @@ impl OtlpConfig {
             .unwrap_or(self.protocol.default_endpoint());
         match self.protocol {
             Protocol::Grpc => base.to_owned(),
-            Protocol::HttpProtobuf => format!("{}{}", base.trim_end_matches('/'), signal.http_path()),
+            Protocol::HttpProtobuf => {
+                format!("{}{}", base.trim_end_matches('/'), signal.http_path())
+            }
         }
     }
 
@@ -177,7 +179,10 @@ impl OtlpConfig {
 
     /// Checks every value; the first problem found is returned.
     pub(crate) fn validate(&self) -> Result<(), OtlpConfigError> {
-        let urls = self.endpoint.iter().chain(self.signal_endpoints.iter().flatten());
+        let urls = self
+            .endpoint
+            .iter()
+            .chain(self.signal_endpoints.iter().flatten());
         for url in urls {
             check_endpoint(url).map_err(OtlpConfigError::new)?;
         }
@@ -185,7 +190,9 @@ impl OtlpConfig {
             check_header(name, value).map_err(OtlpConfigError::new)?;
         }
         if self.timeout.is_zero() {
-            return Err(OtlpConfigError::new("the timeout must be greater than zero"));
+            return Err(OtlpConfigError::new(
+                "the timeout must be greater than zero",
+            ));
         }
         Ok(())
     }
@@ -226,7 +233,9 @@ fn parse_timeout_ms(value: &str) -> Option<Duration> {
 }
 
 fn valid_endpoint(value: &str) -> Option<String> {
-    check_endpoint(value.trim()).ok().map(|()| value.trim().to_owned())
+    check_endpoint(value.trim())
+        .ok()
+        .map(|()| value.trim().to_owned())
 }
 
 /// An endpoint must be an absolute `http://` URL with a host. `https://` needs TLS, which is
@@ -296,7 +305,12 @@ fn env_value<T>(var: &str, parse: impl Fn(&str) -> Option<T>, expected: &str) ->
     let raw = env_string(var)?;
     let parsed = parse(&raw);
     if parsed.is_none() {
-        warn_invalid(var, &raw, &format!("expected {expected}"), "using the default");
+        warn_invalid(
+            var,
+            &raw,
+            &format!("expected {expected}"),
+            "using the default",
+        );
     }
     parsed
 }
@@ -308,8 +322,13 @@ static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 /// Reports an invalid configuration value once on stderr. Never panics (a poisoned lock is
 /// still usable: the set is only ever inserted into).
 pub(crate) fn warn_invalid(var: &str, value: &str, why: &str, action: &str) {
-    let mut warned = WARNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if warned.get_or_insert_with(HashSet::new).insert(var.to_owned()) {
+    let mut warned = WARNED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if warned
+        .get_or_insert_with(HashSet::new)
+        .insert(var.to_owned())
+    {
         eprintln!("instrument-runtime: ignoring {var}={value:?} ({why}); {action}");
     }
 }
@@ -324,10 +343,16 @@ mod tests {
             endpoint: Some("http://collector:4318/".into()),
             ..OtlpConfig::default()
         };
-        assert_eq!(config.signal_url(Signal::Traces), "http://collector:4318/v1/traces");
+        assert_eq!(
+            config.signal_url(Signal::Traces),
+            "http://collector:4318/v1/traces"
+        );
         config.set_signal_endpoint(Signal::Logs, "http://other/custom".into());
         assert_eq!(config.signal_url(Signal::Logs), "http://other/custom");
-        assert_eq!(config.signal_url(Signal::Metrics), "http://collector:4318/v1/metrics");
+        assert_eq!(
+            config.signal_url(Signal::Metrics),
+            "http://collector:4318/v1/metrics"
+        );
     }
 
     #[test]
@@ -342,7 +367,10 @@ mod tests {
     #[test]
     fn protocol_spellings() {
         assert_eq!(Protocol::parse("grpc"), Some(Protocol::Grpc));
-        assert_eq!(Protocol::parse("http/protobuf"), Some(Protocol::HttpProtobuf));
+        assert_eq!(
+            Protocol::parse("http/protobuf"),
+            Some(Protocol::HttpProtobuf)
+        );
         assert_eq!(Protocol::parse("http/json"), None);
         assert_eq!(Protocol::parse("GRPC"), None);
     }

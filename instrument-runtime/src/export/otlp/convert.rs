@@ -84,7 +84,9 @@ pub(crate) fn span_data(
     attributes.extend(code_location(Cow::Borrowed(span.file), span.line));
     opentelemetry_sdk::trace::SpanData {
         span_context: context,
-        parent_span_id: span.parent_span_id.map_or(opentelemetry::SpanId::INVALID, span_id),
+        parent_span_id: span
+            .parent_span_id
+            .map_or(opentelemetry::SpanId::INVALID, span_id),
         parent_span_is_remote: false,
         span_kind: SpanKind::Internal,
         name: Cow::Borrowed(span.name),
@@ -208,11 +210,20 @@ mod tests {
     #[test]
     fn spans_keep_ids_times_status_and_attributes() {
         let sdk = span_data(&span(), &scope());
-        assert_eq!(sdk.span_context.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            sdk.span_context.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
         assert_eq!(sdk.span_context.span_id().to_string(), "00f067aa0ba902b7");
         assert_eq!(sdk.parent_span_id.to_string(), "000000000000000a");
         assert!(sdk.span_context.is_sampled());
-        assert_eq!(sdk.end_time.duration_since(sdk.start_time).unwrap().as_nanos(), 2_500);
+        assert_eq!(
+            sdk.end_time
+                .duration_since(sdk.start_time)
+                .unwrap()
+                .as_nanos(),
+            2_500
+        );
         assert_eq!(sdk.status, Status::error("card declined"));
         assert_eq!(sdk.instrumentation_scope.name(), "instrument-runtime");
         let keys: Vec<_> = sdk.attributes.iter().map(|kv| kv.key.as_str()).collect();
@@ -223,7 +234,10 @@ mod tests {
     fn root_spans_have_the_invalid_parent() {
         let mut root = span();
         root.parent_span_id = None;
-        assert_eq!(span_data(&root, &scope()).parent_span_id, opentelemetry::SpanId::INVALID);
+        assert_eq!(
+            span_data(&root, &scope()).parent_span_id,
+            opentelemetry::SpanId::INVALID
+        );
     }
 
     #[test]

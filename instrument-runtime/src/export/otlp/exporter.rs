@@ -6,7 +6,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opentelemetry_otlp::{ExporterBuildError, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_otlp::{
+    ExporterBuildError, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
@@ -264,7 +266,12 @@ impl GrpcTarget {
     }
 }
 
-fn grpc_target(config: &OtlpConfig, signal: Signal, channels: &Channels, metadata: &MetadataMap) -> GrpcTarget {
+fn grpc_target(
+    config: &OtlpConfig,
+    signal: Signal,
+    channels: &Channels,
+    metadata: &MetadataMap,
+) -> GrpcTarget {
     GrpcTarget {
         url: config.signal_url(signal),
         channels: channels.clone(),
@@ -289,7 +296,10 @@ impl Channels {
 
     /// The channel for `url`, connecting lazily. Must run inside a tokio runtime context.
     fn get(&self, url: &str) -> Result<Channel, String> {
-        let mut by_url = self.by_url.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut by_url = self
+            .by_url
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(channel) = by_url.get(url) {
             return Ok(channel.clone());
         }
@@ -305,7 +315,10 @@ fn http_bridge(config: &OtlpConfig) -> OtelBridgeBuilder {
     let timeout = config.timeout + CLIENT_TIMEOUT_GRACE;
     let client = SharedHttpClient::new(timeout);
     let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
-    let (span_seen, log_seen) = (Arc::<LastResponse>::default(), Arc::<LastResponse>::default());
+    let (span_seen, log_seen) = (
+        Arc::<LastResponse>::default(),
+        Arc::<LastResponse>::default(),
+    );
     let span_target = HttpTarget::new(config, Signal::Traces, &client, &headers, &span_seen);
     let log_target = HttpTarget::new(config, Signal::Logs, &client, &headers, &log_seen);
     let metrics_url = config.signal_url(Signal::Metrics);
@@ -321,7 +334,11 @@ fn http_bridge(config: &OtlpConfig) -> OtelBridgeBuilder {
         })
         .metrics_exporter_with(move || {
             let client = client.get()?;
-            Ok::<_, String>(OtlpMetricsClient::with_http_client(client, metrics_url, metrics_headers))
+            Ok::<_, String>(OtlpMetricsClient::with_http_client(
+                client,
+                metrics_url,
+                metrics_headers,
+            ))
         })
         .http_recorders(span_seen, log_seen)
 }
@@ -406,7 +423,10 @@ impl SharedHttpClient {
     }
 
     fn get(&self) -> Result<reqwest::Client, String> {
-        let mut client = self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut client = self
+            .client
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(client) = client.as_ref() {
             return Ok(client.clone());
         }

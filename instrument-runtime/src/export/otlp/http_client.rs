@@ -33,7 +33,9 @@ impl LastResponse {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<HttpOutcome>> {
         // Only whole values are stored, so a poisoned lock still holds a consistent value.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -106,12 +106,22 @@ fn counter(points: &[CounterPoint], window: Window) -> metric::Data {
 fn gauge(points: &[GaugePoint], window: Window) -> metric::Data {
     let data_points = points
         .iter()
-        .map(|p| number_point(&p.labels, number_data_point::Value::AsDouble(p.value), window))
+        .map(|p| {
+            number_point(
+                &p.labels,
+                number_data_point::Value::AsDouble(p.value),
+                window,
+            )
+        })
         .collect();
     metric::Data::Gauge(Gauge { data_points })
 }
 
-fn number_point(labels: &Labels, value: number_data_point::Value, window: Window) -> NumberDataPoint {
+fn number_point(
+    labels: &Labels,
+    value: number_data_point::Value,
+    window: Window,
+) -> NumberDataPoint {
     NumberDataPoint {
         attributes: attributes(labels),
         start_time_unix_nano: window.start,
@@ -220,7 +230,10 @@ mod tests {
             panic!("counter is not a sum");
         };
         assert!(sum.is_monotonic);
-        assert_eq!(sum.aggregation_temporality, AggregationTemporality::Cumulative as i32);
+        assert_eq!(
+            sum.aggregation_temporality,
+            AggregationTemporality::Cumulative as i32
+        );
         let point = &sum.data_points[0];
         assert_eq!(point.value, Some(number_data_point::Value::AsInt(i64::MAX)));
         assert_eq!((point.start_time_unix_nano, point.time_unix_nano), (10, 20));

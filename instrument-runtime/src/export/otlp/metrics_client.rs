@@ -69,7 +69,10 @@ enum GrpcClient {
 impl fmt::Debug for OtlpMetricsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (protocol, url) = match &self.transport {
-            Transport::Grpc { client: GrpcClient::NotConnected { url }, .. } => ("grpc", url.as_str()),
+            Transport::Grpc {
+                client: GrpcClient::NotConnected { url },
+                ..
+            } => ("grpc", url.as_str()),
             Transport::Grpc { .. } => ("grpc", "<channel>"),
             Transport::Http { url, .. } => ("http/protobuf", url.as_str()),
         };
@@ -96,7 +99,11 @@ impl OtlpMetricsClient {
         }
         let header_map = header_map(headers);
         Ok(match protocol {
-            Protocol::Grpc => OtlpMetricsClient::grpc(GrpcClient::NotConnected { url: url.into() }, header_map, timeout),
+            Protocol::Grpc => OtlpMetricsClient::grpc(
+                GrpcClient::NotConnected { url: url.into() },
+                header_map,
+                timeout,
+            ),
             Protocol::HttpProtobuf => {
                 let client = http_client(timeout).map_err(OtlpConfigError::from_message)?;
                 OtlpMetricsClient::http(client, url.to_owned(), header_map)
@@ -105,26 +112,42 @@ impl OtlpMetricsClient {
     }
 
     /// A gRPC client on an existing channel (shared with the other signals).
-    pub(crate) fn with_channel(channel: Channel, headers: http::HeaderMap, timeout: Duration) -> Self {
+    pub(crate) fn with_channel(
+        channel: Channel,
+        headers: http::HeaderMap,
+        timeout: Duration,
+    ) -> Self {
         let client = GrpcClient::Ready(MetricsServiceClient::new(channel));
         OtlpMetricsClient::grpc(client, headers, timeout)
     }
 
     /// An HTTP client on an existing reqwest client (shared with the other signals).
-    pub(crate) fn with_http_client(client: reqwest::Client, url: String, headers: http::HeaderMap) -> Self {
+    pub(crate) fn with_http_client(
+        client: reqwest::Client,
+        url: String,
+        headers: http::HeaderMap,
+    ) -> Self {
         OtlpMetricsClient::http(client, url, headers)
     }
 
     fn grpc(client: GrpcClient, headers: http::HeaderMap, timeout: Duration) -> Self {
         let metadata = MetadataMap::from_headers(headers);
         OtlpMetricsClient {
-            transport: Transport::Grpc { client, metadata, timeout },
+            transport: Transport::Grpc {
+                client,
+                metadata,
+                timeout,
+            },
         }
     }
 
     fn http(client: reqwest::Client, url: String, headers: http::HeaderMap) -> Self {
         OtlpMetricsClient {
-            transport: Transport::Http { client, url, headers },
+            transport: Transport::Http {
+                client,
+                url,
+                headers,
+            },
         }
     }
 }
@@ -135,12 +158,16 @@ impl ProtoMetricsExporter for OtlpMetricsClient {
         request: ExportMetricsServiceRequest,
     ) -> BoxFuture<'_, Result<(), ExportError>> {
         match &mut self.transport {
-            Transport::Grpc { client, metadata, timeout } => {
-                Box::pin(export_grpc(client, metadata, *timeout, request))
-            }
-            Transport::Http { client, url, headers } => {
-                Box::pin(export_http(client, url, headers, request))
-            }
+            Transport::Grpc {
+                client,
+                metadata,
+                timeout,
+            } => Box::pin(export_grpc(client, metadata, *timeout, request)),
+            Transport::Http {
+                client,
+                url,
+                headers,
+            } => Box::pin(export_http(client, url, headers, request)),
         }
     }
 }
@@ -156,7 +183,9 @@ async fn export_grpc(
         *client = GrpcClient::Ready(MetricsServiceClient::new(channel));
     }
     let GrpcClient::Ready(client) = client else {
-        return Err(ExportError::permanent("gRPC metrics client is not connected"));
+        return Err(ExportError::permanent(
+            "gRPC metrics client is not connected",
+        ));
     };
     let mut request = tonic::Request::new(request);
     *request.metadata_mut() = metadata.clone();
@@ -201,7 +230,10 @@ async fn export_http(
 pub(crate) fn grpc_channel(url: &str, timeout: Duration) -> Result<Channel, String> {
     let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
         .map_err(|e| format!("invalid gRPC endpoint {url:?}: {e}"))?;
-    Ok(endpoint.timeout(timeout).connect_timeout(timeout).connect_lazy())
+    Ok(endpoint
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .connect_lazy())
 }
 
 /// The async reqwest client every HTTP signal shares (one connection pool).

@@ -55,9 +55,8 @@ impl PrivateRuntime {
         } else {
             runtime.block_on(bounded)
         };
-        outcome.map_err(|_| {
-            ExportError::timeout(format!("export did not finish within {deadline:?}"))
-        })
+        outcome
+            .map_err(|_| ExportError::timeout(format!("export did not finish within {deadline:?}")))
     }
 
     /// Stops the runtime without waiting for its tasks (tonic's connection tasks are just

@@ -68,10 +68,8 @@ use crate::export::{Batch, ExportError, Exporter, MetricsSnapshot};
 /// The environment variable naming the endpoint's address.
 pub const ADDR_ENV: &str = "INSTRUMENT_PROMETHEUS_ADDR";
 /// The address used when neither the builder nor [`ADDR_ENV`] gives one.
-pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-    9464,
-);
+pub const DEFAULT_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
 /// The `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -281,8 +279,12 @@ mod tests {
         let mut exporter = PrometheusExporter::new();
         let handle = exporter.handle();
         assert_eq!(handle.render(), "");
-        exporter.export(&batch(Some(snapshot_with_counter(1)))).unwrap();
-        exporter.export(&batch(Some(snapshot_with_counter(5)))).unwrap();
+        exporter
+            .export(&batch(Some(snapshot_with_counter(1))))
+            .unwrap();
+        exporter
+            .export(&batch(Some(snapshot_with_counter(5))))
+            .unwrap();
         exporter.export(&batch(None)).unwrap();
         let text = handle.render();
         assert!(
@@ -297,7 +299,9 @@ mod tests {
         let mut exporter = PrometheusExporter::serve(([127, 0, 0, 1], 0)).unwrap();
         let addr = exporter.local_addr().unwrap();
         assert_ne!(addr.port(), 0);
-        exporter.export(&batch(Some(snapshot_with_counter(2)))).unwrap();
+        exporter
+            .export(&batch(Some(snapshot_with_counter(2))))
+            .unwrap();
         exporter.shutdown().unwrap();
         assert_eq!(exporter.local_addr(), None);
         assert!(std::net::TcpStream::connect(addr).is_err());
@@ -316,9 +320,15 @@ mod tests {
     #[test]
     fn env_addresses() {
         assert_eq!(resolve_addr(""), Some(DEFAULT_ADDR));
-        assert_eq!(resolve_addr(" 0.0.0.0:9000 "), Some(([0, 0, 0, 0], 9000).into()));
+        assert_eq!(
+            resolve_addr(" 0.0.0.0:9000 "),
+            Some(([0, 0, 0, 0], 9000).into())
+        );
         assert_eq!(resolve_addr("[::1]:80"), "[::1]:80".parse().ok());
-        assert_eq!(resolve_addr("localhost:81"), Some(([127, 0, 0, 1], 81).into()));
+        assert_eq!(
+            resolve_addr("localhost:81"),
+            Some(([127, 0, 0, 1], 81).into())
+        );
         assert_eq!(resolve_addr("localhost"), None);
         assert_eq!(resolve_addr("9464"), None);
         assert_eq!(resolve_addr("127.0.0.1:99999"), None);

@@ -246,7 +246,10 @@ mod tests {
 
     #[test]
     fn ratio_only_for_gauges() {
-        assert_eq!(metric_name("cpu.utilization", "1", Kind::Gauge), "cpu_utilization_ratio");
+        assert_eq!(
+            metric_name("cpu.utilization", "1", Kind::Gauge),
+            "cpu_utilization_ratio"
+        );
         assert_eq!(metric_name("retries", "1", Kind::Counter), "retries_total");
     }
 

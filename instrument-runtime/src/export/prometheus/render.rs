@@ -157,7 +157,10 @@ fn series_key(labels: &Labels, kind: Kind) -> SeriesKey {
 }
 
 fn write_family(out: &mut String, name: &str, family: &Family<'_>) {
-    push_all(out, &["# HELP ", name, " ", &escape_help(&family.help), "\n"]);
+    push_all(
+        out,
+        &["# HELP ", name, " ", &escape_help(&family.help), "\n"],
+    );
     push_all(out, &["# TYPE ", name, " ", family.kind.as_str(), "\n"]);
     for (labels, sample) in &family.series {
         match sample {
@@ -185,10 +188,19 @@ fn write_histogram(out: &mut String, name: &str, labels: &SeriesKey, point: &His
             write_sample(out, &bucket, labels, Some(le), &cumulative.to_string());
         }
     }
-    let total: u64 = point.bucket_counts.iter().fold(0, |a, &b| a.saturating_add(b));
+    let total: u64 = point
+        .bucket_counts
+        .iter()
+        .fold(0, |a, &b| a.saturating_add(b));
     let count = total.max(point.count).to_string();
     write_sample(out, &bucket, labels, Some(("le", "+Inf".into())), &count);
-    write_sample(out, &format!("{name}_sum"), labels, None, &format_float(point.sum));
+    write_sample(
+        out,
+        &format!("{name}_sum"),
+        labels,
+        None,
+        &format_float(point.sum),
+    );
     write_sample(out, &format!("{name}_count"), labels, None, &count);
 }
 
@@ -317,7 +329,11 @@ mod tests {
     #[test]
     fn counter_family() {
         let points = vec![counter(labels(&[("function", "f"), ("result", "ok")]), 42)];
-        let m = metric("function_calls_total", "{call}", MetricData::Counter(points));
+        let m = metric(
+            "function_calls_total",
+            "{call}",
+            MetricData::Counter(points),
+        );
         assert_eq!(
             lines(&render(&snapshot(vec![m]))),
             [
@@ -389,10 +405,7 @@ mod tests {
         let value = "a \"quoted\" \\path\\\nnext";
         let points = vec![gauge(labels(&[("v", value)]), 1.0)];
         let text = render(&snapshot(vec![metric("g", "", MetricData::Gauge(points))]));
-        assert_eq!(
-            lines(&text)[2],
-            r#"g{v="a \"quoted\" \\path\\\nnext"} 1"#
-        );
+        assert_eq!(lines(&text)[2], r#"g{v="a \"quoted\" \\path\\\nnext"} 1"#);
     }
 
     #[test]
@@ -417,11 +430,7 @@ mod tests {
         let text = render(&snapshot(vec![metric("g", "", MetricData::Gauge(points))]));
         assert_eq!(
             lines(&text)[2..],
-            [
-                "g{k=\"nan\"} NaN",
-                "g{k=\"neg\"} -Inf",
-                "g{k=\"pos\"} +Inf"
-            ]
+            ["g{k=\"nan\"} NaN", "g{k=\"neg\"} -Inf", "g{k=\"pos\"} +Inf"]
         );
     }
 
@@ -478,7 +487,11 @@ mod tests {
             counter(labels(&[("z", "0"), ("a", "b")]), 2),
             counter(labels(&[("a", "a")]), 3),
         ];
-        let text = render(&snapshot(vec![metric("c", "", MetricData::Counter(points))]));
+        let text = render(&snapshot(vec![metric(
+            "c",
+            "",
+            MetricData::Counter(points),
+        )]));
         assert_eq!(
             lines(&text)[2..],
             [
@@ -495,7 +508,11 @@ mod tests {
             labels(&[("error_type", "b"), ("error.type", "a")]),
             1,
         )];
-        let text = render(&snapshot(vec![metric("c", "", MetricData::Counter(points))]));
+        let text = render(&snapshot(vec![metric(
+            "c",
+            "",
+            MetricData::Counter(points),
+        )]));
         assert_eq!(lines(&text)[2], "c_total{error_type=\"a;b\"} 1");
     }
 

@@ -196,8 +196,18 @@ fn respond(request_line: &str, handle: &PrometheusHandle) -> Vec<u8> {
     match (method, path) {
         ("GET", "/metrics") => response("200 OK", CONTENT_TYPE, &handle.render(), true),
         ("HEAD", "/metrics") => response("200 OK", CONTENT_TYPE, &handle.render(), false),
-        (_, "/metrics") => response("405 Method Not Allowed", "text/plain", "GET or HEAD\n", true),
-        _ => response("404 Not Found", "text/plain", "not found; try /metrics\n", true),
+        (_, "/metrics") => response(
+            "405 Method Not Allowed",
+            "text/plain",
+            "GET or HEAD\n",
+            true,
+        ),
+        _ => response(
+            "404 Not Found",
+            "text/plain",
+            "not found; try /metrics\n",
+            true,
+        ),
     }
 }
 
@@ -250,7 +260,10 @@ mod tests {
     #[test]
     fn metrics_path_answers_with_the_text_format() {
         let server = start();
-        let response = get(server.local_addr(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        let response = get(
+            server.local_addr(),
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
         assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
         let content_type = format!("Content-Type: {CONTENT_TYPE}\r\n");
         assert!(response.contains(&content_type), "{response}");
@@ -282,7 +295,10 @@ mod tests {
         let response = get(server.local_addr(), "GET /metrics HTTP/1.1\r\n\r\n");
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
         let waited = started.elapsed();
-        assert!(waited < CONNECTION_DEADLINE + Duration::from_secs(2), "{waited:?}");
+        assert!(
+            waited < CONNECTION_DEADLINE + Duration::from_secs(2),
+            "{waited:?}"
+        );
     }
 
     #[test]

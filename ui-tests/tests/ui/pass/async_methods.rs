@@ -44,7 +44,7 @@ fn main() {
     assert_eq!(rt.block_on(db.parse_row(0)), Ok(1));
     assert!(rt.block_on(db.parse_row(1)).is_err());
     assert_eq!(rt.block_on(assert_send(db.push("2".to_owned()))), 3);
-    let rows = rt.block_on(tokio::spawn(assert_send(db.into_rows()))).unwrap();
+    let rows = rt.block_on(rt.spawn(assert_send(db.into_rows()))).unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(spans(&telemetry, &collected, "parse_row").len(), 2);
     assert_eq!(collected.call_count("parse_row", "error"), 1);

@@ -1,0 +1,6 @@
+use instrument_runtime::instrument;
+
+#[instrument(level = "loud")]
+const fn work() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use instrument_runtime::instrument;
+
+#[instrument]
+fn answer() -> u32 {
+    "forty-two"
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use instrument_runtime::instrument;
+
+#[instrument]
+fn answer(x: bool) -> u32 {
+    if x {
+        return "no";
+    }
+    42
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use instrument_runtime::instrument;
+
+#[derive(Debug)]
+struct Opaque;
+
+#[instrument(err)]
+fn make() -> Result<(), Opaque> {
+    Err(Opaque)
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use instrument_runtime::instrument;
+
+#[instrument(ret, fields(r#return = 1))]
+fn work() -> u8 { 1 }
+
+fn main() {}

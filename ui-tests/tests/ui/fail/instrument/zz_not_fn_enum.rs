@@ -1,0 +1,8 @@
+use instrument_runtime::instrument;
+
+#[instrument]
+impl Foo {}
+
+struct Foo;
+
+fn main() {}

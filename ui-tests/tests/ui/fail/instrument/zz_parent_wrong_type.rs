@@ -1,0 +1,6 @@
+use instrument_runtime::instrument;
+
+#[instrument(parent = id)]
+fn child(id: u64) {}
+
+fn main() {}

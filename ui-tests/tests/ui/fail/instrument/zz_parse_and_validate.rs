@@ -1,0 +1,6 @@
+use instrument_runtime::instrument;
+
+#[instrument(nmae = "x", fields(missing))]
+const fn work() {}
+
+fn main() {}

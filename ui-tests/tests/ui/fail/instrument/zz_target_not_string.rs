@@ -1,0 +1,6 @@
+use instrument_runtime::instrument;
+
+#[instrument(target = my::module)]
+fn work() {}
+
+fn main() {}
