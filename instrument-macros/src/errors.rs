@@ -22,6 +22,11 @@ impl Errors {
         self.errors.push(error);
     }
 
+    /// Adds every error of `other`.
+    pub(crate) fn extend(&mut self, other: Errors) {
+        self.errors.extend(other.errors);
+    }
+
     /// `Err` with every error combined, if there was any.
     pub(crate) fn finish(self) -> syn::Result<()> {
         let mut iter = self.errors.into_iter();

@@ -7,6 +7,7 @@ pub use crate::callsite::{Callsite, LabelDesc};
 pub use crate::context::current::SpanContext;
 pub use crate::context::span::{level_from_str, Outcome, Span};
 pub use crate::export::Value;
+pub use crate::labels::{label_index, no_error, redacted, Budget, ErrorLabel, Label, LabelSet};
 pub use crate::Level;
 
 /// A value moved into a sync body's closure so the closure is `FnOnce` (it may then return
@@ -113,7 +114,11 @@ impl From<Option<crate::propagation::RemoteContext>> for ParentContext {
 }
 impl From<&Option<crate::propagation::RemoteContext>> for ParentContext {
     fn from(c: &Option<crate::propagation::RemoteContext>) -> Self {
-        ParentContext(c.as_ref().map(SpanContext::from).filter(SpanContext::is_valid))
+        ParentContext(
+            c.as_ref()
+                .map(SpanContext::from)
+                .filter(SpanContext::is_valid),
+        )
     }
 }
 
@@ -122,6 +127,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrow is the point: it selects the impl
     fn probe_picks_result_variant() {
         let ok: Result<u8, ()> = Ok(1);
         let err: Result<u8, ()> = Err(());

@@ -134,7 +134,10 @@ mod tests {
         let t = truncate(s);
         assert!(t.ends_with(TRUNCATION_MARKER));
         assert!(t.len() <= 4096 + TRUNCATION_MARKER.len());
-        assert!(t.trim_end_matches(TRUNCATION_MARKER).chars().all(|c| c == 'é'));
+        assert!(t
+            .trim_end_matches(TRUNCATION_MARKER)
+            .chars()
+            .all(|c| c == 'é'));
         assert_eq!(truncate("short".into()), "short");
     }
 }

@@ -3,6 +3,7 @@
 //! is copied per call.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use crossbeam_queue::SegQueue;
 
@@ -35,9 +36,13 @@ pub struct Callsite {
     pub line: u32,
     /// Span level.
     pub level: Level,
-    /// Labels of the call metrics, in the order the series index is computed (mixed radix,
-    /// first label least significant, after the `result` digit).
-    pub labels: &'static [LabelDesc],
+    /// Labels known when the static is made (none, for every macro-made callsite).
+    static_labels: &'static [LabelDesc],
+    /// Labels bound by the first call ([`Callsite::bind_labels`]). `#[instrument(labels(...))]`
+    /// infers the label types from the label expressions, so their descriptions can only be
+    /// made inside the function body, not in the `static`. Written once (cold path), before
+    /// the first metric sample, and read on every call (one acquire load).
+    bound_labels: OnceLock<&'static [LabelDesc]>,
     /// Dense index + 1 once registered, 0 before. Written once (cold path), read on every call.
     id: AtomicU32,
 }
@@ -64,16 +69,45 @@ impl Callsite {
             file,
             line,
             level,
-            labels,
+            static_labels: labels,
+            bound_labels: OnceLock::new(),
             id: AtomicU32::new(0),
         }
     }
 
+    /// Labels of the call metrics, in the order the series index is computed (mixed radix,
+    /// first label least significant, after the `result` digit).
+    pub fn labels(&self) -> &'static [LabelDesc] {
+        self.bound_labels
+            .get()
+            .copied()
+            .unwrap_or(self.static_labels)
+    }
+
+    /// Gives the callsite its labels; called by a labelled function on every call, before its
+    /// span opens (so before the first metric sample sizes the series table). The first call
+    /// wins: every call of one non-generic function passes the same descriptions. (A generic
+    /// function whose label *types* depend on its type parameters shares one callsite between
+    /// its instantiations; the first instantiation called decides the label set, and indices
+    /// of the others are clamped into it, never out of bounds.)
+    #[inline]
+    pub fn bind_labels(&'static self, labels: &'static [LabelDesc]) {
+        if self.bound_labels.get().is_none() {
+            self.bind_labels_cold(labels);
+        }
+    }
+
+    #[cold]
+    fn bind_labels_cold(&'static self, labels: &'static [LabelDesc]) {
+        // Racing first calls pass equal descriptions; whichever is stored is right.
+        let _ = self.bound_labels.set(labels);
+    }
+
     /// Number of metric series: `result` times every label's cardinality.
     pub fn series_count(&self) -> usize {
-        self.labels
-            .iter()
-            .fold(RESULT_CARDINALITY, |acc, l| acc.saturating_mul(l.cardinality.max(1)))
+        self.labels().iter().fold(RESULT_CARDINALITY, |acc, l| {
+            acc.saturating_mul(l.cardinality.max(1))
+        })
     }
 
     /// The dense index of this callsite, registering it on first use.
@@ -105,9 +139,12 @@ impl Callsite {
     }
 
     /// The label values of series `index` (the `result` digit excluded).
-    pub(crate) fn label_values(&self, index: usize) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    pub(crate) fn label_values(
+        &self,
+        index: usize,
+    ) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         let mut rest = index / RESULT_CARDINALITY;
-        self.labels.iter().map(move |l| {
+        self.labels().iter().map(move |l| {
             let card = l.cardinality.max(1);
             let v = rest % card;
             rest /= card;

@@ -68,9 +68,20 @@ fn default_service_name() -> String {
 /// Reports a problem with the configuration once per distinct message, on stderr.
 pub(crate) fn warn_once(message: String) {
     static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
-    if seen.get_or_insert_with(HashSet::new).insert(message.clone()) {
-        eprintln!("instrument-runtime: {message}");
+    // try_lock: after a fork the lock may be held by a thread that no longer exists.
+    let first = match SEEN.try_lock() {
+        Ok(mut seen) => seen
+            .get_or_insert_with(HashSet::new)
+            .insert(message.clone()),
+        Err(std::sync::TryLockError::Poisoned(p)) => p
+            .into_inner()
+            .get_or_insert_with(HashSet::new)
+            .insert(message.clone()),
+        Err(std::sync::TryLockError::WouldBlock) => true,
+    };
+    if first {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "instrument-runtime: {message}");
     }
 }
 
@@ -154,10 +165,9 @@ fn env_resource_attributes() -> Vec<KeyValue> {
     let mut out = Vec::new();
     for pair in raw.split(',').filter(|p| !p.trim().is_empty()) {
         match pair.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => out.push(KeyValue::new(
-                k.trim().to_owned(),
-                percent_decode(v.trim()),
-            )),
+            Some((k, v)) if !k.trim().is_empty() => {
+                out.push(KeyValue::new(k.trim().to_owned(), percent_decode(v.trim())))
+            }
             _ => warn_once(format!(
                 "ignoring malformed entry {pair:?} in OTEL_RESOURCE_ATTRIBUTES"
             )),
@@ -171,7 +181,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(b)) => {
                 out.push(b);

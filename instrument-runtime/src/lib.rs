@@ -34,6 +34,8 @@ mod collector;
 mod config;
 pub mod context;
 pub mod export;
+mod fork;
+mod labels;
 mod level;
 mod local;
 mod log_record;
@@ -43,6 +45,8 @@ pub mod propagation;
 mod stats;
 
 pub use instrument_macros::instrument;
+/// Derives [`Label`](trait@Label) for a fieldless enum (see the trait for the rules).
+pub use instrument_macros::Label;
 
 pub use attributes::{FieldValue, TRUNCATION_MARKER};
 pub use callsite::{Callsite, LabelDesc};
@@ -52,6 +56,7 @@ pub use context::current::{
 pub use context::future::{FutureExt, WithContext};
 pub use context::id::{SpanId, TraceId};
 pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
+pub use labels::{Label, REDACTED};
 pub use level::Level;
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
 pub use metrics::BOUNDS_SECONDS;

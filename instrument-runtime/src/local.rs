@@ -97,16 +97,37 @@ pub(crate) fn record_call(callsite: &'static Callsite, series: usize, nanos: u64
     });
 }
 
+/// In a forked child: forget this thread's ring and shards (they belong to the parent's
+/// pipeline, whose exporter thread does not exist here), its current span, and reseed ids.
+pub(crate) fn forget_after_fork() {
+    let _ = LOCAL.try_with(|l| {
+        if let Ok(mut ring) = l.ring.try_borrow_mut() {
+            // Leak rather than drop: the ring's memory is shared with a consumer copy that
+            // nobody in this process will ever free or read.
+            std::mem::forget(ring.take());
+        }
+        if let Ok(mut cells) = l.cells.try_borrow_mut() {
+            std::mem::forget(std::mem::take(&mut *cells));
+        }
+        l.current.set(SpanContext::NONE);
+    });
+    while let Some(shard) = NEW_CELLS.pop() {
+        std::mem::forget(shard);
+    }
+    crate::context::id::reseed();
+}
+
 #[cold]
 fn new_shard<'a>(
     cells: &'a mut Vec<Option<Arc<CallsiteCells>>>,
     callsite: &'static Callsite,
     index: usize,
 ) -> &'a Arc<CallsiteCells> {
+    crate::fork::restart_if_pending();
     if cells.len() <= index {
         cells.resize(index + 1, None);
     }
-    let shard = Arc::new(CallsiteCells::new(index, callsite.series_count()));
+    let shard = Arc::new(CallsiteCells::new(callsite, index));
     NEW_CELLS.push(Arc::clone(&shard));
     cells[index].insert(shard)
 }
@@ -156,7 +177,8 @@ pub(crate) fn push(record: Record, priority: Priority) {
             let Ok(mut ring) = l.ring.try_borrow_mut() else {
                 return Err(DropReason::Reentrant);
             };
-            ring.get_or_insert_with(Ring::register).push(record, priority)
+            ring.get_or_insert_with(Ring::register)
+                .push(record, priority)
         })
         .unwrap_or(Err(DropReason::ThreadExit));
     if let Err(reason) = outcome {
@@ -167,6 +189,7 @@ pub(crate) fn push(record: Record, priority: Priority) {
 impl Ring {
     #[cold]
     fn register() -> Ring {
+        crate::fork::restart_if_pending();
         let capacity = RING_CAPACITY.load(Ordering::Relaxed).max(2);
         let (producer, consumer) = rtrb::RingBuffer::new(capacity);
         registry::register(RingHandle::new(consumer));

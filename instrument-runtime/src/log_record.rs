@@ -7,13 +7,13 @@
 //! counted as re-entrant). Records made on the exporter thread are never fed back.
 
 use crate::attributes::truncate;
+use crate::buffer::record::Signal;
 use crate::buffer::record::{LogRecordRaw, Priority, Record};
 use crate::callsite::Callsite;
 use crate::clock::Instant;
 use crate::context::current::SpanContext;
 use crate::local::{self, Making};
 use crate::stats;
-use crate::buffer::record::Signal;
 use crate::Level;
 
 /// Emits the ERROR record of a failed call made with `err`.
@@ -110,4 +110,3 @@ mod bridge {
         fn flush(&self) {}
     }
 }
-

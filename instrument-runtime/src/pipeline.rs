@@ -80,7 +80,9 @@ pub enum InitError {
 impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InitError::AlreadyInstalled => f.write_str("the telemetry pipeline is already installed"),
+            InitError::AlreadyInstalled => {
+                f.write_str("the telemetry pipeline is already installed")
+            }
             InitError::Spawn(e) => write!(f, "cannot start the exporter thread: {e}"),
         }
     }
@@ -105,7 +107,9 @@ impl fmt::Display for SwapError {
         match self {
             SwapError::NotRunning => f.write_str("no telemetry pipeline is running"),
             SwapError::TimedOut => f.write_str("the exporter thread did not answer in time"),
-            SwapError::OldExporter(e) => write!(f, "the previous exporter failed to shut down: {e}"),
+            SwapError::OldExporter(e) => {
+                write!(f, "the previous exporter failed to shut down: {e}")
+            }
         }
     }
 }
@@ -160,16 +164,37 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 #[must_use = "call .install() to start the pipeline"]
 pub struct Builder {
     cfg: Config,
-    exporters: Vec<Box<dyn Exporter>>,
+    exporters: Vec<Source>,
     log_level: Option<crate::Level>,
     log_bridge: bool,
 }
+
+/// Makes an exporter; kept so a forked child can make its own.
+type Factory = Arc<dyn Fn() -> Box<dyn Exporter> + Send + Sync>;
+
+/// Where an exporter comes from.
+enum Source {
+    Instance(Box<dyn Exporter>),
+    Factory(Factory),
+}
+
+/// What a forked child needs to start its own pipeline.
+struct Recipe {
+    cfg: Config,
+    /// `None` when an exporter was given as an instance (it cannot be re-created).
+    factories: Option<Vec<Factory>>,
+    log_level: Option<crate::Level>,
+    log_bridge: bool,
+}
+
+/// The recipe of the running pipeline (written on install, read after a fork).
+static RECIPE: std::sync::Mutex<Option<Recipe>> = std::sync::Mutex::new(None);
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("config", &self.cfg)
-            .field("exporters", &self.exporters.iter().map(|e| e.name()).collect::<Vec<_>>())
+            .field("exporters", &self.exporters.len())
             .finish()
     }
 }
@@ -253,7 +278,18 @@ impl Builder {
     /// Sends telemetry to `exporter`. Call it several times to fan out; without any call, the
     /// exporters of the enabled cargo features are used.
     pub fn exporter(mut self, exporter: impl Exporter) -> Self {
-        self.exporters.push(Box::new(exporter));
+        self.exporters.push(Source::Instance(Box::new(exporter)));
+        self
+    }
+
+    /// Like [`Builder::exporter`], with a function that makes the exporter: a forked child
+    /// calls it again to get its own (see "Fork" in the README).
+    pub fn exporter_factory<E: Exporter>(
+        mut self,
+        make: impl Fn() -> E + Send + Sync + 'static,
+    ) -> Self {
+        self.exporters
+            .push(Source::Factory(Arc::new(move || Box::new(make()))));
         self
     }
 
@@ -284,17 +320,69 @@ impl Builder {
         result
     }
 
-    fn start(mut self) -> Result<Telemetry, InitError> {
+    fn start(self) -> Result<Telemetry, InitError> {
         if self.cfg.disabled {
             INSTALLED.store(false, Ordering::Release);
-            return Ok(Telemetry { inner: None, shutdown_timeout: Duration::ZERO });
+            return Ok(Telemetry {
+                active: false,
+                shutdown_timeout: Duration::ZERO,
+            });
         }
-        let exporter = self.exporter_set();
+        let (exporter, recipe) = self.split();
+        let telemetry = recipe.launch(exporter)?;
+        *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = Some(recipe);
+        crate::fork::register();
+        Ok(telemetry)
+    }
+
+    /// The exporter to run now, and the recipe to make it again after a fork.
+    fn split(self) -> (Box<dyn Exporter>, Recipe) {
+        let mut sources = self.exporters;
+        if sources.is_empty() {
+            let all: Factory = Arc::new(|| fan_out(crate::export::feature_exporters()));
+            sources.push(Source::Factory(all));
+        }
+        let factories: Option<Vec<Factory>> = sources
+            .iter()
+            .map(|s| match s {
+                Source::Factory(f) => Some(Arc::clone(f)),
+                Source::Instance(_) => None,
+            })
+            .collect();
+        let exporters = sources
+            .into_iter()
+            .map(|s| match s {
+                Source::Instance(e) => e,
+                Source::Factory(f) => f(),
+            })
+            .collect();
+        let recipe = Recipe {
+            cfg: self.cfg,
+            factories,
+            log_level: self.log_level,
+            log_bridge: self.log_bridge,
+        };
+        (fan_out(exporters), recipe)
+    }
+}
+
+fn fan_out(mut exporters: Vec<Box<dyn Exporter>>) -> Box<dyn Exporter> {
+    match exporters.len() {
+        1 => exporters.pop().expect("one exporter"),
+        _ => Box::new(Fanout(exporters)),
+    }
+}
+
+impl Recipe {
+    /// Starts the exporter thread and begins recording.
+    fn launch(&self, exporter: Box<dyn Exporter>) -> Result<Telemetry, InitError> {
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         RING_CAPACITY.store(self.cfg.ring_capacity, Ordering::Relaxed);
         MAX_VALUE_LEN.store(self.cfg.max_value_len, Ordering::Relaxed);
         let collector = Collector::new(exporter, self.cfg.clone(), rx, Arc::clone(&shared));
+        // Detached: shutdown waits for the thread's last answer, never for a join (a join
+        // could hang on a stuck exporter, and cannot be done at all in a forked child).
         let join = std::thread::Builder::new()
             .name("instrument-exporter".into())
             .spawn(move || collector.run())
@@ -306,20 +394,9 @@ impl Builder {
         SAMPLER.set_ratio(self.cfg.sample_ratio);
         self.install_log_bridge();
         Ok(Telemetry {
-            inner: Some(join),
+            active: true,
             shutdown_timeout: self.cfg.shutdown_timeout,
         })
-    }
-
-    fn exporter_set(&mut self) -> Box<dyn Exporter> {
-        let mut exporters = std::mem::take(&mut self.exporters);
-        if exporters.is_empty() {
-            exporters = crate::export::feature_exporters();
-        }
-        match exporters.len() {
-            1 => exporters.pop().expect("one exporter"),
-            _ => Box::new(Fanout(exporters)),
-        }
     }
 
     #[cfg(feature = "log")]
@@ -359,7 +436,7 @@ pub fn init() -> Telemetry {
     builder().install().unwrap_or_else(|e| {
         config::warn_once(format!("init failed: {e}"));
         Telemetry {
-            inner: None,
+            active: false,
             shutdown_timeout: Duration::ZERO,
         }
     })
@@ -369,14 +446,14 @@ pub fn init() -> Telemetry {
 #[must_use = "dropping the guard shuts the pipeline down"]
 #[derive(Debug)]
 pub struct Telemetry {
-    inner: Option<std::thread::JoinHandle<()>>,
+    active: bool,
     shutdown_timeout: Duration,
 }
 
 impl Telemetry {
     /// `true` if this guard controls a running pipeline.
     pub fn is_active(&self) -> bool {
-        self.inner.is_some()
+        self.active
     }
 
     /// Exports everything buffered so far; returns within `timeout`, whatever the exporter
@@ -391,7 +468,11 @@ impl Telemetry {
     }
 
     /// Replaces the exporter at run time. See [`set_exporter`].
-    pub fn set_exporter(&self, exporter: impl Exporter, timeout: Duration) -> Result<(), SwapError> {
+    pub fn set_exporter(
+        &self,
+        exporter: impl Exporter,
+        timeout: Duration,
+    ) -> Result<(), SwapError> {
         set_exporter(exporter, timeout)
     }
 
@@ -407,9 +488,10 @@ impl Telemetry {
     }
 
     fn stop(&mut self, timeout: Duration) -> FlushReport {
-        let Some(join) = self.inner.take() else {
+        if !std::mem::replace(&mut self.active, false) {
             return FlushReport::default();
-        };
+        }
+        crate::fork::restart_if_pending();
         let started = Instant::now();
         // Stop sampling first: no new span records; logs from now on are counted as dropped
         // (after shutdown) once the exporter thread has taken its last look.
@@ -423,10 +505,7 @@ impl Telemetry {
             _ => FlushReport::timed_out(Stats::default(), started.elapsed()),
         };
         registry::set_exporter_thread(None);
-        if report.completed {
-            // The thread has answered its last command; joining only waits for it to return.
-            let _ = join.join();
-        }
+        *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = None;
         // A timed-out exporter thread is detached: it keeps its state, and a new pipeline
         // starts fresh.
         INSTALLED.store(false, Ordering::Release);
@@ -438,7 +517,10 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         let timeout = self.shutdown_timeout;
         let report = self.stop(timeout);
-        if self.shutdown_timeout > Duration::ZERO && !report.completed && report.elapsed > Duration::ZERO {
+        if self.shutdown_timeout > Duration::ZERO
+            && !report.completed
+            && report.elapsed > Duration::ZERO
+        {
             config::warn_once(format!(
                 "shutdown did not complete within {timeout:?}; {} records were not exported",
                 report.in_flight
@@ -451,6 +533,7 @@ impl Drop for Telemetry {
 /// `timeout` whatever the exporter does, from any thread or async context. On the exporter
 /// thread itself (e.g. from inside an exporter) it returns at once, incomplete.
 pub fn flush(timeout: Duration) -> FlushReport {
+    crate::fork::restart_if_pending();
     let started = Instant::now();
     let Some(handle) = CURRENT.load_full() else {
         return FlushReport::default();
@@ -465,10 +548,8 @@ pub fn flush(timeout: Duration) -> FlushReport {
 
 /// Accounting as of the exporter thread's last cycle (all zeros when not running).
 pub fn stats() -> Stats {
-    CURRENT
-        .load_full()
-        .map(|h| h.stats())
-        .unwrap_or_default()
+    crate::fork::restart_if_pending();
+    CURRENT.load_full().map(|h| h.stats()).unwrap_or_default()
 }
 
 /// Replaces the exporter at run time: buffered records go to the old exporter, which is then
@@ -479,9 +560,57 @@ pub fn set_exporter(exporter: impl Exporter, timeout: Duration) -> Result<(), Sw
     if crate::local::is_exporter_thread() {
         return Err(SwapError::TimedOut);
     }
-    match handle.request(|reply| Command::SetExporter(Box::new(exporter), reply), timeout) {
+    match handle.request(
+        |reply| Command::SetExporter(Box::new(exporter), reply),
+        timeout,
+    ) {
         Some(Ok(())) => Ok(()),
         Some(Err(e)) => Err(SwapError::OldExporter(e)),
         None => Err(SwapError::TimedOut),
     }
+}
+
+/// In a forked child (single-threaded, in the atfork handler): the exporter thread of the
+/// running pipeline does not exist here. Forget it; `true` if a pipeline was running, so the
+/// child should start its own.
+pub(crate) fn forget_after_fork() -> bool {
+    // Leak the parent's handle: its channel and thread belong to the parent.
+    std::mem::forget(CURRENT.swap(None));
+    INSTALLED.load(Ordering::Acquire)
+}
+
+/// Starts the forked child's own pipeline from the parent's recipe.
+pub(crate) fn restart_after_fork() {
+    let guard = match RECIPE.try_lock() {
+        Ok(g) => g,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return stop_recording_in_child(),
+    };
+    let Some(recipe) = guard.as_ref() else {
+        return stop_recording_in_child();
+    };
+    let Some(factories) = &recipe.factories else {
+        config::warn_once(
+            "forked child: an exporter given as an instance cannot be re-created, so this \
+             process records nothing; use Builder::exporter_factory"
+                .into(),
+        );
+        return stop_recording_in_child();
+    };
+    let exporter = fan_out(factories.iter().map(|f| f()).collect());
+    match recipe.launch(exporter) {
+        // The parent's guard (copied into the child) shuts this pipeline down when dropped.
+        Ok(telemetry) => std::mem::forget(telemetry),
+        Err(e) => {
+            config::warn_once(format!(
+                "forked child: cannot start the exporter thread: {e}"
+            ));
+            stop_recording_in_child();
+        }
+    }
+}
+
+fn stop_recording_in_child() {
+    SAMPLER.set_ratio(0.0);
+    ACTIVE.store(false, Ordering::Release);
 }

@@ -98,6 +98,15 @@ static DROPPED: [[AtomicU64; REASONS]; 2] = [
     [const { AtomicU64::new(0) }; REASONS],
 ];
 
+/// In a forked child: the parent's drops are not the child's.
+pub(crate) fn reset_after_fork() {
+    for signal in &DROPPED {
+        for counter in signal {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Counts `n` dropped records.
 pub(crate) fn count_drop(signal: Signal, reason: DropReason, n: u64) {
     // Relaxed: an independent counter; readers only need an eventually-exact sum, and the

@@ -81,7 +81,10 @@ fn metrics_are_never_sampled() {
         hammer(2, 1_000);
         assert!(telemetry.flush(T).completed);
         assert_eq!(c.spans().len(), 0, "ratio 0 exports no span");
-        assert_eq!(c.call_count("maybe", "ok") + c.call_count("maybe", "error"), 2_000);
+        assert_eq!(
+            c.call_count("maybe", "ok") + c.call_count("maybe", "error"),
+            2_000
+        );
     });
 }
 
@@ -89,7 +92,11 @@ fn metrics_are_never_sampled() {
 fn sampled_root() -> bool {
     let me = current_span_context().unwrap();
     let child = sampled_child();
-    assert_eq!(me.is_sampled(), child, "children follow the parent's decision");
+    assert_eq!(
+        me.is_sampled(),
+        child,
+        "children follow the parent's decision"
+    );
     me.is_sampled()
 }
 
@@ -104,7 +111,10 @@ fn ratio_sampling_is_parent_based() {
         let (telemetry, c) = install(0.5);
         let sampled = (0..2_000).filter(|_| sampled_root()).count();
         assert!(telemetry.flush(T).completed);
-        assert!((700..1_300).contains(&sampled), "{sampled} of 2000 at ratio 0.5");
+        assert!(
+            (700..1_300).contains(&sampled),
+            "{sampled} of 2000 at ratio 0.5"
+        );
         assert_eq!(c.spans_named("sampled_root").len(), sampled);
         assert_eq!(c.spans_named("sampled_child").len(), sampled);
     });
@@ -166,7 +176,11 @@ fn accounting_is_exact_after_flush() {
         let _ = maybe(false);
         log::info!("after shutdown");
         let after = instrument_runtime::stats();
-        assert_eq!(after, instrument_runtime::Stats::default(), "no pipeline, no stats");
+        assert_eq!(
+            after,
+            instrument_runtime::Stats::default(),
+            "no pipeline, no stats"
+        );
     });
 }
 

@@ -59,7 +59,7 @@ fn real_prometheus_scrapes_the_exporter() {
     server.wait_for_value("function_calls_duration_seconds_count", "110");
     let query = "histogram_quantile(0.5, sum by (le) \
                  (rate(function_calls_duration_seconds_bucket[1m])))";
-    assert_close(server.value_of(query), 0.055);
+    assert_close(&server.value_of(query), 0.055);
 
     exporter.shutdown().expect("shutdown");
     assert!(TcpStream::connect(endpoint).is_err(), "endpoint still open");
@@ -78,7 +78,7 @@ fn check_first_snapshot(server: &PrometheusServer) {
     assert_eq!(server.value_of(&format!("{bucket}{{le=\"+Inf\"}}")), "100");
     // Raw cumulative buckets 10, 30, 60, 100: rank 50 lies in (0.01, 0.1], 2/3 of the way.
     let median = format!("histogram_quantile(0.5, sum by (le) ({bucket}))");
-    assert_close(server.value_of(&median), 0.07);
+    assert_close(&server.value_of(&median), 0.07);
     let processed = "otel_sdk_processor_span_processed_total{error_type=\"ring_full\"}";
     assert_eq!(server.value_of(processed), "7");
     assert_eq!(server.value_of("queue_fill_ratio"), "NaN");
@@ -479,7 +479,7 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-fn assert_close(value: String, expected: f64) {
+fn assert_close(value: &str, expected: f64) {
     let parsed: f64 = value.parse().expect("a number");
     assert!((parsed - expected).abs() < 1e-9, "{parsed} != {expected}");
 }

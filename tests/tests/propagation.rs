@@ -49,7 +49,9 @@ fn incoming_traceparent_is_continued() {
         assert!(rejected.is_none(), "uppercase hex is invalid");
         handle_request(rejected);
 
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let parent = SpanContext {
             trace_id: instrument_runtime::TraceId::from_u128(7),
             span_id: instrument_runtime::SpanId::from_u64(9),
@@ -65,13 +67,25 @@ fn incoming_traceparent_is_continued() {
             .iter()
             .find(|s| s.trace_id.to_string() == "4bf92f3577b34da6a3ce929d0e0e4736")
             .expect("the incoming trace is continued");
-        assert_eq!(continued.parent_span_id.unwrap().to_string(), "00f067aa0ba902b7");
-        let fresh = spans.iter().find(|s| s.span_id != continued.span_id).unwrap();
-        assert_eq!(fresh.parent_span_id, None, "an invalid header starts a new trace");
+        assert_eq!(
+            continued.parent_span_id.unwrap().to_string(),
+            "00f067aa0ba902b7"
+        );
+        let fresh = spans
+            .iter()
+            .find(|s| s.span_id != continued.span_id)
+            .unwrap();
+        assert_eq!(
+            fresh.parent_span_id, None,
+            "an invalid header starts a new trace"
+        );
         assert_ne!(fresh.trace_id, continued.trace_id);
         assert_eq!(
             outgoing["traceparent"],
-            format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", continued.span_id)
+            format!(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01",
+                continued.span_id
+            )
         );
         let a = &c.spans_named("handle_async")[0];
         assert_eq!(a.parent_span_id.unwrap().to_u64(), 9);

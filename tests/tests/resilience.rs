@@ -79,9 +79,7 @@ fn hung_exporter_cannot_hang_flush_or_shutdown() {
         c.set_behavior(Behavior::Hang);
         work(3);
         let started = Instant::now();
-        let report = within(Duration::from_secs(10), || {
-            instrument_runtime::flush(SHORT)
-        });
+        let report = within(Duration::from_secs(10), || instrument_runtime::flush(SHORT));
         assert!(!report.completed, "the exporter is hung");
         assert!(started.elapsed() < Duration::from_secs(5));
         // The application keeps running and recording while the exporter is stuck.
@@ -130,7 +128,10 @@ fn backpressure_drops_are_counted_exactly() {
         );
         // Severity-aware admission: ERROR records survive pressure better than INFO ones.
         let logs = c.logs();
-        let errors = logs.iter().filter(|l| l.body.starts_with("important")).count() as f64;
+        let errors = logs
+            .iter()
+            .filter(|l| l.body.starts_with("important"))
+            .count() as f64;
         let infos = logs.iter().filter(|l| l.body.starts_with("work")).count() as f64;
         assert!(
             errors / (n / 10) as f64 >= infos / n as f64,
@@ -170,24 +171,28 @@ fn takes_noisy(noisy: &Noisy) {
 
 #[test]
 fn reentrant_debug_impls_neither_deadlock_nor_recurse() {
-    isolated("reentrant_debug_impls_neither_deadlock_nor_recurse", T, || {
-        let (telemetry, c) = install();
-        within(Duration::from_secs(10), || {
-            takes_noisy(&Noisy(7));
-            log::info!("{:?}", SelfLogging(0));
-        });
-        let report = telemetry.flush(T);
-        assert!(report.completed);
-        let logs = c.logs();
-        assert!(logs.iter().any(|l| l.body == "got Noisy(7)"));
-        assert!(logs.iter().any(|l| l.body == "formatting noisy 7"));
-        assert!(c.spans_named("work").len() >= 2);
-        let s = &c.spans_named("takes_noisy")[0];
-        assert_eq!(s.attributes[0].value.to_string(), "Noisy(7)");
-        // The self-logging chain was cut and the cut counted.
-        assert!(report.stats.logs.dropped(DropReason::Reentrant) > 0);
-        assert!(report.stats.logs.balances());
-    });
+    isolated(
+        "reentrant_debug_impls_neither_deadlock_nor_recurse",
+        T,
+        || {
+            let (telemetry, c) = install();
+            within(Duration::from_secs(10), || {
+                takes_noisy(&Noisy(7));
+                log::info!("{:?}", SelfLogging(0));
+            });
+            let report = telemetry.flush(T);
+            assert!(report.completed);
+            let logs = c.logs();
+            assert!(logs.iter().any(|l| l.body == "got Noisy(7)"));
+            assert!(logs.iter().any(|l| l.body == "formatting noisy 7"));
+            assert!(c.spans_named("work").len() >= 2);
+            let s = &c.spans_named("takes_noisy")[0];
+            assert_eq!(s.attributes[0].value.to_string(), "Noisy(7)");
+            // The self-logging chain was cut and the cut counted.
+            assert!(report.stats.logs.dropped(DropReason::Reentrant) > 0);
+            assert!(report.stats.logs.balances());
+        },
+    );
 }
 
 /// An exporter that logs, calls instrumented code and flushes from inside `export`.
@@ -198,7 +203,10 @@ impl Exporter for MeddlingExporter {
         log::error!("exporting {} records", batch.records());
         work(99);
         let nested = instrument_runtime::flush(Duration::from_secs(1));
-        assert!(!nested.completed, "a flush from the exporter thread returns at once");
+        assert!(
+            !nested.completed,
+            "a flush from the exporter thread returns at once"
+        );
         self.0.export(batch)
     }
 }
@@ -220,7 +228,11 @@ fn exporter_records_are_not_fed_back() {
             (r, again)
         });
         assert!(report.0.completed && report.1.completed);
-        assert_eq!(c.spans_named("work").len(), 10, "work(99) on the exporter thread is not exported");
+        assert_eq!(
+            c.spans_named("work").len(),
+            10,
+            "work(99) on the exporter thread is not exported"
+        );
         assert!(c.logs().iter().all(|l| !l.body.starts_with("exporting")));
         assert_eq!(report.1.stats.spans.emitted, 10);
     });
@@ -273,7 +285,10 @@ fn circuit_breaker_opens_and_recovers() {
         }
         std::thread::sleep(Duration::from_millis(100));
         let during = instrument_runtime::stats();
-        assert!(during.spans.dropped(DropReason::CircuitOpen) > 0, "{during:?}");
+        assert!(
+            during.spans.dropped(DropReason::CircuitOpen) > 0,
+            "{during:?}"
+        );
         // The collector comes back: export resumes by itself (cool-down is 1 s).
         c.set_behavior(Behavior::Accept);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -282,7 +297,10 @@ fn circuit_breaker_opens_and_recovers() {
             n += 1;
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(!c.spans().is_empty(), "export resumed after the collector came back");
+        assert!(
+            !c.spans().is_empty(),
+            "export resumed after the collector came back"
+        );
         let r = telemetry.flush(T);
         assert!(r.completed);
         assert_eq!(r.stats.spans.emitted, n);
@@ -296,9 +314,13 @@ fn records_of_exited_threads_are_exported() {
     isolated("records_of_exited_threads_are_exported", T, || {
         let (telemetry, c) = install();
         let handles: Vec<_> = (0..8)
-            .map(|t| std::thread::spawn(move || (0..100).for_each(|i| {
-                    work(t * 1000 + i);
-                })))
+            .map(|t| {
+                std::thread::spawn(move || {
+                    (0..100).for_each(|i| {
+                        work(t * 1000 + i);
+                    })
+                })
+            })
             .collect();
         for h in handles {
             h.join().unwrap();
@@ -361,7 +383,11 @@ fn hot_swap_loses_and_duplicates_nothing() {
         }
         // Producers outrun the exporter in debug builds, so some records are dropped at the
         // ring (counted); every record counted as exported reached exactly one exporter.
-        assert_eq!(seen.len() as u64, logs.exported, "every exported record exactly once");
+        assert_eq!(
+            seen.len() as u64,
+            logs.exported,
+            "every exported record exactly once"
+        );
         for c in &collectors[..3] {
             assert_eq!(c.shutdowns(), 1, "replaced exporters are shut down");
         }

@@ -66,7 +66,10 @@ fn sync_tree_has_parent_links() {
         assert_eq!(m.trace_flags, 1);
         assert_eq!(r.trace_id.to_string().len(), 32);
         assert_eq!(r.span_id.to_string().len(), 16);
-        assert!(current_span_context().is_none(), "context restored after the root");
+        assert!(
+            current_span_context().is_none(),
+            "context restored after the root"
+        );
     });
 }
 
@@ -122,7 +125,11 @@ async fn task_body(task: u32, rounds: u32) -> Vec<(u32, SpanContext)> {
     for _ in 0..rounds {
         tokio::task::yield_now().await;
         seen.push((task, current_span_context().expect("inside a span")));
-        assert_eq!(current_span_context(), Some(own), "task {task} saw another task's span");
+        assert_eq!(
+            current_span_context(),
+            Some(own),
+            "task {task} saw another task's span"
+        );
         seen.push((task, inner(task).await));
     }
     seen
@@ -169,7 +176,9 @@ fn interleaved_tasks_never_see_each_other() {
         for (task, seen) in results.iter().enumerate() {
             let root = roots
                 .iter()
-                .find(|r| r.attributes[0].value == instrument_runtime::export::Value::I64(task as i64))
+                .find(|r| {
+                    r.attributes[0].value == instrument_runtime::export::Value::I64(task as i64)
+                })
                 .unwrap();
             assert!(seen.iter().all(|(_, ctx)| ctx.trace_id == root.trace_id));
         }
@@ -206,19 +215,28 @@ fn error_and_panic_status() {
         assert!(fails(false).is_ok());
         let caught = std::panic::catch_unwind(panics);
         assert!(caught.is_err());
-        assert!(current_span_context().is_none(), "a panic restores the context");
+        assert!(
+            current_span_context().is_none(),
+            "a panic restores the context"
+        );
         assert_eq!(leaf(1), 2, "the pipeline still works after a panic");
         assert!(telemetry.flush(T).completed);
         let spans = c.spans_named("fails");
         assert_eq!(spans.len(), 2);
-        let err = spans.iter().find(|s| s.status != SpanStatus::Unset).unwrap();
+        let err = spans
+            .iter()
+            .find(|s| s.status != SpanStatus::Unset)
+            .unwrap();
         assert_eq!(
             err.status,
             SpanStatus::Error {
                 message: "boom \"quoted\"".into()
             }
         );
-        let ok = spans.iter().find(|s| s.status == SpanStatus::Unset).unwrap();
+        let ok = spans
+            .iter()
+            .find(|s| s.status == SpanStatus::Unset)
+            .unwrap();
         assert!(ok
             .attributes
             .iter()

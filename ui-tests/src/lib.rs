@@ -13,7 +13,6 @@ use instrument_runtime::Telemetry;
 ///
 /// # Panics
 /// If a pipeline is already installed in this process.
-#[must_use]
 pub fn collect() -> (Telemetry, Collected) {
     let (exporter, collected) = TestExporter::new();
     let telemetry = instrument_runtime::builder()
@@ -44,7 +43,10 @@ pub fn only_span(telemetry: &Telemetry, collected: &Collected, name: &str) -> Sp
 /// The value of attribute `key` of `span`.
 #[must_use]
 pub fn attr<'s>(span: &'s SpanData, key: &str) -> Option<&'s Value> {
-    span.attributes.iter().find(|kv| kv.key == key).map(|kv| &kv.value)
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .map(|kv| &kv.value)
 }
 
 /// The attribute `key` of `span` as text (`Str` as is, other values through `Debug`).

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitStr, Meta, Path, Token};
+use syn::{Expr, Ident, LitInt, LitStr, Meta, Path, Token};
 
 use crate::errors::Errors;
 
@@ -36,8 +36,29 @@ pub(crate) struct Field {
     /// The name's tokens, for error spans.
     pub(crate) name_tokens: TokenStream,
     pub(crate) sigil: Sigil,
-    /// `None` for the shorthand `fields(arg)`, which captures the parameter `arg`.
+    /// `None` for the shorthand `fields(arg)`, which captures the parameter `arg`, and for
+    /// `fields(name = redacted)`.
     pub(crate) value: Option<Expr>,
+    /// `fields(name = redacted)`: recorded as `"[redacted]"`, nothing is evaluated.
+    pub(crate) redacted: bool,
+}
+
+/// One entry of `labels(...)`.
+pub(crate) struct LabelArg {
+    /// The name, `r#` stripped.
+    pub(crate) name: String,
+    pub(crate) ident: Ident,
+    pub(crate) value: LabelValue,
+}
+
+/// A label's value.
+pub(crate) enum LabelValue {
+    /// A string literal: a constant label (one value).
+    Const(LitStr),
+    /// Any other expression; its type must implement `Label`.
+    Expr(Expr),
+    /// The shorthand `labels(arg)`: the parameter `arg`.
+    Param,
 }
 
 /// The whole attribute, interpreted.
@@ -53,6 +74,14 @@ pub(crate) struct Args {
     pub(crate) ret: Option<Format>,
     pub(crate) parent: Option<Expr>,
     pub(crate) krate: Option<Path>,
+    /// `labels(...)`, in order (the order of the series index digits).
+    pub(crate) labels: Vec<LabelArg>,
+    /// The `labels` keyword, where the budget error points.
+    pub(crate) labels_token: Option<Path>,
+    /// `max_series = N`.
+    pub(crate) max_series: Option<LitInt>,
+    /// The `error_label` keyword, if given.
+    pub(crate) error_label: Option<Path>,
     /// Every argument given, by name, with its tokens (for the "at most once" rule).
     pub(crate) seen: Vec<(String, TokenStream)>,
 }
@@ -100,14 +129,27 @@ impl Args {
             ("ret", m) => self.ret = format_arg(m, errors),
             ("parent", Meta::NameValue(nv)) => self.parent = Some(nv.value),
             ("crate", Meta::NameValue(nv)) => self.krate = path_value(nv.value, errors),
-            (known @ ("fields" | "skip" | "skip_all" | "parent" | "crate"), m) => {
+            ("labels", Meta::List(l)) => {
+                match l.parse_args_with(Punctuated::<LabelArg, Token![,]>::parse_terminated) {
+                    Ok(list) => self.labels.extend(list),
+                    Err(e) => errors.push(e),
+                }
+                self.labels_token = Some(l.path);
+            }
+            ("max_series", Meta::NameValue(nv)) => self.max_series = int_value(nv.value, errors),
+            ("error_label", Meta::Path(p)) => self.error_label = Some(p),
+            (
+                known @ ("fields" | "skip" | "skip_all" | "parent" | "crate" | "labels"
+                | "max_series" | "error_label"),
+                m,
+            ) => {
                 errors.spanned(m, usage(known));
             }
             (_, m) => errors.spanned(
                 m.path(),
                 format_args!(
                     "unknown argument `{}`; expected one of: name, level, target, fields, skip, \
-                     skip_all, err, ret, parent, crate",
+                     skip_all, err, ret, parent, crate, labels, max_series, error_label",
                     meta_name(&m)
                 ),
             ),
@@ -123,6 +165,9 @@ fn usage(name: &str) -> &'static str {
         "skip_all" => "expected `skip_all` with no value",
         "parent" => "expected `parent = <expression giving a SpanContext>`",
         "crate" => "expected `crate = path::to::instrument_runtime`",
+        "labels" => "expected `labels(name = value, ...)`",
+        "max_series" => "expected `max_series = <integer>`",
+        "error_label" => "expected `error_label` with no value",
         _ => "unexpected form",
     }
 }
@@ -192,6 +237,19 @@ fn path_value(value: Expr, errors: &mut Errors) -> Option<Path> {
     }
 }
 
+fn int_value(value: Expr, errors: &mut Errors) -> Option<LitInt> {
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => Some(i),
+        other => {
+            errors.spanned(other, usage("max_series"));
+            None
+        }
+    }
+}
+
 fn parse_fields(input: ParseStream<'_>) -> syn::Result<Vec<Field>> {
     let list = Punctuated::<Field, Token![,]>::parse_terminated(input)?;
     Ok(list.into_iter().collect())
@@ -219,6 +277,7 @@ impl Parse for Field {
                 name_tokens,
                 sigil: leading,
                 value: None,
+                redacted: false,
             });
         }
         let eq: Token![=] = input.parse()?;
@@ -229,13 +288,62 @@ impl Parse for Field {
             ));
         }
         let sigil = parse_sigil(input)?;
+        if sigil == Sigil::Value && peek_redacted(input) {
+            input.parse::<Ident>()?;
+            return Ok(Field {
+                name,
+                name_tokens,
+                sigil,
+                value: None,
+                redacted: true,
+            });
+        }
         let value: Expr = input.parse()?;
         Ok(Field {
             name,
             name_tokens,
             sigil,
             value: Some(value),
+            redacted: false,
         })
+    }
+}
+
+/// The value is exactly the word `redacted` (not an expression starting with it).
+fn peek_redacted(input: ParseStream<'_>) -> bool {
+    let fork = input.fork();
+    matches!(fork.parse::<Ident>(), Ok(i) if i == "redacted")
+        && (fork.is_empty() || fork.peek(Token![,]))
+}
+
+impl Parse for LabelArg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let ident: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+        let name = ident.to_string().trim_start_matches("r#").to_owned();
+        if input.peek(Token![.]) {
+            let dot: Token![.] = input.parse()?;
+            return Err(syn::Error::new_spanned(
+                dot,
+                "a label name is one identifier (metric backends refuse `.` in label names); \
+                 write it with `_`",
+            ));
+        }
+        if !input.peek(Token![=]) {
+            return Ok(LabelArg {
+                name,
+                ident,
+                value: LabelValue::Param,
+            });
+        }
+        input.parse::<Token![=]>()?;
+        let value = match input.parse::<Expr>()? {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => LabelValue::Const(s),
+            other => LabelValue::Expr(other),
+        };
+        Ok(LabelArg { name, ident, value })
     }
 }
 

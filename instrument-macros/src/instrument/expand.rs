@@ -5,18 +5,20 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::visit::Visit;
-use syn::{Ident, ReturnType, Type};
+use syn::{Ident, ReturnType};
 
 use super::args::{Args, Format, Sigil};
-use super::item::Func;
+use super::item::{self, Func};
+use super::labels::Labels;
 
 /// Names of everything generated, resolved once.
-struct Names {
-    krate: TokenStream,
-    callsite: Ident,
-    span: Ident,
-    ret: Ident,
+pub(crate) struct Names {
+    pub(crate) krate: TokenStream,
+    pub(crate) callsite: Ident,
+    pub(crate) span: Ident,
+    pub(crate) ret: Ident,
+    /// Span of generated locals (mixed-site: invisible to the user's code).
+    pub(crate) site: Span,
 }
 
 impl Names {
@@ -31,6 +33,7 @@ impl Names {
             callsite: format_ident!("__INSTRUMENT_CALLSITE", span = site),
             span: format_ident!("__instrument_span", span = site),
             ret: format_ident!("__instrument_ret", span = site),
+            site,
         }
     }
 }
@@ -39,16 +42,23 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
     let names = Names::new(args);
     let mut item = func.item;
     let is_async = item.sig.asyncness.is_some();
-    let body = &item.block;
+    let labels = Labels::new(args, &item.sig);
     let callsite = gen_callsite(args, &names, &item.sig.ident);
+    let label_entry = labels
+        .as_ref()
+        .map(|l| l.gen_entry(&names, &item.sig.ident));
     let open = gen_open(args, &names, is_async);
+    let label_select = labels.as_ref().map(|_| Labels::gen_after_open(&names));
     let fields = gen_fields(args, &names);
-    let run = gen_run(&names, body, &item.sig.output, is_async);
-    let close = gen_close(args, &names);
+    let run = gen_run(&names, &item.block, &item.sig.output, is_async);
+    let label_exit = labels.as_ref().map(|l| l.gen_exit(&names));
+    let close = gen_close(args, &names, label_exit);
     let Names { ret, .. } = &names;
     let new_body = quote! {{
         #callsite
+        #label_entry
         #open
+        #label_select
         #fields
         #run
         #close
@@ -120,6 +130,9 @@ fn gen_fields(args: &Args, n: &Names) -> TokenStream {
     let Names { krate, span, .. } = n;
     let records = args.fields.iter().map(|f| {
         let name = &f.name;
+        if f.redacted {
+            return quote! { #span.record(#name, #krate::__private::redacted()); };
+        }
         let value = match &f.value {
             Some(e) => e.to_token_stream(),
             None => f.name_tokens.clone(),
@@ -181,31 +194,14 @@ fn binding_type(output: &ReturnType) -> TokenStream {
         // `()` is written too: a diverging body would otherwise leave the type to inference,
         // and the outcome probe would guess `Result`.
         ReturnType::Default => quote!(: ()),
-        ReturnType::Type(_, ty) if writable_in_let(ty) => quote!(: #ty),
+        ReturnType::Type(_, ty) if item::writable_in_let(ty) => quote!(: #ty),
         ReturnType::Type(..) => TokenStream::new(),
     }
 }
 
-fn writable_in_let(ty: &Type) -> bool {
-    struct FindImpl(bool);
-    impl<'ast> Visit<'ast> for FindImpl {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
-        }
-        fn visit_type_never(&mut self, _: &'ast syn::TypeNever) {
-            self.0 = true;
-        }
-        fn visit_type_macro(&mut self, _: &'ast syn::TypeMacro) {
-            self.0 = true;
-        }
-    }
-    let mut v = FindImpl(false);
-    v.visit_type(ty);
-    !v.0
-}
-
-/// After the body: `err`, `ret`, then the outcome for the `result` label, and close.
-fn gen_close(args: &Args, n: &Names) -> TokenStream {
+/// After the body: `err`, `ret`, the `error` label, then the outcome for the `result` label,
+/// and close.
+fn gen_close(args: &Args, n: &Names, label_exit: Option<TokenStream>) -> TokenStream {
     let Names {
         krate, span, ret, ..
     } = n;
@@ -229,6 +225,7 @@ fn gen_close(args: &Args, n: &Names) -> TokenStream {
     quote! {
         #err
         #ret_field
+        #label_exit
         let #outcome = {
             #[allow(unused_imports)]
             use #krate::__private::{OutcomeOfOther as _, OutcomeOfResult as _};

@@ -2,7 +2,8 @@
 //! default method), and the names of its parameters.
 
 use proc_macro2::TokenStream;
-use syn::{FnArg, Ident, ItemFn, Pat};
+use syn::visit::Visit;
+use syn::{FnArg, Ident, ItemFn, Pat, Type};
 
 /// The function being instrumented.
 pub(crate) struct Func {
@@ -47,4 +48,23 @@ fn not_a_function(item: TokenStream) -> syn::Error {
         proc_macro2::Span::call_site(),
         "#[instrument] can only be used on functions",
     )
+}
+
+/// `true` if `ty` can be written in a `let` (it contains no `impl Trait`, `!` or macro).
+pub(crate) fn writable_in_let(ty: &Type) -> bool {
+    struct FindImpl(bool);
+    impl<'ast> Visit<'ast> for FindImpl {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+        fn visit_type_never(&mut self, _: &'ast syn::TypeNever) {
+            self.0 = true;
+        }
+        fn visit_type_macro(&mut self, _: &'ast syn::TypeMacro) {
+            self.0 = true;
+        }
+    }
+    let mut v = FindImpl(false);
+    v.visit_type(ty);
+    !v.0
 }

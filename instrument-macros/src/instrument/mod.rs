@@ -1,9 +1,11 @@
-//! `#[instrument]`: parse ([`args`], [`item`]) -> validate ([`validate`]) -> expand
-//! ([`expand`]).
+//! `#[instrument]`: parse ([`args`], [`item`]) -> validate ([`validate`], with the name lists
+//! of [`names`]) -> expand ([`expand`], with [`labels`] for `labels(...)` and `error_label`).
 
 mod args;
 mod expand;
 mod item;
+mod labels;
+mod names;
 mod validate;
 
 use proc_macro2::TokenStream;

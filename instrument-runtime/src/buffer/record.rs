@@ -111,6 +111,10 @@ mod tests {
     #[test]
     fn span_record_is_small() {
         // One cache line plus a little: the record written per sampled call.
-        assert!(std::mem::size_of::<super::Record>() <= 72, "{}", std::mem::size_of::<super::Record>());
+        assert!(
+            std::mem::size_of::<super::Record>() <= 72,
+            "{}",
+            std::mem::size_of::<super::Record>()
+        );
     }
 }

@@ -52,6 +52,14 @@ pub(crate) fn take_new(into: &mut Vec<RingHandle>) {
     }
 }
 
+/// In a forked child: forget rings registered with the parent's (absent) exporter thread.
+pub(crate) fn forget_after_fork() {
+    while let Some(h) = NEW_RINGS.pop() {
+        std::mem::forget(h);
+    }
+    EXPORTER.store(None);
+}
+
 pub(crate) fn set_exporter_thread(thread: Option<Thread>) {
     EXPORTER.store(thread.map(Arc::new));
 }

@@ -113,7 +113,10 @@ mod tests {
         // half-open failure: reopen with a doubled cool-down
         assert_eq!(b.on_result(&fail, t0 + FIRST_COOLDOWN), Verdict::Drop);
         assert!(b.is_open(t0 + FIRST_COOLDOWN * 2));
-        assert_eq!(b.on_result(&Ok(()), t0 + FIRST_COOLDOWN * 4), Verdict::Exported);
+        assert_eq!(
+            b.on_result(&Ok(()), t0 + FIRST_COOLDOWN * 4),
+            Verdict::Exported
+        );
         assert_eq!(b.state(), State::Closed);
     }
 
@@ -122,7 +125,10 @@ mod tests {
         let mut b = Breaker::default();
         let t0 = Instant::now();
         for _ in 0..10 {
-            assert_eq!(b.on_result(&Err(ExportError::permanent("bad")), t0), Verdict::Drop);
+            assert_eq!(
+                b.on_result(&Err(ExportError::permanent("bad")), t0),
+                Verdict::Drop
+            );
         }
         assert!(!b.is_open(t0));
     }

@@ -9,7 +9,11 @@ use crate::stats::{DropReason, SignalStats, Stats};
 pub(crate) fn metrics(stats: &Stats) -> Vec<Metric> {
     vec![
         processed("otel.sdk.processor.span.processed", "spans", &stats.spans),
-        processed("otel.sdk.processor.log.processed", "log records", &stats.logs),
+        processed(
+            "otel.sdk.processor.log.processed",
+            "log records",
+            &stats.logs,
+        ),
         Metric {
             name: Cow::Borrowed("otel.sdk.processor.queue.size"),
             description: Cow::Borrowed("Records buffered and not yet exported or dropped"),

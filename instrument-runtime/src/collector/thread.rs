@@ -44,6 +44,15 @@ pub(crate) struct Persistent {
 /// Where `Persistent` waits between two pipelines.
 pub(crate) static PARKED: Mutex<Option<Persistent>> = Mutex::new(None);
 
+/// In a forked child: the parked state holds the parent's rings and counts; forget it. (If the
+/// lock was held at the fork, a thread of the parent held it; the child then starts fresh
+/// because `Collector::new` only `try_lock`s.)
+pub(crate) fn forget_after_fork() {
+    if let Ok(mut parked) = PARKED.try_lock() {
+        std::mem::forget(parked.take());
+    }
+}
+
 /// Published after every cycle, for `stats()` readers on other threads.
 #[derive(Default)]
 pub(crate) struct Shared {
@@ -74,7 +83,11 @@ impl Collector {
         shared: Arc<Shared>,
     ) -> Collector {
         let clock = WallClock::new();
-        let mut p = lock(&PARKED).take().unwrap_or_default();
+        let mut p = PARKED
+            .try_lock()
+            .ok()
+            .and_then(|mut parked| parked.take())
+            .unwrap_or_default();
         if p.start_unix_nanos == 0 {
             p.start_unix_nanos = clock.now_unix_nanos();
         }
@@ -312,8 +325,16 @@ impl Collector {
     fn shutdown(mut self) -> FlushReport {
         let report = self.flush();
         if let Some((batch, _)) = self.retry.take() {
-            stats::count_drop(Signal::Span, DropReason::ExportFailed, batch.spans.len() as u64);
-            stats::count_drop(Signal::Log, DropReason::ExportFailed, batch.logs.len() as u64);
+            stats::count_drop(
+                Signal::Span,
+                DropReason::ExportFailed,
+                batch.spans.len() as u64,
+            );
+            stats::count_drop(
+                Signal::Log,
+                DropReason::ExportFailed,
+                batch.logs.len() as u64,
+            );
         }
         let _ = self.call_exporter(|e| e.shutdown());
         let final_stats = self.publish();
@@ -334,7 +355,10 @@ impl Collector {
     /// which are read once).
     fn stats(&mut self) -> Stats {
         let in_rings = self.records_in_rings();
-        let mut held = [self.pending.spans.len() as u64, self.pending.logs.len() as u64];
+        let mut held = [
+            self.pending.spans.len() as u64,
+            self.pending.logs.len() as u64,
+        ];
         if let Some((b, _)) = &self.retry {
             held[0] += b.spans.len() as u64;
             held[1] += b.logs.len() as u64;

@@ -99,7 +99,11 @@ impl Sampler {
 
     /// Sets the ratio (clamped to 0..=1; NaN counts as 0).
     pub(crate) fn set_ratio(&self, ratio: f64) {
-        let r = if ratio.is_nan() { 0.0 } else { ratio.clamp(0.0, 1.0) };
+        let r = if ratio.is_nan() {
+            0.0
+        } else {
+            ratio.clamp(0.0, 1.0)
+        };
         let threshold = if r >= 1.0 {
             1u64 << 63
         } else {

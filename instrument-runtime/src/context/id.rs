@@ -47,7 +47,9 @@ impl TraceId {
     }
     /// Parses exactly 32 lowercase hex digits; `None` for anything else or for all zeros.
     pub fn from_hex(s: &str) -> Option<Self> {
-        parse_lower_hex::<32>(s).map(TraceId).filter(|t| t.is_valid())
+        parse_lower_hex::<32>(s)
+            .map(TraceId)
+            .filter(|t| t.is_valid())
     }
 }
 
@@ -163,6 +165,11 @@ fn seed() -> u64 {
 
 use std::hash::Hash;
 
+/// Forgets this thread's generator state: the next id comes from a fresh seed (used in a
+/// forked child, so it never repeats the parent's ids).
+pub(crate) fn reseed() {
+    let _ = RNG.try_with(|c| c.set(0));
+}
 
 /// A new random span id.
 #[inline]
@@ -188,7 +195,10 @@ mod tests {
         assert!(TraceId::from_hex("00000000000000000000000000000000").is_none());
         assert!(TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e473").is_none());
         assert!(SpanId::from_hex("+0f067aa0ba902b7").is_none());
-        assert_eq!(SpanId::from_hex("00f067aa0ba902b7").unwrap().to_u64(), 0x00f0_67aa_0ba9_02b7);
+        assert_eq!(
+            SpanId::from_hex("00f067aa0ba902b7").unwrap().to_u64(),
+            0x00f0_67aa_0ba9_02b7
+        );
     }
 
     #[test]

@@ -137,7 +137,9 @@ impl Span {
         let message = truncate(error.to_string());
         log_record::emit_error(self.callsite, self.ctx, &message);
         if self.is_sampled() {
-            self.extras.get_or_insert_with(Default::default).error_message = Some(message);
+            self.extras
+                .get_or_insert_with(Default::default)
+                .error_message = Some(message);
         }
     }
 
@@ -220,8 +222,9 @@ impl Drop for Span {
         // its future was dropped before completion.
         if std::thread::panicking() {
             if self.is_sampled() {
-                self.extras.get_or_insert_with(Default::default).error_message =
-                    Some("panicked".to_owned());
+                self.extras
+                    .get_or_insert_with(Default::default)
+                    .error_message = Some("panicked".to_owned());
             }
             self.close(Outcome::Error, false);
         } else {

@@ -6,13 +6,13 @@
 //! - [`testing`]: an in-memory exporter for tests.
 
 mod data;
-#[cfg(feature = "stdout")]
-pub mod stdout;
-pub mod testing;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
+#[cfg(feature = "stdout")]
+pub mod stdout;
+pub mod testing;
 
 pub use data::*;
 
@@ -125,7 +125,9 @@ pub struct Fanout(pub Vec<Box<dyn Exporter>>);
 
 impl fmt::Debug for Fanout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|e| e.name())).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|e| e.name()))
+            .finish()
     }
 }
 
@@ -146,7 +148,13 @@ impl Exporter for Fanout {
 
 /// Runs every call (none is skipped because an earlier one failed) and keeps the first error.
 fn fold_errors(results: impl Iterator<Item = Result<(), ExportError>>) -> Result<(), ExportError> {
-    results.fold(Ok(()), |acc, r| acc.and(r))
+    let mut first = Ok(());
+    for r in results {
+        if first.is_ok() {
+            first = r;
+        }
+    }
+    first
 }
 
 /// An exporter that discards everything (for benchmarks, or to keep only metrics in-process).

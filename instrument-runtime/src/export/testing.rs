@@ -82,7 +82,10 @@ impl Exporter for TestExporter {
     }
 
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
-        let behavior = lock(&self.shared).behavior.clone().unwrap_or(Behavior::Accept);
+        let behavior = lock(&self.shared)
+            .behavior
+            .clone()
+            .unwrap_or(Behavior::Accept);
         match behavior {
             Behavior::Accept => {}
             Behavior::FailRetryable => return Err(ExportError::retryable("injected")),
@@ -207,7 +210,9 @@ impl Collected {
         points
             .iter()
             .filter(|p| {
-                p.labels.iter().any(|(k, v)| k == "function" && v == function)
+                p.labels
+                    .iter()
+                    .any(|(k, v)| k == "function" && v == function)
                     && p.labels.iter().any(|(k, v)| k == "result" && v == result)
             })
             .map(|p| p.value)

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS};
-use crate::callsite::{Callsite, NEW_CALLSITES, RESULT_CARDINALITY};
+use crate::callsite::{Callsite, RESULT_CARDINALITY};
 use crate::export::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
 use crate::local::NEW_CELLS;
 
@@ -18,27 +18,31 @@ pub const CALLS_DURATION: &str = "function_calls_duration_seconds";
 
 const RESULT_VALUES: [&str; RESULT_CARDINALITY] = ["ok", "error"];
 
+/// Summed counts of one series, keyed by (callsite index, series index).
+type Totals = BTreeMap<(usize, usize), (&'static Callsite, HistogramTotals)>;
+
 #[derive(Default)]
 pub(crate) struct Aggregator {
-    /// Callsites by dense index (holes where a registration race skipped an id).
-    callsites: Vec<Option<&'static Callsite>>,
     /// Live shards, one per (thread, callsite).
     shards: Vec<Arc<CallsiteCells>>,
-    /// Totals of shards whose thread exited: (callsite, series) -> counts.
-    retired: BTreeMap<(usize, usize), HistogramTotals>,
+    /// Totals of shards whose thread exited.
+    retired: Totals,
+}
+
+fn add<'a>(
+    totals: &'a mut Totals,
+    cells: &CallsiteCells,
+    series: usize,
+) -> &'a mut HistogramTotals {
+    &mut totals
+        .entry((cells.index, series))
+        .or_insert_with(|| (cells.callsite, HistogramTotals::default()))
+        .1
 }
 
 impl Aggregator {
-    /// Takes newly registered callsites and shards.
+    /// Takes newly created shards.
     pub(crate) fn register_new(&mut self) {
-        while let Some(cs) = NEW_CALLSITES.pop() {
-            if let Some(i) = cs.registered_index() {
-                if self.callsites.len() <= i {
-                    self.callsites.resize(i + 1, None);
-                }
-                self.callsites[i] = Some(cs);
-            }
-        }
         while let Some(shard) = NEW_CELLS.pop() {
             self.shards.push(shard);
         }
@@ -55,18 +59,18 @@ impl Aggregator {
                 return true;
             };
             for (series, cell) in cells.iter() {
-                cell.add_to(retired.entry((cells.callsite, series)).or_default());
+                cell.add_to(add(retired, cells, series));
             }
             false
         });
     }
 
-    /// Current cumulative totals: (callsite, series) -> counts.
-    fn totals(&self) -> BTreeMap<(usize, usize), HistogramTotals> {
+    /// Current cumulative totals.
+    fn totals(&self) -> Totals {
         let mut totals = self.retired.clone();
         for shard in &self.shards {
             for (series, cell) in shard.iter() {
-                cell.add_to(totals.entry((shard.callsite, series)).or_default());
+                cell.add_to(add(&mut totals, shard, series));
             }
         }
         totals
@@ -76,10 +80,7 @@ impl Aggregator {
     pub(crate) fn call_metrics(&self) -> Vec<Metric> {
         let mut counters = Vec::new();
         let mut histograms = Vec::new();
-        for ((cs_index, series), t) in self.totals() {
-            let Some(Some(cs)) = self.callsites.get(cs_index) else {
-                continue;
-            };
+        for ((_, series), (cs, t)) in self.totals() {
             let labels = series_labels(cs, series);
             counters.push(CounterPoint {
                 labels: labels.clone(),

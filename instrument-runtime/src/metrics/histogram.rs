@@ -9,6 +9,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use crate::callsite::Callsite;
+
 /// Upper bounds of the latency buckets, in seconds (the `le` values exported).
 pub const BOUNDS_SECONDS: [f64; 20] = [
     1e-7, 5e-7, 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5,
@@ -68,7 +70,10 @@ impl HistogramCell {
         let b = &self.buckets[i];
         b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         let s = &self.sum_nanos;
-        s.store(s.load(Ordering::Relaxed).wrapping_add(nanos), Ordering::Relaxed);
+        s.store(
+            s.load(Ordering::Relaxed).wrapping_add(nanos),
+            Ordering::Relaxed,
+        );
     }
 
     /// Adds this cell's counts into `into`.
@@ -99,15 +104,21 @@ impl HistogramTotals {
 /// (warm-up), so a callsite with a large label space costs memory only for series it hits.
 #[derive(Debug)]
 pub(crate) struct CallsiteCells {
-    pub(crate) callsite: usize,
+    /// The function these cells count; the aggregator needs nothing else to label them.
+    pub(crate) callsite: &'static Callsite,
+    /// Dense index of the callsite (the aggregation key).
+    pub(crate) index: usize,
     series: Box<[OnceLock<Box<HistogramCell>>]>,
 }
 
 impl CallsiteCells {
-    pub(crate) fn new(callsite: usize, series: usize) -> Self {
+    pub(crate) fn new(callsite: &'static Callsite, index: usize) -> Self {
         CallsiteCells {
             callsite,
-            series: (0..series).map(|_| OnceLock::new()).collect(),
+            index,
+            series: (0..callsite.series_count())
+                .map(|_| OnceLock::new())
+                .collect(),
         }
     }
 
@@ -137,7 +148,8 @@ mod tests {
 
     #[test]
     fn buckets_and_sum() {
-        let cells = CallsiteCells::new(0, 2);
+        static CS: Callsite = Callsite::new("f", "t", "m", "f.rs", 1, crate::Level::Info, &[]);
+        let cells = CallsiteCells::new(&CS, 0);
         cells.record(0, 50);
         cells.record(0, 100);
         cells.record(0, 101);

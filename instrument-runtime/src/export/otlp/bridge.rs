@@ -41,14 +41,27 @@ pub type Classifier = fn(&OTelSdkError) -> ExportError;
 /// classified as retryable, permanent or timeout for the exporter thread to act on. A signal
 /// with no exporter configured is skipped.
 ///
-/// ```no_run
+/// ```
+/// use std::time::Duration;
 /// use instrument_runtime::export::otlp::OtelBridge;
+/// use instrument_runtime::Exporter;
+/// # #[derive(Debug)]
+/// # struct ZipkinExporter;
+/// # impl opentelemetry_sdk::trace::SpanExporter for ZipkinExporter {
+/// #     async fn export(
+/// #         &self,
+/// #         _batch: Vec<opentelemetry_sdk::trace::SpanData>,
+/// #     ) -> opentelemetry_sdk::error::OTelSdkResult {
+/// #         Ok(())
+/// #     }
+/// # }
 ///
-/// # fn zipkin_like() -> opentelemetry_sdk::trace::InMemorySpanExporter { unimplemented!() }
-/// let bridge = OtelBridge::builder()
-///     .span_exporter(zipkin_like())
-///     .timeout(std::time::Duration::from_secs(5))
+/// // Any opentelemetry_sdk span exporter (here a stand-in for a Zipkin or vendor exporter).
+/// let mut bridge = OtelBridge::builder()
+///     .span_exporter(ZipkinExporter)
+///     .timeout(Duration::from_secs(5))
 ///     .build();
+/// bridge.export(&instrument_runtime::Batch::default()).unwrap();
 /// ```
 pub struct OtelBridge {
     name: &'static str,
@@ -172,10 +185,8 @@ impl Exporter for OtelBridge {
             Vec::new()
         };
         let resource = &self.records.proto_resource;
-        let metrics = batch
-            .metrics
-            .as_ref()
-            .map(|m| metrics::request(m, resource));
+        let snapshot = batch.metrics.as_ref().filter(|_| self.metrics.is_some());
+        let metrics = snapshot.map(|m| metrics::request(m, resource));
         self.send(spans, &logs, metrics)
     }
 

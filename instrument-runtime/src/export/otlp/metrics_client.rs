@@ -255,3 +255,49 @@ pub(crate) fn header_map(headers: &[(String, String)]) -> http::HeaderMap {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::otlp::OtelBridge;
+    use crate::export::{Batch, Exporter, MetricsSnapshot};
+    use crate::ExportErrorKind;
+
+    fn closed_port_url() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    }
+
+    fn metrics_batch() -> Batch {
+        Batch {
+            metrics: Some(MetricsSnapshot::default()),
+            ..Batch::default()
+        }
+    }
+
+    #[test]
+    fn public_clients_connect_lazily_inside_the_bridge_runtime() {
+        let url = closed_port_url();
+        for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+            let client =
+                OtlpMetricsClient::new(protocol, &url, &[], Duration::from_secs(2)).unwrap();
+            let mut bridge = OtelBridge::builder()
+                .metrics_exporter(client)
+                .timeout(Duration::from_secs(3))
+                .build();
+            let err = bridge.export(&metrics_batch()).unwrap_err();
+            assert_eq!(err.kind, ExportErrorKind::Retryable, "{protocol}: {err}");
+        }
+    }
+
+    #[test]
+    fn bad_urls_and_headers_are_rejected() {
+        let bad_url =
+            OtlpMetricsClient::new(Protocol::Grpc, "https://x", &[], Duration::from_secs(1));
+        assert!(bad_url.is_err());
+        let headers = [("bad header".to_owned(), "v".to_owned())];
+        let bad_header =
+            OtlpMetricsClient::new(Protocol::Grpc, "http://x", &headers, Duration::from_secs(1));
+        assert!(bad_header.is_err());
+    }
+}

@@ -12,12 +12,14 @@
 //!
 //! The runtime calls exporters on its one exporter thread, synchronously. The network clients
 //! are async, so the bridge owns a private `current_thread` tokio runtime, created lazily on
-//! that thread at the first export and shut down there by [`Exporter::shutdown`] or drop; it
-//! never uses (or needs) the application's runtime, so building an exporter works from plain
-//! `main` or from inside any runtime. Exporters that need a tokio context to be *built*
-//! (tonic channels) are built at first use inside that runtime (`*_exporter_with`).
+//! that thread at the first export and shut down there by
+//! [`Exporter::shutdown`](crate::Exporter::shutdown) or drop; it never uses (or needs) the
+//! application's runtime, so building an exporter works from plain `main` or from inside any
+//! runtime. Exporters that need a tokio context to be *built* (tonic channels) are built at
+//! first use inside that runtime (`*_exporter_with`).
 //!
-//! Each [`Exporter::export`] sends the batch's spans, logs and metrics concurrently and is
+//! Each [`Exporter::export`](crate::Exporter::export) sends the batch's spans, logs and
+//! metrics concurrently and is
 //! bounded by one deadline (default `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10 s); past it the
 //! call returns [`ExportErrorKind::Timeout`](crate::ExportErrorKind::Timeout). Nothing is
 //! retried inside: opentelemetry-otlp's retry policy is set to
@@ -73,6 +75,3 @@ pub use classify::classify_sdk_error;
 pub use config::{OtlpConfigError, Protocol};
 pub use exporter::{OtlpExporter, OtlpExporterBuilder};
 pub use metrics_client::{BoxFuture, OtlpMetricsClient, ProtoMetricsExporter};
-
-#[cfg(doc)]
-use crate::Exporter;

@@ -85,6 +85,7 @@ pub struct PrometheusExporter {
 
 impl PrometheusExporter {
     /// An exporter without an endpoint: mount [`handle`](Self::handle) in your own server.
+    #[must_use]
     pub fn new() -> Self {
         PrometheusExporter {
             handle: PrometheusHandle::default(),
@@ -93,12 +94,18 @@ impl PrometheusExporter {
     }
 
     /// A builder for an exporter that serves `GET /metrics` itself.
+    #[must_use]
     pub fn builder() -> PrometheusBuilder {
         PrometheusBuilder::default()
     }
 
     /// An exporter serving `GET /metrics` on `addr` (port 0 picks a free port; see
-    /// [`local_addr`](Self::local_addr)). Fails if the address cannot be bound.
+    /// [`local_addr`](Self::local_addr)).
+    ///
+    /// # Errors
+    ///
+    /// When the address cannot be bound (taken, not local, no permission) or the thread
+    /// cannot be started; the message names the address.
     pub fn serve(addr: impl Into<SocketAddr>) -> io::Result<Self> {
         let handle = PrometheusHandle::default();
         let server = Server::start(addr.into(), handle.clone())?;
@@ -109,11 +116,13 @@ impl PrometheusExporter {
     }
 
     /// A handle that renders the latest snapshot, from any thread.
+    #[must_use]
     pub fn handle(&self) -> PrometheusHandle {
         self.handle.clone()
     }
 
     /// The address the endpoint listens on; `None` without an endpoint or after shutdown.
+    #[must_use]
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.server.as_ref().map(Server::local_addr)
     }
@@ -130,7 +139,7 @@ impl fmt::Debug for PrometheusExporter {
         f.debug_struct("PrometheusExporter")
             .field("local_addr", &self.local_addr())
             .field("handle", &self.handle)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -165,6 +174,7 @@ pub struct PrometheusHandle {
 impl PrometheusHandle {
     /// The exposition of the latest snapshot ([`render`]); empty before the first one.
     /// Serve it with the [`CONTENT_TYPE`] header.
+    #[must_use]
     pub fn render(&self) -> String {
         self.snapshot()
             .map(|snapshot| render(&snapshot))
@@ -172,6 +182,7 @@ impl PrometheusHandle {
     }
 
     /// The latest snapshot, if any has been exported.
+    #[must_use]
     pub fn snapshot(&self) -> Option<Arc<MetricsSnapshot>> {
         // `load_full`, not `load`: rendering is too long to hold an arc-swap guard.
         self.latest.load_full()
@@ -199,13 +210,18 @@ pub struct PrometheusBuilder {
 
 impl PrometheusBuilder {
     /// Listens on `addr` instead of [`ADDR_ENV`] or [`DEFAULT_ADDR`].
+    #[must_use]
     pub fn addr(mut self, addr: impl Into<SocketAddr>) -> Self {
         self.addr = Some(addr.into());
         self
     }
 
-    /// Binds the address and starts the endpoint's thread. A bind failure is an error (with
-    /// the address in its message), never a panic.
+    /// Binds the address and starts the endpoint's thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`PrometheusExporter::serve`]: a bind failure is an error naming the address, never
+    /// a panic.
     pub fn build(self) -> io::Result<PrometheusExporter> {
         let addr = self.addr.unwrap_or_else(addr_from_env);
         PrometheusExporter::serve(addr)

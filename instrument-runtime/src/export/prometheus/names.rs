@@ -2,7 +2,7 @@
 //!
 //! Prometheus 2.42 accepts only `[a-zA-Z_:][a-zA-Z0-9_:]*` metric names and
 //! `[a-zA-Z_][a-zA-Z0-9_]*` label names: one dotted name makes the whole scrape fail. The rules
-//! follow the OpenTelemetry "Prometheus and OpenMetrics compatibility" spec where it is simple
+//! follow the `OpenTelemetry` "Prometheus and `OpenMetrics` compatibility" spec where it is simple
 //! (<https://opentelemetry.io/docs/specs/otel/compatibility/prometheus_and_openmetrics/>), and
 //! the collector's `pkg/translator/prometheus` for the unit table.
 

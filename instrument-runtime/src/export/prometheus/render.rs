@@ -60,6 +60,7 @@ enum Sample<'a> {
 ///      otel_sdk_processor_span_processed_total{error_type=\"ring_full\"} 3\n"
 /// );
 /// ```
+#[must_use]
 pub fn render(snapshot: &MetricsSnapshot) -> String {
     let mut out = String::new();
     for (name, family) in &families(snapshot) {
@@ -184,8 +185,9 @@ fn write_histogram(out: &mut String, name: &str, labels: &SeriesKey, point: &His
         cumulative = cumulative.saturating_add(in_bucket);
         if bound.is_finite() && bound > last_bound {
             last_bound = bound;
-            let le = ("le", format_float(bound));
-            write_sample(out, &bucket, labels, Some(le), &cumulative.to_string());
+            let le = format_float(bound);
+            let le = Some(("le", le.as_str()));
+            write_sample(out, &bucket, labels, le, &cumulative.to_string());
         }
     }
     let total: u64 = point
@@ -193,7 +195,7 @@ fn write_histogram(out: &mut String, name: &str, labels: &SeriesKey, point: &His
         .iter()
         .fold(0, |a, &b| a.saturating_add(b));
     let count = total.max(point.count).to_string();
-    write_sample(out, &bucket, labels, Some(("le", "+Inf".into())), &count);
+    write_sample(out, &bucket, labels, Some(("le", "+Inf")), &count);
     write_sample(
         out,
         &format!("{name}_sum"),
@@ -209,11 +211,10 @@ fn write_sample(
     out: &mut String,
     name: &str,
     labels: &SeriesKey,
-    extra: Option<(&str, String)>,
+    extra: Option<(&str, &str)>,
     value: &str,
 ) {
     out.push_str(name);
-    let extra = extra.as_ref().map(|(k, v)| (*k, v.as_str()));
     let pairs = labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let mut all = pairs.chain(extra).peekable();
     if all.peek().is_some() {
@@ -257,7 +258,7 @@ fn escape(text: &str, quotes: bool) -> String {
 }
 
 /// Formats a float as Prometheus' Go code does (`strconv.FormatFloat(v, 'g', -1, 64)`), so an
-/// `le` label reads `0.005`, `1` or `1e+06` exactly as client_golang writes it: the shortest
+/// `le` label reads `0.005`, `1` or `1e+06` exactly as `client_golang` writes it: the shortest
 /// digits that round-trip, in exponent form when the exponent is below -4 or at least 6
 /// (`%g`'s rule with Go's precision 6 for the shortest form). NaN and infinities are `NaN`,
 /// `+Inf`, `-Inf`.

@@ -38,7 +38,7 @@ impl Server {
     /// Binds `addr` and starts the thread. Binding happens here, so a taken port is an error
     /// for the caller, not a panic on the thread.
     pub(crate) fn start(addr: SocketAddr, handle: PrometheusHandle) -> io::Result<Server> {
-        let listener = TcpListener::bind(addr).map_err(|e| bind_error(addr, e))?;
+        let listener = TcpListener::bind(addr).map_err(|e| bind_error(addr, &e))?;
         // Non-blocking accept: the loop sleeps `STEP` when idle and checks `stop`.
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
@@ -83,7 +83,7 @@ impl std::fmt::Debug for Server {
     }
 }
 
-fn bind_error(addr: SocketAddr, error: io::Error) -> io::Error {
+fn bind_error(addr: SocketAddr, error: &io::Error) -> io::Error {
     let message = format!("prometheus exporter cannot listen on {addr}: {error}");
     io::Error::new(error.kind(), message)
 }
@@ -141,7 +141,7 @@ impl Budget<'_> {
         loop {
             let wait = self.next_wait().ok_or(io::ErrorKind::TimedOut)?;
             match op(wait) {
-                Err(e) if is_transient(&e) => continue,
+                Err(e) if is_transient(&e) => {}
                 result => return result,
             }
         }

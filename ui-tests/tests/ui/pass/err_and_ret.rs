@@ -29,9 +29,9 @@ fn debug_ret() -> &'static str {
     "quoted"
 }
 
-#[instrument(ret(Display), err)]
-fn display_ret() -> Result<String, Oops> {
-    Ok("plain".to_owned())
+#[instrument(ret, err)]
+fn both() -> Result<u8, Oops> {
+    Ok(5)
 }
 
 #[instrument(ret(Display))]
@@ -51,7 +51,7 @@ fn main() {
     assert!(display_err().is_err());
     assert!(debug_err().is_err());
     assert_eq!(debug_ret(), "quoted");
-    assert_eq!(display_ret().unwrap(), "plain");
+    assert_eq!(both().unwrap(), 5);
     assert_eq!(display_ret_plain(), "shown");
     let s = only_span(&telemetry, &collected, "display_err");
     assert_eq!(message(&s.status), "oops 1");
@@ -59,6 +59,8 @@ fn main() {
     assert_eq!(message(&s.status), "Oops { code: 2 }");
     let s = only_span(&telemetry, &collected, "debug_ret");
     assert_eq!(attr_text(&s, "return").as_deref(), Some("\"quoted\""));
+    let s = only_span(&telemetry, &collected, "both");
+    assert_eq!(attr_text(&s, "return").as_deref(), Some("5"), "tracing records the Ok value");
     let s = only_span(&telemetry, &collected, "display_ret_plain");
     assert_eq!(attr_text(&s, "return").as_deref(), Some("shown"));
 }

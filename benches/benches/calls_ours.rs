@@ -1,0 +1,73 @@
+//! Per-call cost of instrument-runtime, sampled, against the uninstrumented function and the
+//! floors, in one process (one pipeline: `sample_ratio(1.0)`, `NoopExporter`, default ring).
+
+mod common;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use common::Bench;
+use instrument_benches::floor::{self, floor_flush, FLOOR_RING_CAPACITY};
+use instrument_benches::runner::Case;
+use instrument_runtime::{instrument, NoopExporter};
+
+/// Ring capacity of the pipeline and the floor (instrument-runtime's default).
+const RING: usize = 4096;
+/// Calls per chunk in the flushed cases: a quarter of the ring, so a chunk never fills it and
+/// the exporter's half-full wake-up rarely fires inside the timed region.
+const CHUNK: u64 = RING as u64 / 4;
+
+#[instrument]
+#[inline(never)]
+fn ours(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+fn flush() {
+    let report = instrument_runtime::flush(Duration::from_secs(10));
+    assert!(report.completed, "flush timed out: {report:?}");
+}
+
+fn accounting() -> (u64, u64, u64) {
+    flush();
+    let s = instrument_runtime::stats().spans;
+    (s.emitted, s.exported, s.dropped_total())
+}
+
+fn floor_accounting() -> (u64, u64, u64) {
+    floor_flush();
+    let (written, dropped) = floor::floor_counts();
+    (written + dropped, written, dropped)
+}
+
+fn main() {
+    FLOOR_RING_CAPACITY.store(RING as u64, std::sync::atomic::Ordering::Relaxed);
+    let telemetry = instrument_runtime::builder()
+        .service_name("bench")
+        .exporter(NoopExporter)
+        .sample_ratio(1.0)
+        .ring_capacity(RING)
+        .install()
+        .expect("install the pipeline");
+
+    let benches = [
+        Bench::new("baseline", Case::new(floor::work)),
+        Bench::new("tsc_pair", Case::new(floor::tsc_pair)),
+        Bench::new("rdtsc_pair", Case::new(floor::rdtsc_pair)),
+        Bench::new("instant_pair", Case::new(floor::instant_pair)),
+        Bench::new(
+            "floor_span",
+            Case::new(floor::floor_span).chunked(CHUNK, floor_flush),
+        )
+        .accounting(floor_accounting),
+        Bench::new("ours_sampled", Case::new(ours).chunked(CHUNK, flush)).accounting(accounting),
+        // No flush between chunks: the exporter drains concurrently (woken at half full) and
+        // the ring drops what it cannot take; the drop share is in the side results.
+        Bench::new("ours_sampled_saturating", Case::new(ours)).accounting(accounting),
+    ];
+
+    let mut c = common::criterion();
+    common::run(&mut c, "ours", &benches);
+    c.final_summary();
+    drop(telemetry);
+}

@@ -1,0 +1,104 @@
+//! What every per-call bench binary shares: the criterion settings, the 1-thread and 2-thread
+//! groups, and the side results (drops, exports) written next to criterion's.
+
+#![allow(dead_code)] // each binary uses a subset
+
+use std::io::Write;
+use std::time::Duration;
+
+use criterion::Criterion;
+use instrument_benches::runner::{run_1t, run_nt, Case};
+
+/// Threads calling at once in the multi-thread groups.
+pub const THREADS: usize = 2;
+
+/// Criterion with settings sized so that `run.sh` fits in about 15 minutes on 2 cores; the
+/// command line (`--measurement-time`, `--warm-up-time`, `--sample-size`) still overrides them.
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .without_plots()
+        .configure_from_args()
+}
+
+/// One configuration of the benchmark.
+pub struct Bench {
+    /// Row name in the results.
+    pub name: &'static str,
+    /// What to run.
+    pub case: Case,
+    /// Threads counts to run it with (1 and/or [`THREADS`]).
+    pub threads: &'static [usize],
+    /// Accounting snapshot `(emitted, exported, dropped)` of the records this configuration
+    /// makes, taken before and after it runs (after `settle`), for the side results.
+    pub accounting: Option<fn() -> (u64, u64, u64)>,
+}
+
+impl Bench {
+    /// A configuration run on 1 and on [`THREADS`] threads.
+    pub fn new(name: &'static str, case: Case) -> Bench {
+        Bench {
+            name,
+            case,
+            threads: &[1, THREADS],
+            accounting: None,
+        }
+    }
+
+    /// Runs it on 1 thread only.
+    pub fn one_thread(mut self) -> Bench {
+        self.threads = &[1];
+        self
+    }
+
+    /// Reports records emitted/exported/dropped while it ran.
+    pub fn accounting(mut self, f: fn() -> (u64, u64, u64)) -> Bench {
+        self.accounting = Some(f);
+        self
+    }
+}
+
+/// Runs every bench in groups `<binary>-1t` and `<binary>-2t` (criterion ids
+/// `<binary>-<n>t/<name>`), writing side results to `$INSTRUMENT_BENCH_OUT/side.tsv`.
+pub fn run(c: &mut Criterion, binary: &str, benches: &[Bench]) {
+    for threads in [1, THREADS] {
+        let mut group = c.benchmark_group(format!("{binary}-{threads}t"));
+        for bench in benches.iter().filter(|b| b.threads.contains(&threads)) {
+            let before = bench.accounting.map(|f| f());
+            let case = bench.case;
+            group.bench_function(bench.name, |b| {
+                b.iter_custom(|iters| match threads {
+                    1 => run_1t(&case, iters),
+                    n => run_nt(n, &case, iters),
+                })
+            });
+            if let (Some(f), Some((e0, x0, d0))) = (bench.accounting, before) {
+                let (e1, x1, d1) = f();
+                let id = format!("{binary}-{threads}t/{}", bench.name);
+                side(&id, "emitted", e1 - e0);
+                side(&id, "exported", x1 - x0);
+                side(&id, "dropped", d1 - d0);
+            }
+        }
+        group.finish();
+    }
+}
+
+/// Appends `id \t key \t value` to `$INSTRUMENT_BENCH_OUT/side.tsv` (default
+/// `target/instrument-benches`), and prints it.
+pub fn side(id: &str, key: &str, value: impl std::fmt::Display) {
+    println!("side: {id} {key} = {value}");
+    let dir = std::env::var("INSTRUMENT_BENCH_OUT").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/instrument-benches").into()
+    });
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{dir}/side.tsv"))
+    {
+        let _ = writeln!(f, "{id}\t{key}\t{value}");
+    }
+}
