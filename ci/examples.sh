@@ -12,3 +12,6 @@ echo "$out" | grep -q '"kind":"log".*"trace_id":"[0-9a-f]\{32\}"'
 echo "$out" | grep -q '"name":"function_calls_duration_seconds"'
 INSTRUMENT_STDOUT=pretty timeout 120 cargo run -q -p instrument-examples --example quickstart | grep -q '└─'
 echo "quickstart ok"
+
+echo "--- prometheus (scraped by a real Prometheus)"
+bash ci/check_prometheus_example.sh

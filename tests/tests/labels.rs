@@ -307,7 +307,6 @@ impl Cart {
     #[instrument(labels(tier = self.tier, empty = self.items.is_empty()))]
     fn checkout(mut self) -> (Tier, Vec<u32>) {
         self.items.push(1);
-        self.tier = Tier::Professional;
         (self.tier, self.items)
     }
 }
@@ -320,7 +319,7 @@ fn labels_are_read_at_entry_from_the_arguments() {
         items: Vec::new(),
     };
     let (tier, items) = cart.checkout();
-    assert_eq!((tier.index(), items), (Tier::Professional.index(), vec![1]));
+    assert_eq!((tier.index(), items), (Tier::FreeTrial.index(), vec![1]));
     let want = expected(&[(
         [("result", "ok"), ("tier", "free-trial"), ("empty", "true")],
         1,

@@ -397,7 +397,9 @@ fn start_watchdog(slot: ChildSlot) {
         .name("prometheus-test-watchdog".to_owned())
         .spawn(move || {
             thread::sleep(WATCHDOG);
-            eprintln!("watchdog: prometheus_scrape took over {WATCHDOG:?}; aborting");
+            // Straight to stderr: `eprintln!` in a test's thread is captured, and lost on abort.
+            let message = format!("watchdog: prometheus_scrape took over {WATCHDOG:?}; aborting");
+            let _ = writeln!(io::stderr(), "{message}");
             slot.kill();
             std::process::abort();
         })

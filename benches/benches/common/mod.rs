@@ -9,6 +9,8 @@ use std::time::Duration;
 use criterion::Criterion;
 use instrument_benches::runner::{run_1t, run_nt, Case};
 
+pub mod peers;
+
 /// Threads calling at once in the multi-thread groups.
 pub const THREADS: usize = 2;
 
@@ -62,7 +64,20 @@ impl Bench {
 
 /// Runs every bench in groups `<binary>-1t` and `<binary>-2t` (criterion ids
 /// `<binary>-<n>t/<name>`), writing side results to `$INSTRUMENT_BENCH_OUT/side.tsv`.
+///
+/// With `INSTRUMENT_BENCH_PROFILE=<name>[:<calls>]` in the environment, runs only that bench,
+/// `calls` times (default 1,000,000) on 1 thread, without criterion: a steady workload for
+/// `valgrind --tool=callgrind` (see `run.sh --profile`).
 pub fn run(c: &mut Criterion, binary: &str, benches: &[Bench]) {
+    if let Ok(spec) = std::env::var("INSTRUMENT_BENCH_PROFILE") {
+        let (name, calls) = spec.split_once(':').unwrap_or((&spec, "1000000"));
+        let calls: u64 = calls.parse().expect("INSTRUMENT_BENCH_PROFILE=<name>:<calls>");
+        if let Some(bench) = benches.iter().find(|b| b.name == name) {
+            let took = run_1t(&bench.case, calls);
+            println!("profile: {binary}/{name}: {calls} calls, {took:?} timed");
+        }
+        return;
+    }
     for threads in [1, THREADS] {
         let mut group = c.benchmark_group(format!("{binary}-{threads}t"));
         for bench in benches.iter().filter(|b| b.threads.contains(&threads)) {

@@ -85,7 +85,8 @@ impl<'a> Labels<'a> {
     pub(crate) fn gen_entry(&self, n: &Names, fn_name: &Ident) -> TokenStream {
         let callsite = &n.callsite;
         let func = self.gen_function(n, fn_name);
-        let label_fn = format_ident!("__instrument_labels", span = n.site);
+        // The call is spanned on `labels`: "required by a bound introduced by this call".
+        let label_fn = format_ident!("__instrument_labels", span = self.keyword_span());
         let set = Self::set(n);
         let values = self.slots.iter().filter_map(|s| match s {
             Slot::Typed { value, .. } => Some(spanned_ref(value.clone())),
@@ -95,9 +96,11 @@ impl<'a> Labels<'a> {
             let span = keyword_span(keyword);
             quote_spanned!(span=> ::core::marker::PhantomData::<#ty>)
         });
+        let mut call_args = Group::new(Delimiter::Parenthesis, quote!(#(#values,)* #ret));
+        call_args.set_span(self.keyword_span());
         quote! {
             #func
-            let #set = #label_fn(#(#values,)* #ret);
+            let #set = #label_fn #call_args;
             #callsite.bind_labels(#set.descs);
         }
     }
@@ -135,19 +138,17 @@ impl<'a> Labels<'a> {
         let label_fn = format_ident!("__instrument_labels", span = n.site);
         let params = self.slots.iter().filter_map(|s| match s {
             Slot::Typed { label, ty, arg, .. } => {
-                let bound = quote_spanned!(label.ident.span()=> #krate::__private::Label);
-                Some((
-                    quote!(#ty: #bound + ?::core::marker::Sized),
-                    quote!(#arg: &#ty),
-                ))
+                // "required by this bound" points at the label's name.
+                let param = quote!(#ty: #krate::__private::Label + ?::core::marker::Sized);
+                Some((respan(param, label.ident.span()), quote!(#arg: &#ty)))
             }
             Slot::Const { .. } => None,
         });
         let (mut generics, mut inputs): (Vec<_>, Vec<_>) = params.unzip();
         let r = match self.error {
             Some((_, keyword)) => {
-                let bound = quote_spanned!(keyword_span(keyword)=> #krate::__private::ErrorLabel);
-                generics.push(quote!(__R: #bound));
+                let param = quote!(__R: #krate::__private::ErrorLabel);
+                generics.push(respan(param, keyword_span(keyword)));
                 inputs.push(quote!(_: ::core::marker::PhantomData<__R>));
                 quote!(__R)
             }
@@ -204,7 +205,7 @@ impl<'a> Labels<'a> {
             .unwrap_or(DEFAULT_MAX_SERIES);
         let max = proc_macro2::Literal::u64_unsuffixed(max);
         let name = fn_name.to_string().trim_start_matches("r#").to_owned();
-        let span = self.budget_span();
+        let span = self.keyword_span();
         let panic = quote_spanned!(span=> ::core::panic!("{}", __instrument_budget.message()));
         quote! {
             const {
@@ -221,7 +222,8 @@ impl<'a> Labels<'a> {
         }
     }
 
-    fn budget_span(&self) -> Span {
+    /// `labels`, else `error_label`: where errors about the labels as a whole point.
+    fn keyword_span(&self) -> Span {
         match (&self.args.labels_token, self.error) {
             (Some(labels), _) => keyword_span(labels),
             (None, Some((_, keyword))) => keyword_span(keyword),
@@ -312,6 +314,22 @@ fn slot(i: usize, label: &LabelArg) -> Slot<'_> {
         arg: format_ident!("__instrument_v{}", i),
         value,
     }
+}
+
+/// `tokens` with every span replaced by `span` (groups included).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            if let proc_macro2::TokenTree::Group(g) = &t {
+                let mut inner = Group::new(g.delimiter(), respan(g.stream(), span));
+                inner.set_span(span);
+                t = inner.into();
+            }
+            t.set_span(span);
+            t
+        })
+        .collect()
 }
 
 fn keyword_span(path: &syn::Path) -> Span {

@@ -176,6 +176,11 @@ pub(crate) fn feature_exporters() -> Vec<Box<dyn Exporter>> {
     let mut out: Vec<Box<dyn Exporter>> = Vec::new();
     #[cfg(feature = "stdout")]
     out.push(Box::new(stdout::StdoutExporter::from_env()));
+    #[cfg(feature = "prometheus")]
+    match prometheus::PrometheusExporter::builder().build() {
+        Ok(p) => out.push(Box::new(p)),
+        Err(e) => crate::config::warn_once(format!("prometheus endpoint not started: {e}")),
+    }
     if out.is_empty() {
         out.push(Box::new(NoopExporter));
     }

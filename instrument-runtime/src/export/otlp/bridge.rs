@@ -164,29 +164,17 @@ impl Exporter for OtelBridge {
             return Ok(());
         }
         self.prepare(batch.resource.as_ref())?;
-        let scope = &self.records.scope;
-        let spans = if self.spans.is_some() {
-            batch
-                .spans
-                .iter()
-                .map(|s| convert::span_data(s, scope))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let logger = &self.records.logger;
-        let logs: Vec<_> = if self.logs.is_some() {
-            batch
-                .logs
-                .iter()
-                .map(|l| convert::log_record(l, logger))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let resource = &self.records.proto_resource;
-        let snapshot = batch.metrics.as_ref().filter(|_| self.metrics.is_some());
-        let metrics = snapshot.map(|m| metrics::request(m, resource));
+        let records = &self.records;
+        let spans = self
+            .spans
+            .as_ref()
+            .map_or_else(Vec::new, |_| records.spans(batch));
+        let logs = self
+            .logs
+            .as_ref()
+            .map_or_else(Vec::new, |_| records.logs(batch));
+        let snapshot = self.metrics.as_ref().and(batch.metrics.as_ref());
+        let metrics = snapshot.map(|m| metrics::request(m, &records.proto_resource));
         self.send(spans, &logs, metrics)
     }
 
@@ -512,6 +500,24 @@ impl RecordContext {
             sdk_resource: opentelemetry_sdk::Resource::builder_empty().build(),
             proto_resource: ProtoResource::default(),
         }
+    }
+
+    fn spans(&self, batch: &Batch) -> Vec<SdkSpanData> {
+        let scope = &self.scope;
+        batch
+            .spans
+            .iter()
+            .map(|s| convert::span_data(s, scope))
+            .collect()
+    }
+
+    fn logs(&self, batch: &Batch) -> Vec<SdkLogRecord> {
+        let logger = &self.logger;
+        batch
+            .logs
+            .iter()
+            .map(|l| convert::log_record(l, logger))
+            .collect()
     }
 
     /// A batch without a resource keeps the last one; before any, the SDK default is used.

@@ -53,11 +53,14 @@ enum Sample<'a> {
 ///     }],
 ///     ..MetricsSnapshot::default()
 /// };
+/// let text = render(&snapshot);
 /// assert_eq!(
-///     render(&snapshot),
-///     "# HELP otel_sdk_processor_span_processed_total Spans handed to the exporter.\n\
-///      # TYPE otel_sdk_processor_span_processed_total counter\n\
-///      otel_sdk_processor_span_processed_total{error_type=\"ring_full\"} 3\n"
+///     text.lines().collect::<Vec<_>>(),
+///     [
+///         "# HELP otel_sdk_processor_span_processed_total Spans handed to the exporter.",
+///         "# TYPE otel_sdk_processor_span_processed_total counter",
+///         r#"otel_sdk_processor_span_processed_total{error_type="ring_full"} 3"#,
+///     ]
 /// );
 /// ```
 #[must_use]

@@ -22,7 +22,9 @@ async fn borrows<'a>(s: &'a str, _unused: &str) -> &'a str {
 
 fn main() {
     let (telemetry, collected) = collect();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     assert_eq!(rt.block_on(root(20)), 42);
     assert_eq!(rt.block_on(borrows(" x ", "")), "x");
     let root = only_span(&telemetry, &collected, "root");

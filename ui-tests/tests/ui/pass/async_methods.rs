@@ -38,8 +38,13 @@ fn assert_send<F: std::future::Future + Send>(f: F) -> F {
 
 fn main() {
     let (telemetry, collected) = collect();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
-    let mut db = Db { rows: vec!["1".to_owned(), "x".to_owned()] };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let mut db = Db {
+        rows: vec!["1".to_owned(), "x".to_owned()],
+    };
     assert_eq!(rt.block_on(db.row(0)), Some("1"));
     assert_eq!(rt.block_on(db.parse_row(0)), Ok(1));
     assert!(rt.block_on(db.parse_row(1)).is_err());

@@ -22,7 +22,11 @@ impl<T> Slots<T> {
 
 #[instrument]
 fn longest<'a>(a: &'a str, b: &'a str) -> &'a str {
-    if a.len() >= b.len() { a } else { b }
+    if a.len() >= b.len() {
+        a
+    } else {
+        b
+    }
 }
 
 fn main() {

@@ -15,6 +15,8 @@ async fn renamed_async(x: u8) -> u8 {
 
 fn main() {
     assert_eq!(renamed(1), Ok(1));
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     assert_eq!(rt.block_on(renamed_async(2)), 2);
 }

@@ -26,7 +26,10 @@ fn handle(count: u32, label: &str, user: &User) -> usize {
 
 fn main() {
     let (telemetry, collected) = collect();
-    let user = User { id: 7, name: "ann".to_owned() };
+    let user = User {
+        id: 7,
+        name: "ann".to_owned(),
+    };
     assert_eq!(handle(2, "lbl", &user), 6);
     let s = only_span(&telemetry, &collected, "handle");
     let expected = [

@@ -15,7 +15,10 @@ fn main() {
     assert_eq!(add(2, 3), 5);
     configured();
     let span = only_span(&telemetry, &collected, "add");
-    assert!(span.attributes.is_empty(), "arguments are not captured by default");
+    assert!(
+        span.attributes.is_empty(),
+        "arguments are not captured by default"
+    );
     let span = only_span(&telemetry, &collected, "renamed");
     assert_eq!(span.level, Level::Debug);
     assert_eq!(span.target, "my::target");

@@ -45,6 +45,8 @@ fn main() {
     assert_eq!(hostile::checked(3), Ok(3));
     assert!(hostile::checked(0).is_err());
     assert_eq!(hostile::plain(1), Some(1));
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     assert_eq!(rt.block_on(hostile::later(4)), Ok(4));
 }

@@ -29,7 +29,9 @@ impl Thing {
 fn main() {
     ::std::assert_eq!(half(4), ::core::result::Result::Ok(2));
     ::std::assert!(half(3).is_err());
-    let rt = ::tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = ::tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     ::std::assert_eq!(rt.block_on(later(1)), 2);
     let mut t = Thing(1);
     *t.get() = 5;

@@ -32,7 +32,9 @@ fn main() {
     maybe_child(Some(ctx));
     maybe_child(None);
     Job { ctx }.run();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async_child(ctx));
     let root = &spans(&telemetry, &collected, "root")[0];
     for name in ["child", "async_child", "run"] {
@@ -41,6 +43,15 @@ fn main() {
         assert_eq!(s.trace_id, root.trace_id, "{name}");
     }
     let maybe = spans(&telemetry, &collected, "maybe_child");
-    assert_eq!(maybe.iter().filter(|s| s.parent_span_id == Some(root.span_id)).count(), 1);
-    assert_eq!(maybe.iter().filter(|s| s.parent_span_id.is_none()).count(), 1);
+    assert_eq!(
+        maybe
+            .iter()
+            .filter(|s| s.parent_span_id == Some(root.span_id))
+            .count(),
+        1
+    );
+    assert_eq!(
+        maybe.iter().filter(|s| s.parent_span_id.is_none()).count(),
+        1
+    );
 }

@@ -23,7 +23,11 @@ struct Wrapper(u8);
 
 #[instrument]
 fn fact(n: u64) -> u64 {
-    if n <= 1 { 1 } else { n * fact(n - 1) }
+    if n <= 1 {
+        1
+    } else {
+        n * fact(n - 1)
+    }
 }
 
 #[instrument]

@@ -16,7 +16,9 @@ fn main() {
     let (telemetry, collected) = collect();
     assert!(login("ab", "cd"));
     assert!(!login_named("ab", "cde"));
-    assert!(only_span(&telemetry, &collected, "login").attributes.is_empty());
+    assert!(only_span(&telemetry, &collected, "login")
+        .attributes
+        .is_empty());
     let named = only_span(&telemetry, &collected, "login_named");
     assert_eq!(named.attributes.len(), 1);
     assert_eq!(named.attributes[0].key, "user");

@@ -35,7 +35,9 @@ fn main() {
     let mut m = Memory::default();
     m.put("a".to_owned(), 1);
     assert_eq!(m.get("a"), Some(1));
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     assert_eq!(rt.block_on(m.fetch("a")), Some(1));
     assert_eq!(rt.block_on(m.fetch("b")), None);
     assert_eq!(spans(&telemetry, &collected, "fetch").len(), 2);

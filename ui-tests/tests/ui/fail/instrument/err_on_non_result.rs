@@ -1,4 +1,4 @@
-// `err` on a function that does not return `Result`.
+// `err` on a non-`Result` fn. KNOWN MACRO BUG: spans the attribute, says `mismatched types`.
 use instrument_runtime::instrument;
 
 #[instrument(err)]

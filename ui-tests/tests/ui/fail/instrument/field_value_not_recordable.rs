@@ -1,4 +1,4 @@
-// A value without a `FieldValue` impl, recorded without a sigil: the hint names `%` and `?`.
+// A value without `FieldValue`, no sigil. KNOWN MACRO BUG: spans the attribute, not `req`.
 use instrument_runtime::instrument;
 
 #[derive(Debug)]

@@ -1,0 +1,1 @@
+//! See `prometheus.rs`.

@@ -1,0 +1,9 @@
+// Async body has the wrong type. KNOWN MACRO BUG: error spans the attribute, not the tail.
+use instrument_runtime::instrument;
+
+#[instrument]
+async fn answer() -> u32 {
+    "forty-two"
+}
+
+fn main() {}

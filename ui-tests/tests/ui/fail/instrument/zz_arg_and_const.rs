@@ -1,6 +1,0 @@
-use instrument_runtime::instrument;
-
-#[instrument(level = "loud")]
-const fn work() {}
-
-fn main() {}

@@ -1,6 +1,0 @@
-use instrument_runtime::instrument;
-
-#[instrument(crate = "instrument_runtime")]
-fn work() {}
-
-fn main() {}

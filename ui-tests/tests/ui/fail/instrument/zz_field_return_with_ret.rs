@@ -1,6 +1,0 @@
-use instrument_runtime::instrument;
-
-#[instrument(ret, fields(r#return = 1))]
-fn work() -> u8 { 1 }
-
-fn main() {}

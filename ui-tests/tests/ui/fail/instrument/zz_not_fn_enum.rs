@@ -1,8 +1,0 @@
-use instrument_runtime::instrument;
-
-#[instrument]
-impl Foo {}
-
-struct Foo;
-
-fn main() {}

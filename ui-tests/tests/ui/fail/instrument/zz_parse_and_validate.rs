@@ -1,6 +1,0 @@
-use instrument_runtime::instrument;
-
-#[instrument(nmae = "x", fields(missing))]
-const fn work() {}
-
-fn main() {}

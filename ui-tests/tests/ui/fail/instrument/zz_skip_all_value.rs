@@ -1,6 +1,0 @@
-use instrument_runtime::instrument;
-
-#[instrument(skip_all = true)]
-fn work() {}
-
-fn main() {}

@@ -1,6 +1,0 @@
-use instrument_runtime::instrument;
-
-#[instrument(target = my::module)]
-fn work() {}
-
-fn main() {}

@@ -1,0 +1,9 @@
+// `#[derive(Label)]` is for enums.
+use instrument_runtime::Label;
+
+#[derive(Label)]
+struct Method {
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+// One label name, two values.
+use instrument_runtime::instrument;
+
+#[instrument(labels(cached = a, cached = b))]
+fn handle(a: bool, b: bool) {}
+
+fn main() {}

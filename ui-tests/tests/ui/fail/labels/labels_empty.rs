@@ -1,0 +1,7 @@
+// `labels()` with nothing in it.
+use instrument_runtime::instrument;
+
+#[instrument(labels())]
+fn handle() {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+// `labels` is given twice (write one list).
+use instrument_runtime::instrument;
+
+#[instrument(labels(a = x), labels(b = y))]
+fn handle(x: bool, y: bool) {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+// The `result` label alone has 2 series.
+use instrument_runtime::instrument;
+
+#[instrument(labels(cached), max_series = 1)]
+fn handle(cached: bool) {}
+
+fn main() {}

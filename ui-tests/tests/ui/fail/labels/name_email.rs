@@ -1,0 +1,7 @@
+// `email` identifies a person.
+use instrument_runtime::instrument;
+
+#[instrument(labels(email = verified))]
+fn handle(verified: bool) {}
+
+fn main() {}

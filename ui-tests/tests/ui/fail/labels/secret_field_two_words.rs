@@ -1,0 +1,7 @@
+// Two-word secrets: `api_key`.
+use instrument_runtime::instrument;
+
+#[instrument(fields(api_key = ?key))]
+fn call(key: &str) {}
+
+fn main() {}
