@@ -15,3 +15,6 @@ echo "quickstart ok"
 
 echo "--- prometheus (scraped by a real Prometheus)"
 bash ci/check_prometheus_example.sh
+
+echo "--- otlp (to a real OTLP receiver, gRPC and HTTP)"
+bash ci/check_otlp_example.sh

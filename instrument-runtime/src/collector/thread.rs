@@ -230,10 +230,30 @@ impl Collector {
         }
     }
 
+    /// Sends spans and logs as two batches, each judged on its own: an exporter that delivers
+    /// one signal and fails the other (OTLP sends them to two endpoints) gets only the failed
+    /// one retried, so nothing is exported twice. While a batch is held for retry, the rest
+    /// stays pending.
     fn send_pending(&mut self) {
-        let mut batch = std::mem::take(&mut self.pending);
-        batch.resource = Some(Arc::clone(&self.resource));
-        self.send(batch);
+        let spans = std::mem::take(&mut self.pending.spans);
+        if !spans.is_empty() {
+            self.send(Batch {
+                spans,
+                resource: Some(Arc::clone(&self.resource)),
+                ..Batch::default()
+            });
+            if self.retry.is_some() {
+                return;
+            }
+        }
+        let logs = std::mem::take(&mut self.pending.logs);
+        if !logs.is_empty() {
+            self.send(Batch {
+                logs,
+                resource: Some(Arc::clone(&self.resource)),
+                ..Batch::default()
+            });
+        }
     }
 
     /// One export attempt of a batch of records, judged by the breaker.

@@ -176,6 +176,8 @@ pub(crate) fn feature_exporters() -> Vec<Box<dyn Exporter>> {
     let mut out: Vec<Box<dyn Exporter>> = Vec::new();
     #[cfg(feature = "stdout")]
     out.push(Box::new(stdout::StdoutExporter::from_env()));
+    #[cfg(feature = "otlp")]
+    out.push(Box::new(otlp::OtlpExporter::from_env()));
     #[cfg(feature = "prometheus")]
     match prometheus::PrometheusExporter::builder().build() {
         Ok(p) => out.push(Box::new(p)),

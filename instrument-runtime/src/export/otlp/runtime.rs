@@ -78,6 +78,9 @@ fn new_runtime() -> Result<Runtime, ExportError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("instrument-exporter-rt")
+        // Threads the runtime starts (blocking DNS lookups) belong to the exporter: what the
+        // network clients log there must not be fed back into the pipeline.
+        .on_thread_start(crate::local::mark_exporter_thread)
         .build()
         .map_err(|e| ExportError::retryable(format!("cannot start the exporter runtime: {e}")))
 }
