@@ -229,11 +229,28 @@ pub fn label_index<L: Label + ?Sized>(value: &L) -> usize {
     }
 }
 
-/// The `error` label of `#[instrument(error_label)]`: implemented for `Result<T, E>` with
-/// `E: Label`. Value 0 is `none` (the call did not return `Err`), then `E`'s values.
+/// The `error` label of `#[instrument(error_label)]`, implemented for `Result<T, E>` with
+/// `E: Label` (whatever alias spells it): value 0 is `none` (the call did not return `Err`),
+/// then `E`'s values. Not meant to be implemented elsewhere.
+///
+/// ```
+/// use instrument_runtime::{instrument, Label};
+///
+/// #[derive(Label, Debug)]
+/// enum ApiError { NotFound, Timeout }
+///
+/// type ApiResult<T> = Result<T, ApiError>;
+///
+/// // function_calls_total{..., result="error", error="not_found"}
+/// #[instrument(error_label)]
+/// fn load(key: u32) -> ApiResult<String> {
+///     Err(ApiError::NotFound)
+/// }
+/// # let _ = load(1);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`error_label` needs a function returning `Result<T, E>` where `E: Label`, not `{Self}`",
-    label = "the error type of `{Self}` is not a bounded label type",
+    label = "`{Self}` is not a `Result` whose error type implements `Label`",
     note = "derive `Label` on the error enum (`#[derive(Label)] enum ApiError {{ NotFound, Timeout }}`), implement `Label` for it by hand, or remove `error_label`"
 )]
 pub trait ErrorLabel {

@@ -56,7 +56,7 @@ pub use context::current::{
 pub use context::future::{FutureExt, WithContext};
 pub use context::id::{SpanId, TraceId};
 pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
-pub use labels::{Label, REDACTED};
+pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
 pub use metrics::BOUNDS_SECONDS;

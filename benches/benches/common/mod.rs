@@ -99,6 +99,68 @@ pub fn run(c: &mut Criterion, binary: &str, benches: &[Bench]) {
         }
         group.finish();
     }
+    interleaved_rounds(binary, benches);
+}
+
+/// Interleaved rounds, for ratios that survive a noisy machine: each round runs every bench,
+/// on 1 thread and on [`THREADS`] threads, for about `INSTRUMENT_BENCH_ROUND_MS` (default 4)
+/// milliseconds of timed calls each, one after the other; `INSTRUMENT_BENCH_ROUNDS` (default
+/// 40, 0 to skip) rounds. Load that comes and goes hits every case of a round alike, so the
+/// per-round ratio of two cases is steadier than the ratio of two criterion runs made minutes
+/// apart. Every sample goes to `$INSTRUMENT_BENCH_OUT/rounds.tsv`
+/// (`binary, threads, bench, round, ns per call`), summarised by `run.sh`.
+fn interleaved_rounds(binary: &str, benches: &[Bench]) {
+    let rounds: usize = env_or("INSTRUMENT_BENCH_ROUNDS", 40);
+    let round_ms: u64 = env_or("INSTRUMENT_BENCH_ROUND_MS", 4);
+    if rounds == 0 {
+        return;
+    }
+    let run = |threads: usize, case: &Case, iters: u64| match threads {
+        1 => run_1t(case, iters),
+        n => run_nt(n, case, iters),
+    };
+    // Calls per sample, from a short calibration run of each bench.
+    let mut plan = Vec::new();
+    for threads in [1, THREADS] {
+        for bench in benches.iter().filter(|b| b.threads.contains(&threads)) {
+            let probe = 20_000;
+            let took = run(threads, &bench.case, probe).as_nanos().max(1) as f64;
+            let per_call = took / probe as f64;
+            let iters = ((round_ms as f64 * 1e6) / per_call).clamp(1_000.0, 50_000_000.0) as u64;
+            plan.push((threads, bench, iters));
+        }
+    }
+    let mut out = String::new();
+    for round in 0..rounds {
+        for (threads, bench, iters) in &plan {
+            let took = run(*threads, &bench.case, *iters);
+            let ns = took.as_nanos() as f64 / *iters as f64;
+            out.push_str(&format!("{binary}\t{threads}\t{}\t{round}\t{ns:.3}\n", bench.name));
+        }
+    }
+    let dir = out_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{dir}/rounds.tsv"))
+    {
+        let _ = f.write_all(out.as_bytes());
+    }
+    println!("interleaved rounds: {rounds} x {} samples written to {dir}/rounds.tsv", plan.len());
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Where side results go: `$INSTRUMENT_BENCH_OUT`, default `target/instrument-benches`.
+pub fn out_dir() -> String {
+    std::env::var("INSTRUMENT_BENCH_OUT")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/instrument-benches").into())
 }
 
 /// Appends `id \t key \t value` to `$INSTRUMENT_BENCH_OUT/side.tsv` (default

@@ -207,19 +207,22 @@ impl<'a> Labels<'a> {
         let name = fn_name.to_string().trim_start_matches("r#").to_owned();
         let span = self.keyword_span();
         let panic = quote_spanned!(span=> ::core::panic!("{}", __instrument_budget.message()));
-        quote! {
-            const {
-                let __instrument_budget = #krate::__private::Budget::check(
-                    #name,
-                    &[#(#keys),*],
-                    &[#(#cards),*],
-                    #max,
-                );
-                if __instrument_budget.exceeded() {
-                    #panic
-                }
+        let check = quote! {
+            let __instrument_budget = #krate::__private::Budget::check(
+                #name,
+                &[#(#keys),*],
+                &[#(#cards),*],
+                #max,
+            );
+            if __instrument_budget.exceeded() {
+                #panic
             }
-        }
+        };
+        // The `const` keyword and braces carry the span too: "erroneous constant encountered".
+        let konst = quote_spanned!(span=> const);
+        let mut block = Group::new(Delimiter::Brace, check);
+        block.set_span(span);
+        quote!(#konst #block)
     }
 
     /// `labels`, else `error_label`: where errors about the labels as a whole point.

@@ -170,18 +170,19 @@ fn check_reserved_label_names(args: &Args, errors: &mut Errors) {
         if !names::reserved(name) {
             continue;
         }
-        let hint = match name.as_str() {
-            "error" => "; write `error_label` to label calls with their error's variant",
-            _ if name.starts_with("__") => " (Prometheus reserves names starting with `__`)",
-            _ => "",
-        };
-        errors.spanned(
-            &label.ident,
-            format_args!(
-                "`{name}` is a label name the exporter uses itself (function, module, result, \
+        let message = if name.starts_with("__") {
+            format!("`{name}` cannot be a label name: Prometheus reserves names starting with `__`")
+        } else {
+            let hint = match name.as_str() {
+                "error" => "; to label calls with their error's variant, write `error_label`",
+                _ => "",
+            };
+            format!(
+                "`{name}` is a label the exporter writes itself (function, module, result, \
                  error, le); choose another name{hint}"
-            ),
-        );
+            )
+        };
+        errors.spanned(&label.ident, message);
     }
 }
 

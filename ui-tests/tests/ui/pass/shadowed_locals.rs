@@ -12,7 +12,6 @@ fn collide(span: u32) -> u32 {
     // is visible in the body (E0530 "let bindings cannot shadow statics"). Drop the cfg once fixed.
     #[cfg(any())]
     let __INSTRUMENT_CALLSITE = 2;
-    #[cfg(all())]
     let callsite = 2;
     let ret = span * 10;
     assert_eq!(__instrument_span, "user's");

@@ -10,6 +10,13 @@ trait Greeter {
         format!("hello {}", self.name())
     }
 
+    #[allow(async_fn_in_trait)]
+    #[instrument]
+    async fn greet_later(&self) -> String {
+        tokio::task::yield_now().await;
+        self.greet()
+    }
+
     #[instrument]
     fn boxed(self: Box<Self>) -> String
     where
@@ -31,6 +38,11 @@ fn main() {
     let (telemetry, collected) = collect();
     assert_eq!(World.greet(), "hello world");
     assert_eq!(Box::new(World).boxed(), "world");
-    assert_eq!(spans(&telemetry, &collected, "greet").len(), 1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(World.greet_later()), "hello world");
+    assert_eq!(spans(&telemetry, &collected, "greet").len(), 2);
+    assert_eq!(spans(&telemetry, &collected, "greet_later").len(), 1);
     assert_eq!(spans(&telemetry, &collected, "boxed").len(), 1);
 }

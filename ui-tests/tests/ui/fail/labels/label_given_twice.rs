@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(labels(cached = a, cached = b))]
-fn handle(a: bool, b: bool) {}
+fn handle(a: bool, b: bool) -> bool {
+    a && b
+}
 
 fn main() {}

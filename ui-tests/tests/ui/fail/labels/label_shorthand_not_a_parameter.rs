@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(labels(cached))]
-fn handle(hit: bool) {}
+fn handle(hit: bool) -> bool {
+    hit
+}
 
 fn main() {}

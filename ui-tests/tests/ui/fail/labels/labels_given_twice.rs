@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(labels(a = x), labels(b = y))]
-fn handle(x: bool, y: bool) {}
+fn handle(x: bool, y: bool) -> bool {
+    x && y
+}
 
 fn main() {}

@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(labels(cached), max_series = 1)]
-fn handle(cached: bool) {}
+fn handle(cached: bool) -> bool {
+    cached
+}
 
 fn main() {}

@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(labels(userId = flag))]
-fn handle(flag: bool) {}
+fn handle(flag: bool) -> bool {
+    flag
+}
 
 fn main() {}

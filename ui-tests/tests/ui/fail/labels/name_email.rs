@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(labels(email = verified))]
-fn handle(verified: bool) {}
+fn handle(verified: bool) -> bool {
+    verified
+}
 
 fn main() {}

@@ -8,6 +8,8 @@ enum Kind {
 }
 
 #[instrument(labels(user_id = kind))]
-fn handle(kind: Kind) {}
+fn handle(kind: Kind) -> Kind {
+    kind
+}
 
 fn main() {}

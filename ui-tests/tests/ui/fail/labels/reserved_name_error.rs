@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(labels(error = failed))]
-fn handle(failed: bool) {}
+fn handle(failed: bool) -> bool {
+    failed
+}
 
 fn main() {}

@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(labels(result = ok))]
-fn handle(ok: bool) {}
+fn handle(ok: bool) -> bool {
+    ok
+}
 
 fn main() {}

@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(fields(password = pw))]
-fn login(pw: &str) {}
+fn login(pw: &str) -> usize {
+    pw.len()
+}
 
 fn main() {}

@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(fields(http.authorization = %header))]
-fn call(header: &str) {}
+fn call(header: &str) -> usize {
+    header.len()
+}
 
 fn main() {}

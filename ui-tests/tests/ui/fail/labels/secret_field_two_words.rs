@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(fields(api_key = ?key))]
-fn call(key: &str) {}
+fn call(key: &str) -> usize {
+    key.len()
+}
 
 fn main() {}

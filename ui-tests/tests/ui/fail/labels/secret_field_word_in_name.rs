@@ -2,6 +2,8 @@
 use instrument_runtime::instrument;
 
 #[instrument(fields(access_token))]
-fn call(access_token: &str) {}
+fn call(access_token: &str) -> usize {
+    access_token.len()
+}
 
 fn main() {}
