@@ -18,3 +18,6 @@ bash ci/check_prometheus_example.sh
 
 echo "--- otlp (to a real OTLP receiver, gRPC and HTTP)"
 bash ci/check_otlp_example.sh
+
+echo "--- web_service (axum: labels, traceparent in and out, /metrics)"
+bash ci/check_web_example.sh

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::Bench;
 use instrument_benches::floor::{self, floor_flush, FLOOR_RING_CAPACITY};
 use instrument_benches::runner::Case;
-use instrument_runtime::{instrument, NoopExporter};
+use instrument_runtime::{instrument, Label, NoopExporter};
 
 /// Ring capacity of the pipeline and the floor (instrument-runtime's default).
 const RING: usize = 4096;
@@ -27,6 +27,25 @@ fn ours(x: u64) -> u64 {
 
 static FLUSHES: AtomicU64 = AtomicU64::new(0);
 static FLUSH_NANOS: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Label, Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+}
+
+#[derive(Label, Clone, Copy)]
+enum Region {
+    Eu,
+    Us,
+}
+
+/// Two labels; the method alternates between calls, so two series are hit in turn.
+#[instrument(labels(method = if x & 1 == 0 { Method::Get } else { Method::Post }, region = Region::Eu))]
+#[inline(never)]
+fn ours_labels(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
 
 fn flush() {
     let started = std::time::Instant::now();
@@ -69,6 +88,8 @@ fn main() {
         )
         .accounting(floor_accounting),
         Bench::new("ours_sampled", Case::new(ours).chunked(CHUNK, flush)).accounting(accounting),
+        Bench::new("ours_two_labels", Case::new(ours_labels).chunked(CHUNK, flush))
+            .accounting(accounting),
         // No flush between chunks: the exporter drains concurrently (woken at half full) and
         // the ring drops what it cannot take; the drop share is in the side results.
         Bench::new("ours_sampled_saturating", Case::new(ours)).accounting(accounting),

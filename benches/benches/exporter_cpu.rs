@@ -1,1 +1,255 @@
-fn main() {}
+//! The exporter side: CPU time of the exporting thread per delivered record, and the share of
+//! records delivered vs dropped, under sustained load, with a discarding exporter.
+//!
+//! `exporter_cpu [--bench] <ours|otel|tracing-otel|fastrace> [seconds]`: one configuration per
+//! process (each installs process-global state). Two loads, one after the other:
+//! - `saturating`: one application thread calls the instrumented function as fast as it can;
+//! - `paced`: one application thread makes 1,000 calls per millisecond (1 M/s), spinning in
+//!   between, so the exporter is not starved of records nor of CPU.
+//!
+//! The exporting thread is found by name in `/proc/self/task/*/comm` and its CPU time read
+//! from its per-thread CPU clock (see `instrument_benches::procfs`). Without `--bench` (as
+//! under `cargo test --benches`) it runs for 0.1 s per load, as a smoke test.
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::peers;
+use instrument_benches::procfs;
+use opentelemetry::trace::{Tracer, TracerProvider as _};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+
+#[instrument_runtime::instrument]
+#[inline(never)]
+fn ours(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn tracing_otel(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+#[fastrace::trace]
+#[inline(never)]
+fn fastrace_trace(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+fn otel() -> &'static (SdkTracerProvider, SdkTracer) {
+    static OTEL: OnceLock<(SdkTracerProvider, SdkTracer)> = OnceLock::new();
+    OTEL.get_or_init(|| {
+        let provider = peers::otel_provider();
+        let tracer = provider.tracer("bench");
+        (provider, tracer)
+    })
+}
+
+#[inline(never)]
+fn otel_in_span(x: u64) -> u64 {
+    otel().1.in_span("otel_in_span", |_cx| black_box(x).wrapping_mul(3))
+}
+
+/// One configuration: how to call, which thread exports, and its accounting.
+struct Config {
+    call: fn(u64) -> u64,
+    /// Calls per "request" (fastrace: children of one root); 0: no root.
+    per_root: u64,
+    thread: &'static str,
+    flush: fn(),
+    /// `(delivered, dropped)` so far (after `flush`).
+    counts: fn(calls: u64) -> (u64, u64),
+}
+
+fn ours_counts(_calls: u64) -> (u64, u64) {
+    let s = instrument_runtime::stats().spans;
+    (s.exported, s.dropped_total())
+}
+
+fn otel_counts(calls: u64) -> (u64, u64) {
+    let delivered = peers::OTEL_DELIVERED.load(Ordering::Relaxed);
+    (delivered, calls.saturating_sub(delivered))
+}
+
+fn fastrace_counts(calls: u64) -> (u64, u64) {
+    let delivered = peers::FASTRACE_DELIVERED.load(Ordering::Relaxed);
+    (delivered, calls.saturating_sub(delivered))
+}
+
+fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
+    match mode {
+        "ours" => {
+            let telemetry = instrument_runtime::builder()
+                .service_name("bench")
+                .exporter(instrument_runtime::NoopExporter)
+                .sample_ratio(1.0)
+                .install()
+                .expect("install the pipeline");
+            let config = Config {
+                call: ours,
+                per_root: 0,
+                thread: "instrument-exporter",
+                flush: || {
+                    let r = instrument_runtime::flush(Duration::from_secs(30));
+                    assert!(r.completed, "flush timed out");
+                },
+                counts: ours_counts,
+            };
+            (config, Some(telemetry))
+        }
+        "otel" => {
+            otel();
+            let config = Config {
+                call: otel_in_span,
+                per_root: 0,
+                thread: peers::OTEL_BSP_THREAD,
+                flush: || {
+                    let _ = otel().0.force_flush();
+                },
+                counts: otel_counts,
+            };
+            (config, None)
+        }
+        "tracing-otel" => {
+            use tracing_subscriber::layer::SubscriberExt;
+            let layer = tracing_opentelemetry::layer().with_tracer(otel().1.clone());
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+                .expect("first global subscriber");
+            let config = Config {
+                call: tracing_otel,
+                per_root: 0,
+                thread: peers::OTEL_BSP_THREAD,
+                flush: || {
+                    let _ = otel().0.force_flush();
+                },
+                counts: otel_counts,
+            };
+            (config, None)
+        }
+        "fastrace" => {
+            fastrace::set_reporter(peers::DiscardReporter, fastrace::collector::Config::default());
+            let config = Config {
+                call: fastrace_trace,
+                per_root: 1000,
+                thread: "fastrace-global-collector",
+                flush: fastrace::flush,
+                counts: fastrace_counts,
+            };
+            (config, None)
+        }
+        other => panic!("unknown configuration {other:?}: ours, otel, tracing-otel or fastrace"),
+    }
+}
+
+/// Runs `n` calls (inside a fastrace root when the configuration needs one).
+fn calls(config: &Config, n: u64) {
+    if config.per_root > 0 {
+        let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+        let _guard = root.set_local_parent();
+        for i in 0..n {
+            black_box((config.call)(black_box(i)));
+        }
+    } else {
+        for i in 0..n {
+            black_box((config.call)(black_box(i)));
+        }
+    }
+}
+
+fn per_ms() -> u64 {
+    std::env::var("INSTRUMENT_BENCH_PER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+        .max(1)
+}
+
+/// Drives the load for `secs`; returns the calls made.
+fn load(config: &Config, paced: bool, secs: f64) -> u64 {
+    let batch = if config.per_root > 0 { config.per_root } else { 1000 };
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(secs);
+    let mut made = 0u64;
+    let mut next = start;
+    while Instant::now() < end {
+        calls(config, batch);
+        made += batch;
+        if paced {
+            // `PER_MS` calls per millisecond (1000 unless INSTRUMENT_BENCH_PER_MS says).
+            next += Duration::from_nanos(batch * 1_000_000 / per_ms());
+            while Instant::now() < next {
+                std::hint::spin_loop();
+            }
+        }
+    }
+    made
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let benching = std::env::args().any(|a| a == "--bench");
+    let mode = args.first().map_or("ours", String::as_str).to_owned();
+    let secs: f64 = match args.get(1) {
+        Some(s) => s.parse().expect("seconds"),
+        None if benching => 3.0,
+        None => 0.1,
+    };
+    let (config, telemetry) = setup(&mode);
+
+    // Warm up: starts the exporting thread, registers rings and callsites.
+    let mut total_calls = load(&config, false, 0.2);
+    (config.flush)();
+    let tids = procfs::threads_named(config.thread);
+    assert!(
+        !tids.is_empty(),
+        "no thread named {:?} in this process",
+        config.thread
+    );
+    let cpu = || -> u64 { tids.iter().filter_map(|&t| procfs::thread_cpu_ns(t)).sum() };
+
+    for (name, paced) in [("saturating", false), ("paced_1M_per_s", true)] {
+        let (delivered0, dropped0) = (config.counts)(total_calls);
+        let cpu0 = cpu();
+        let switches0: u64 = tids.iter().filter_map(|&t| procfs::thread_switches(t)).sum();
+        let app0 = procfs::current_thread_cpu_ns();
+        let started = Instant::now();
+        let made = load(&config, paced, secs);
+        let wall = started.elapsed();
+        (config.flush)();
+        total_calls += made;
+        let app = procfs::current_thread_cpu_ns() - app0;
+        let exporter = cpu() - cpu0;
+        let switches = tids.iter().filter_map(|&t| procfs::thread_switches(t)).sum::<u64>() - switches0;
+        let (delivered1, dropped1) = (config.counts)(total_calls);
+        let delivered = delivered1 - delivered0;
+        let dropped = dropped1 - dropped0;
+        let id = format!("exporter/{mode}/{name}");
+        common::side(&id, "calls", made);
+        common::side(&id, "delivered", delivered);
+        common::side(&id, "dropped", dropped);
+        common::side(&id, "delivered_pct", format!("{:.2}", 100.0 * delivered as f64 / made.max(1) as f64));
+        common::side(&id, "exporter_cpu_ms", format!("{:.1}", exporter as f64 / 1e6));
+        common::side(&id, "exporter_ns_per_delivered", format!("{:.1}", exporter as f64 / delivered.max(1) as f64));
+        common::side(&id, "app_wall_ns_per_call", format!("{:.1}", wall.as_nanos() as f64 / made.max(1) as f64));
+        common::side(&id, "app_cpu_ms", format!("{:.1}", app as f64 / 1e6));
+        common::side(&id, "exporter_threads", tids.len());
+        common::side(&id, "exporter_wakeups_per_s", format!("{:.0}", switches as f64 / wall.as_secs_f64()));
+    }
+    if let Some(t) = telemetry {
+        let s = t.stats().spans;
+        for reason in instrument_runtime::DropReason::ALL {
+            if s.dropped(reason) > 0 {
+                common::side(&format!("exporter/{mode}"), &format!("dropped_{}", reason.as_str()), s.dropped(reason));
+            }
+        }
+        drop(t);
+    }
+    if mode.contains("otel") {
+        let _ = otel().0.shutdown();
+    }
+}

@@ -64,6 +64,20 @@ fn stat_ns(tid: i32) -> Option<u64> {
     Some(ticks * 1_000_000_000 / hz)
 }
 
+/// Context switches of thread `tid` (voluntary + involuntary): how often it went to sleep
+/// or was preempted; for an exporter thread, about how often it woke up.
+pub fn thread_switches(tid: i32) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/self/task/{tid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        s.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some(field("voluntary_ctxt_switches")? + field("nonvoluntary_ctxt_switches")?)
+}
+
 /// CPU time of the calling thread, in nanoseconds.
 pub fn current_thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {

@@ -22,10 +22,11 @@
 //!   `#[instrument(labels(route = "...", method = method))]`, where `method` is a
 //!   `#[derive(Label)] enum Method { Get, Post, Other }` made from the request's
 //!   `http::Method`: a fixed set of values, so no request can create a new metric series.
-//!   `GET /metrics` (served by this router, from [`PrometheusExporter::handle`]) shows
-//!   `function_calls_total{...,route="checkout",method="post",result="ok"}`, and the latency
-//!   histogram `function_calls_duration_seconds`. `checkout` also has `error_label`: its
-//!   `error` label says which [`ShopError`] it returned (`none` when it succeeded).
+//!   `GET /metrics` (served by this router, from `PrometheusExporter::handle()`) shows
+//!   `function_calls_total{error="none",function="checkout",method="post",module="web_service",
+//!   result="ok",route="checkout"} 1` and the latency histogram
+//!   `function_calls_duration_seconds`. `checkout` also has `error_label`: its `error` label
+//!   says which `ShopError` it returned (`none` when it succeeded).
 //! - **Incoming `traceparent`.** Each route extracts the W3C context from the request headers
 //!   (`propagation::extract(&headers)`) and hands it to the instrumented function as
 //!   `parent = remote`: with the curl above, the `checkout` span has trace id
@@ -287,7 +288,10 @@ async fn inventory_route(
 
 /// `GET /metrics`: the Prometheus text exposition of the latest metrics snapshot.
 async fn metrics_route(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        state.metrics.render(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +443,10 @@ async fn checks(addr: SocketAddr) -> Result<(), String> {
 
     let url = format!("{base}/checkout/apple");
     let (status, body) = request(&client, HttpMethod::POST, &url, Some(TEST_TRACEPARENT)).await?;
-    expect(status == StatusCode::OK, format!("POST /checkout/apple: {status} {body}"))?;
+    expect(
+        status == StatusCode::OK,
+        format!("POST /checkout/apple: {status} {body}"),
+    )?;
     check_trace_went_through(&body)?;
 
     let url = format!("{base}/checkout/unicorn");

@@ -536,7 +536,11 @@ pub fn flush(timeout: Duration) -> FlushReport {
     crate::fork::restart_if_pending();
     let started = Instant::now();
     let Some(handle) = CURRENT.load_full() else {
-        return FlushReport::default();
+        // No pipeline: nothing buffered, nothing in flight; the flush trivially completed.
+        return FlushReport {
+            completed: true,
+            ..FlushReport::default()
+        };
     };
     if crate::local::is_exporter_thread() {
         return FlushReport::timed_out(handle.stats(), started.elapsed());

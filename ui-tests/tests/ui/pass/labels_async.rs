@@ -46,19 +46,36 @@ impl Worker {
 
 fn main() {
     let (telemetry, collected) = instrument_ui_tests::collect();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let job = Job { queue: Queue::High, payload: vec![1] };
+        let job = Job {
+            queue: Queue::High,
+            payload: vec![1],
+        };
         assert_eq!(run(job).await.unwrap(), [1]);
-        let job = Job { queue: Queue::Low, payload: vec![] };
+        let job = Job {
+            queue: Queue::Low,
+            payload: vec![],
+        };
         assert!(run(job).await.is_err());
         let w = Worker { queue: Queue::Low };
         assert_eq!(w.poll(1).await, 2);
         assert!(matches!(w.stop().await, Queue::Low));
     });
     let runs = instrument_ui_tests::spans(&telemetry, &collected, "run");
-    assert_eq!(instrument_ui_tests::attr_text(&runs[1], "queue").as_deref(), Some("low"));
-    assert_eq!(instrument_ui_tests::attr_text(&runs[1], "error").as_deref(), Some("cancelled"));
+    assert_eq!(
+        instrument_ui_tests::attr_text(&runs[1], "queue").as_deref(),
+        Some("low")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(&runs[1], "error").as_deref(),
+        Some("cancelled")
+    );
     let stop = instrument_ui_tests::only_span(&telemetry, &collected, "stop");
-    assert_eq!(instrument_ui_tests::attr_text(&stop, "region").as_deref(), Some("eu"));
+    assert_eq!(
+        instrument_ui_tests::attr_text(&stop, "region").as_deref(),
+        Some("eu")
+    );
 }

@@ -1,24 +1,24 @@
-// The runtime under another name: `crate = ...` for `#[instrument]`, `#[label(crate = ...)]`
-// for the derive.
-extern crate instrument_runtime as telemetry;
-
+// The runtime re-exported under another path: `crate = ...` for `#[instrument]`,
+// `#[label(crate = ...)]` for the derive.
 mod reexport {
-    pub use ::telemetry as rt;
+    pub use ::instrument_runtime as rt;
 }
 
-#[derive(telemetry::Label, Clone, Copy)]
+use reexport::rt;
+
+#[derive(rt::Label, Clone, Copy)]
 #[label(crate = reexport::rt)]
 enum Kind {
     Read,
     Write,
 }
 
-#[telemetry::instrument(crate = reexport::rt, labels(kind))]
+#[rt::instrument(crate = reexport::rt, labels(kind))]
 fn io(kind: Kind) -> u8 {
     kind as u8
 }
 
 fn main() {
     assert_eq!(io(Kind::Write), 1);
-    assert_eq!(<Kind as telemetry::Label>::CARDINALITY, 2);
+    assert_eq!(<Kind as rt::Label>::CARDINALITY, 2);
 }

@@ -55,17 +55,44 @@ fn handle(req: &Request, cached: bool) -> Result<u8, ApiError> {
 
 fn main() {
     let (telemetry, collected) = instrument_ui_tests::collect();
-    let get = Request { method: Method::Get, tier: None };
-    let put = Request { method: Method::HttpPut, tier: Some(Tier::FreeTrial) };
+    let get = Request {
+        method: Method::Get,
+        tier: None,
+    };
+    let put = Request {
+        method: Method::HttpPut,
+        tier: Some(Tier::FreeTrial),
+    };
     assert_eq!(handle(&get, true).unwrap(), 1);
     assert!(handle(&put, false).is_err());
     let span = &instrument_ui_tests::spans(&telemetry, &collected, "handle")[1];
-    assert_eq!(instrument_ui_tests::attr_text(span, "method").as_deref(), Some("http_put"));
-    assert_eq!(instrument_ui_tests::attr_text(span, "tier").as_deref(), Some("FREE-TRIAL"));
-    assert_eq!(instrument_ui_tests::attr_text(span, "cached").as_deref(), Some("false"));
-    assert_eq!(instrument_ui_tests::attr_text(span, "region").as_deref(), Some("eu-west-1"));
-    assert_eq!(instrument_ui_tests::attr_text(span, "size").as_deref(), Some("large"));
-    assert_eq!(instrument_ui_tests::attr_text(span, "by_ref").as_deref(), Some("http_put"));
-    assert_eq!(instrument_ui_tests::attr_text(span, "error").as_deref(), Some("timeout"));
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "method").as_deref(),
+        Some("http_put")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "tier").as_deref(),
+        Some("FREE-TRIAL")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "cached").as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "region").as_deref(),
+        Some("eu-west-1")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "size").as_deref(),
+        Some("large")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "by_ref").as_deref(),
+        Some("http_put")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "error").as_deref(),
+        Some("timeout")
+    );
     assert_eq!(Tier::name(Tier::Professional.index()), "pro");
 }

@@ -13,7 +13,7 @@ enum StoreError {
     Missing,
 }
 
-#[instrument(labels(method, large = item.len() > 3))]
+#[instrument(labels(method, large = item.as_ref().len() > 3))]
 fn put<T: AsRef<str>>(method: Method, item: T) -> usize {
     item.as_ref().len()
 }
@@ -47,12 +47,18 @@ fn main() {
     assert_eq!(put(Method::Get, "abcd"), 4);
     assert_eq!(put(Method::Post, String::from("ab")), 2);
     assert_eq!(by_kind(Method::Post), 1);
-    assert_eq!(first(&Method::Get, &[7], StoreError::Missing), Ok(&7).map_err(|_: StoreError| ()).map_err(|_| StoreError::Missing).as_ref().ok().copied().ok_or(StoreError::Missing).map(|v| v));
+    assert_eq!(*first(&Method::Get, &[7], StoreError::Missing).unwrap(), 7);
     assert!(first(&Method::Get, &[], StoreError::Missing).is_err());
     let store = Store { items: vec![1u8] };
     assert_eq!(store.get(Method::Get, 0).unwrap(), 1);
     assert!(store.get(Method::Get, 5).is_err());
     let span = &instrument_ui_tests::spans(&telemetry, &collected, "get")[1];
-    assert_eq!(instrument_ui_tests::attr_text(span, "error").as_deref(), Some("missing"));
-    assert_eq!(instrument_ui_tests::attr_text(span, "empty").as_deref(), Some("false"));
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "error").as_deref(),
+        Some("missing")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(span, "empty").as_deref(),
+        Some("false")
+    );
 }

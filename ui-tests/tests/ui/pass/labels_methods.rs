@@ -16,7 +16,10 @@ struct Door {
 impl Door {
     #[instrument(labels(state = Door::initial()))]
     fn new() -> Door {
-        Door { state: State::Closed, opened: 0 }
+        Door {
+            state: State::Closed,
+            opened: 0,
+        }
     }
 
     fn initial() -> State {

@@ -49,6 +49,8 @@ mod hostile {
 fn main() {
     ::std::assert!(hostile::handle(hostile::Method::Post, true).is_ok());
     ::std::assert!(hostile::handle(hostile::Method::Get, false).is_err());
-    let rt = ::tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = ::tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     ::std::assert_eq!(rt.block_on(hostile::later(hostile::Method::Get)), 2);
 }

@@ -12,8 +12,17 @@ fn main() {
     let (telemetry, collected) = instrument_ui_tests::collect();
     assert!(login("ada", "pw", "me"));
     let span = instrument_ui_tests::only_span(&telemetry, &collected, "login");
-    assert_eq!(instrument_ui_tests::attr_text(&span, "password").as_deref(), Some("[redacted]"));
-    assert_eq!(instrument_ui_tests::attr_text(&span, "http.authorization").as_deref(), Some("[redacted]"));
-    assert_eq!(instrument_ui_tests::attr_text(&span, "user").as_deref(), Some("ada"));
+    assert_eq!(
+        instrument_ui_tests::attr_text(&span, "password").as_deref(),
+        Some("[redacted]")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(&span, "http.authorization").as_deref(),
+        Some("[redacted]")
+    );
+    assert_eq!(
+        instrument_ui_tests::attr_text(&span, "user").as_deref(),
+        Some("ada")
+    );
     assert!(!format!("{span:?}").contains("\"pw\""));
 }
