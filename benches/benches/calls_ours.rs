@@ -40,8 +40,11 @@ enum Region {
     Us,
 }
 
-/// Two labels; the method alternates between calls, so two series are hit in turn.
-#[instrument(labels(method = if x & 1 == 0 { Method::Get } else { Method::Post }, region = Region::Eu))]
+/// Two labels, both varying with the argument: four series (x `result`) hit in turn.
+#[instrument(labels(
+    method = if x & 1 == 0 { Method::Get } else { Method::Post },
+    region = if x & 2 == 0 { Region::Eu } else { Region::Us },
+))]
 #[inline(never)]
 fn ours_labels(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
@@ -88,8 +91,11 @@ fn main() {
         )
         .accounting(floor_accounting),
         Bench::new("ours_sampled", Case::new(ours).chunked(CHUNK, flush)).accounting(accounting),
-        Bench::new("ours_two_labels", Case::new(ours_labels).chunked(CHUNK, flush))
-            .accounting(accounting),
+        Bench::new(
+            "ours_two_labels",
+            Case::new(ours_labels).chunked(CHUNK, flush),
+        )
+        .accounting(accounting),
         // No flush between chunks: the exporter drains concurrently (woken at half full) and
         // the ring drops what it cannot take; the drop share is in the side results.
         Bench::new("ours_sampled_saturating", Case::new(ours)).accounting(accounting),
@@ -99,6 +105,10 @@ fn main() {
     common::run(&mut c, "ours", &benches);
     c.final_summary();
     let flushes = FLUSHES.load(Ordering::Relaxed).max(1);
-    common::side("ours", "flush_mean_us", FLUSH_NANOS.load(Ordering::Relaxed) / flushes / 1000);
+    common::side(
+        "ours",
+        "flush_mean_us",
+        FLUSH_NANOS.load(Ordering::Relaxed) / flushes / 1000,
+    );
     drop(telemetry);
 }

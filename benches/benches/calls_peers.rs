@@ -37,7 +37,9 @@ fn otel() -> &'static (SdkTracerProvider, SdkTracer) {
 
 #[inline(never)]
 fn otel_in_span(x: u64) -> u64 {
-    otel().1.in_span("otel_in_span", |_cx| black_box(x).wrapping_mul(3))
+    otel()
+        .1
+        .in_span("otel_in_span", |_cx| black_box(x).wrapping_mul(3))
 }
 
 fn otel_flush() {
@@ -57,7 +59,10 @@ fn autometrics_fn(x: u64) -> u64 {
 }
 
 fn main() {
-    fastrace::set_reporter(peers::DiscardReporter, fastrace::collector::Config::default());
+    fastrace::set_reporter(
+        peers::DiscardReporter,
+        fastrace::collector::Config::default(),
+    );
     autometrics::prometheus_exporter::init();
     otel();
 

@@ -37,6 +37,7 @@ fn main() {
         .expect("first global subscriber");
     let benches = [
         Bench::new("baseline", Case::new(floor::work)),
+        Bench::new("tsc_pair", Case::new(floor::tsc_pair)),
         Bench::new(
             "tracing_otel",
             Case::new(tracing_otel)

@@ -20,6 +20,7 @@ fn main() {
         .expect("first global subscriber");
     let benches = [
         Bench::new("baseline", Case::new(floor::work)),
+        Bench::new("tsc_pair", Case::new(floor::tsc_pair)),
         Bench::new("tracing_registry", Case::new(tracing_registry)),
     ];
     let mut c = common::criterion();

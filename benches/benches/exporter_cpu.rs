@@ -52,7 +52,9 @@ fn otel() -> &'static (SdkTracerProvider, SdkTracer) {
 
 #[inline(never)]
 fn otel_in_span(x: u64) -> u64 {
-    otel().1.in_span("otel_in_span", |_cx| black_box(x).wrapping_mul(3))
+    otel()
+        .1
+        .in_span("otel_in_span", |_cx| black_box(x).wrapping_mul(3))
 }
 
 /// One configuration: how to call, which thread exports, and its accounting.
@@ -132,7 +134,10 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
             (config, None)
         }
         "fastrace" => {
-            fastrace::set_reporter(peers::DiscardReporter, fastrace::collector::Config::default());
+            fastrace::set_reporter(
+                peers::DiscardReporter,
+                fastrace::collector::Config::default(),
+            );
             let config = Config {
                 call: fastrace_trace,
                 per_root: 1000,
@@ -171,7 +176,11 @@ fn per_ms() -> u64 {
 
 /// Drives the load for `secs`; returns the calls made.
 fn load(config: &Config, paced: bool, secs: f64) -> u64 {
-    let batch = if config.per_root > 0 { config.per_root } else { 1000 };
+    let batch = if config.per_root > 0 {
+        config.per_root
+    } else {
+        1000
+    };
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(secs);
     let mut made = 0u64;
@@ -191,7 +200,10 @@ fn load(config: &Config, paced: bool, secs: f64) -> u64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let benching = std::env::args().any(|a| a == "--bench");
     let mode = args.first().map_or("ours", String::as_str).to_owned();
     let secs: f64 = match args.get(1) {
@@ -215,7 +227,10 @@ fn main() {
     for (name, paced) in [("saturating", false), ("paced_1M_per_s", true)] {
         let (delivered0, dropped0) = (config.counts)(total_calls);
         let cpu0 = cpu();
-        let switches0: u64 = tids.iter().filter_map(|&t| procfs::thread_switches(t)).sum();
+        let switches0: u64 = tids
+            .iter()
+            .filter_map(|&t| procfs::thread_switches(t))
+            .sum();
         let app0 = procfs::current_thread_cpu_ns();
         let started = Instant::now();
         let made = load(&config, paced, secs);
@@ -224,7 +239,11 @@ fn main() {
         total_calls += made;
         let app = procfs::current_thread_cpu_ns() - app0;
         let exporter = cpu() - cpu0;
-        let switches = tids.iter().filter_map(|&t| procfs::thread_switches(t)).sum::<u64>() - switches0;
+        let switches = tids
+            .iter()
+            .filter_map(|&t| procfs::thread_switches(t))
+            .sum::<u64>()
+            - switches0;
         let (delivered1, dropped1) = (config.counts)(total_calls);
         let delivered = delivered1 - delivered0;
         let dropped = dropped1 - dropped0;
@@ -232,19 +251,43 @@ fn main() {
         common::side(&id, "calls", made);
         common::side(&id, "delivered", delivered);
         common::side(&id, "dropped", dropped);
-        common::side(&id, "delivered_pct", format!("{:.2}", 100.0 * delivered as f64 / made.max(1) as f64));
-        common::side(&id, "exporter_cpu_ms", format!("{:.1}", exporter as f64 / 1e6));
-        common::side(&id, "exporter_ns_per_delivered", format!("{:.1}", exporter as f64 / delivered.max(1) as f64));
-        common::side(&id, "app_wall_ns_per_call", format!("{:.1}", wall.as_nanos() as f64 / made.max(1) as f64));
+        common::side(
+            &id,
+            "delivered_pct",
+            format!("{:.2}", 100.0 * delivered as f64 / made.max(1) as f64),
+        );
+        common::side(
+            &id,
+            "exporter_cpu_ms",
+            format!("{:.1}", exporter as f64 / 1e6),
+        );
+        common::side(
+            &id,
+            "exporter_ns_per_delivered",
+            format!("{:.1}", exporter as f64 / delivered.max(1) as f64),
+        );
+        common::side(
+            &id,
+            "app_wall_ns_per_call",
+            format!("{:.1}", wall.as_nanos() as f64 / made.max(1) as f64),
+        );
         common::side(&id, "app_cpu_ms", format!("{:.1}", app as f64 / 1e6));
         common::side(&id, "exporter_threads", tids.len());
-        common::side(&id, "exporter_wakeups_per_s", format!("{:.0}", switches as f64 / wall.as_secs_f64()));
+        common::side(
+            &id,
+            "exporter_wakeups_per_s",
+            format!("{:.0}", switches as f64 / wall.as_secs_f64()),
+        );
     }
     if let Some(t) = telemetry {
         let s = t.stats().spans;
         for reason in instrument_runtime::DropReason::ALL {
             if s.dropped(reason) > 0 {
-                common::side(&format!("exporter/{mode}"), &format!("dropped_{}", reason.as_str()), s.dropped(reason));
+                common::side(
+                    &format!("exporter/{mode}"),
+                    &format!("dropped_{}", reason.as_str()),
+                    s.dropped(reason),
+                );
             }
         }
         drop(t);

@@ -115,9 +115,11 @@ struct Pool {
     results: Receiver<Duration>,
 }
 
+/// One pool per thread count (in practice: 2).
+type Pools = Mutex<Vec<(usize, &'static Mutex<Pool>)>>;
+
 fn pool(threads: usize) -> &'static Mutex<Pool> {
-    // One pool per thread count (in practice: 2).
-    static POOLS: OnceLock<Mutex<Vec<(usize, &'static Mutex<Pool>)>>> = OnceLock::new();
+    static POOLS: OnceLock<Pools> = OnceLock::new();
     let pools = POOLS.get_or_init(Default::default);
     let mut pools = pools.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, p)) = pools.iter().find(|(n, _)| *n == threads) {

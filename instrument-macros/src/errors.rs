@@ -17,6 +17,11 @@ impl Errors {
         self.errors.push(syn::Error::new_spanned(tokens, message));
     }
 
+    /// Adds copies of every error of `other`.
+    pub(crate) fn extend_from(&mut self, other: &Errors) {
+        self.errors.extend(other.errors.iter().cloned());
+    }
+
     /// Adds an already-built error.
     pub(crate) fn push(&mut self, error: syn::Error) {
         self.errors.push(error);

@@ -67,59 +67,134 @@ impl<T: ?Sized> OutcomeOfOther for &Probe<'_, T> {
     }
 }
 
-/// The parent context of `parent = expr`: anything convertible to an optional span context.
-pub fn parent_context<P: Into<ParentContext>>(p: P) -> Option<SpanContext> {
-    p.into().0
+/// The parent context of `parent = expr`.
+pub fn parent_context<P: IntoParent>(p: P) -> Option<SpanContext> {
+    p.into_parent()
 }
 
-/// A parent given with `parent = ...`.
-#[derive(Debug, Clone, Copy)]
-pub struct ParentContext(pub Option<SpanContext>);
-
-impl From<SpanContext> for ParentContext {
-    fn from(c: SpanContext) -> Self {
-        ParentContext(Some(c).filter(SpanContext::is_valid))
-    }
-}
-impl From<Option<SpanContext>> for ParentContext {
-    fn from(c: Option<SpanContext>) -> Self {
-        ParentContext(c.filter(SpanContext::is_valid))
-    }
-}
-impl From<&SpanContext> for ParentContext {
-    fn from(c: &SpanContext) -> Self {
-        (*c).into()
-    }
-}
-impl From<&Option<SpanContext>> for ParentContext {
-    fn from(c: &Option<SpanContext>) -> Self {
-        (*c).into()
-    }
+/// What `parent = ...` accepts.
+#[diagnostic::on_unimplemented(
+    message = "`parent = ...` cannot use a `{Self}`",
+    label = "not a span context",
+    note = "give a `SpanContext`, a `RemoteContext` (from `propagation::extract`), or an `Option` of either; `None` starts a new trace"
+)]
+pub trait IntoParent {
+    /// The context, `None` for a new trace (invalid contexts count as `None`).
+    fn into_parent(self) -> Option<SpanContext>;
 }
 
-impl From<crate::propagation::RemoteContext> for ParentContext {
-    fn from(c: crate::propagation::RemoteContext) -> Self {
-        SpanContext::from(c).into()
+impl IntoParent for SpanContext {
+    fn into_parent(self) -> Option<SpanContext> {
+        Some(self).filter(SpanContext::is_valid)
     }
 }
-impl From<&crate::propagation::RemoteContext> for ParentContext {
-    fn from(c: &crate::propagation::RemoteContext) -> Self {
-        SpanContext::from(c).into()
+impl IntoParent for &SpanContext {
+    fn into_parent(self) -> Option<SpanContext> {
+        (*self).into_parent()
     }
 }
-impl From<Option<crate::propagation::RemoteContext>> for ParentContext {
-    fn from(c: Option<crate::propagation::RemoteContext>) -> Self {
-        ParentContext(c.map(SpanContext::from).filter(SpanContext::is_valid))
+impl IntoParent for crate::propagation::RemoteContext {
+    fn into_parent(self) -> Option<SpanContext> {
+        SpanContext::from(&self).into_parent()
     }
 }
-impl From<&Option<crate::propagation::RemoteContext>> for ParentContext {
-    fn from(c: &Option<crate::propagation::RemoteContext>) -> Self {
-        ParentContext(
-            c.as_ref()
-                .map(SpanContext::from)
-                .filter(SpanContext::is_valid),
-        )
+impl IntoParent for &crate::propagation::RemoteContext {
+    fn into_parent(self) -> Option<SpanContext> {
+        SpanContext::from(self).into_parent()
     }
+}
+impl<P: IntoParent> IntoParent for Option<P> {
+    fn into_parent(self) -> Option<SpanContext> {
+        self.and_then(IntoParent::into_parent)
+    }
+}
+impl<'a, P> IntoParent for &'a Option<P>
+where
+    &'a P: IntoParent,
+{
+    fn into_parent(self) -> Option<SpanContext> {
+        self.as_ref().and_then(IntoParent::into_parent)
+    }
+}
+
+/// What `err` needs: a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`err` needs a function that returns `Result`, not `{Self}`",
+    label = "this function does not return a `Result`",
+    note = "remove `err`, or return a `Result<T, E>`"
+)]
+pub trait IsResult {
+    /// The `Ok` type.
+    type Ok;
+    /// The `Err` type.
+    type Err;
+    /// The error, if any.
+    fn err_ref(&self) -> Option<&Self::Err>;
+    /// The value, if `Ok`.
+    fn ok_ref(&self) -> Option<&Self::Ok>;
+}
+
+impl<T, E> IsResult for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    fn err_ref(&self) -> Option<&E> {
+        self.as_ref().err()
+    }
+    fn ok_ref(&self) -> Option<&T> {
+        self.as_ref().ok()
+    }
+}
+
+/// `err`: the error of a returned `Err`, as `Display`.
+#[inline]
+pub fn err_display<R>(ret: &R) -> Option<&dyn fmt::Display>
+where
+    R: IsResult,
+    R::Err: fmt::Display,
+{
+    ret.err_ref().map(|e| e as &dyn fmt::Display)
+}
+
+/// `err(Debug)`: the error of a returned `Err`, as `Debug`.
+#[inline]
+pub fn err_debug<R>(ret: &R) -> Option<&dyn fmt::Debug>
+where
+    R: IsResult,
+    R::Err: fmt::Debug,
+{
+    ret.err_ref().map(|e| e as &dyn fmt::Debug)
+}
+
+/// `ret` with `err`: the value of a returned `Ok`, as `Debug`.
+#[inline]
+pub fn ok_debug<R>(ret: &R) -> Option<&dyn fmt::Debug>
+where
+    R: IsResult,
+    R::Ok: fmt::Debug,
+{
+    ret.ok_ref().map(|v| v as &dyn fmt::Debug)
+}
+
+/// `ret(Display)` with `err`: the value of a returned `Ok`, as `Display`.
+#[inline]
+pub fn ok_display<R>(ret: &R) -> Option<&dyn fmt::Display>
+where
+    R: IsResult,
+    R::Ok: fmt::Display,
+{
+    ret.ok_ref().map(|v| v as &dyn fmt::Display)
+}
+
+/// `ret`: the value as `Debug`.
+#[inline]
+pub fn ret_debug<T: fmt::Debug>(v: &T) -> &dyn fmt::Debug {
+    v
+}
+
+/// `ret(Display)`: the value as `Display`.
+#[inline]
+pub fn ret_display<T: fmt::Display>(v: &T) -> &dyn fmt::Display {
+    v
 }
 
 #[cfg(test)]

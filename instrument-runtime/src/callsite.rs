@@ -5,8 +5,6 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use crossbeam_queue::SegQueue;
-
 use crate::Level;
 
 /// One label of a callsite's metrics: its key, how many values it can take, and how a value
@@ -113,8 +111,9 @@ impl Callsite {
     /// The dense index of this callsite, registering it on first use.
     #[inline]
     pub(crate) fn index(&'static self) -> usize {
-        // Relaxed is enough: the id is only used as an index into per-thread tables, and
-        // registration publishes the callsite itself through the SegQueue (which synchronises).
+        // Relaxed is enough: the id is only an index into this thread's table of metric
+        // shards; the shard itself carries the `&'static Callsite` to the exporter thread
+        // (published through a SegQueue, which synchronises).
         match self.id.load(Ordering::Relaxed) {
             0 => self.register(),
             id => (id - 1) as usize,
@@ -125,15 +124,13 @@ impl Callsite {
     fn register(&'static self) -> usize {
         static NEXT: AtomicU32 = AtomicU32::new(1);
         // Two threads may race here; the compare_exchange decides one id, the loser's is unused.
+        // Relaxed throughout: the id is a plain number that orders nothing else.
         let candidate = NEXT.fetch_add(1, Ordering::Relaxed);
         match self
             .id
-            .compare_exchange(0, candidate, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(0, candidate, Ordering::Relaxed, Ordering::Relaxed)
         {
-            Ok(_) => {
-                NEW_CALLSITES.push(self);
-                (candidate - 1) as usize
-            }
+            Ok(_) => (candidate - 1) as usize,
             Err(existing) => (existing - 1) as usize,
         }
     }
@@ -151,14 +148,4 @@ impl Callsite {
             (l.key, (l.value_name)(v))
         })
     }
-
-    pub(crate) fn registered_index(&self) -> Option<usize> {
-        match self.id.load(Ordering::Acquire) {
-            0 => None,
-            id => Some((id - 1) as usize),
-        }
-    }
 }
-
-/// Callsites registered since the exporter thread last looked (lock-free hand-off).
-pub(crate) static NEW_CALLSITES: SegQueue<&'static Callsite> = SegQueue::new();

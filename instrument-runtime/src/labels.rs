@@ -134,9 +134,10 @@ use crate::export::Value;
 /// each label and its size:
 ///
 /// ```text
-/// error[E0080]: evaluation panicked: series budget exceeded: `handle` would have
-///               method (4) × tier (3) × region (1) × result (2) = 24 metric series,
-///               more than its budget of 20 (`max_series = 20`); ...
+/// error[E0080]: evaluation panicked: series budget exceeded: `handle` would have method (4) ×
+///               tier (3) × region (1) × result (2) = 24 metric series, more than its budget
+///               of 20; bound the labels more tightly (fewer enum variants, coarser buckets),
+///               drop a label, or raise the budget with `#[instrument(max_series = N)]`
 /// ```
 ///
 /// # The `error` label

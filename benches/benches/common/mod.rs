@@ -25,6 +25,9 @@ pub fn criterion() -> Criterion {
         .configure_from_args()
 }
 
+/// Records `(emitted, exported, dropped)` so far, for the side results.
+pub type Accounting = fn() -> (u64, u64, u64);
+
 /// One configuration of the benchmark.
 pub struct Bench {
     /// Row name in the results.
@@ -35,7 +38,7 @@ pub struct Bench {
     pub threads: &'static [usize],
     /// Accounting snapshot `(emitted, exported, dropped)` of the records this configuration
     /// makes, taken before and after it runs (after `settle`), for the side results.
-    pub accounting: Option<fn() -> (u64, u64, u64)>,
+    pub accounting: Option<Accounting>,
 }
 
 impl Bench {
@@ -56,7 +59,7 @@ impl Bench {
     }
 
     /// Reports records emitted/exported/dropped while it ran.
-    pub fn accounting(mut self, f: fn() -> (u64, u64, u64)) -> Bench {
+    pub fn accounting(mut self, f: Accounting) -> Bench {
         self.accounting = Some(f);
         self
     }
@@ -71,7 +74,9 @@ impl Bench {
 pub fn run(c: &mut Criterion, binary: &str, benches: &[Bench]) {
     if let Ok(spec) = std::env::var("INSTRUMENT_BENCH_PROFILE") {
         let (name, calls) = spec.split_once(':').unwrap_or((&spec, "1000000"));
-        let calls: u64 = calls.parse().expect("INSTRUMENT_BENCH_PROFILE=<name>:<calls>");
+        let calls: u64 = calls
+            .parse()
+            .expect("INSTRUMENT_BENCH_PROFILE=<name>:<calls>");
         if let Some(bench) = benches.iter().find(|b| b.name == name) {
             let took = run_1t(&bench.case, calls);
             println!("profile: {binary}/{name}: {calls} calls, {took:?} timed");
@@ -135,7 +140,10 @@ fn interleaved_rounds(binary: &str, benches: &[Bench]) {
         for (threads, bench, iters) in &plan {
             let took = run(*threads, &bench.case, *iters);
             let ns = took.as_nanos() as f64 / *iters as f64;
-            out.push_str(&format!("{binary}\t{threads}\t{}\t{round}\t{ns:.3}\n", bench.name));
+            out.push_str(&format!(
+                "{binary}\t{threads}\t{}\t{round}\t{ns:.3}\n",
+                bench.name
+            ));
         }
     }
     let dir = out_dir();
@@ -147,7 +155,10 @@ fn interleaved_rounds(binary: &str, benches: &[Bench]) {
     {
         let _ = f.write_all(out.as_bytes());
     }
-    println!("interleaved rounds: {rounds} x {} samples written to {dir}/rounds.tsv", plan.len());
+    println!(
+        "interleaved rounds: {rounds} x {} samples written to {dir}/rounds.tsv",
+        plan.len()
+    );
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -159,8 +170,9 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// Where side results go: `$INSTRUMENT_BENCH_OUT`, default `target/instrument-benches`.
 pub fn out_dir() -> String {
-    std::env::var("INSTRUMENT_BENCH_OUT")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/instrument-benches").into())
+    std::env::var("INSTRUMENT_BENCH_OUT").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/instrument-benches").into()
+    })
 }
 
 /// Appends `id \t key \t value` to `$INSTRUMENT_BENCH_OUT/side.tsv` (default

@@ -84,6 +84,12 @@ pub(crate) struct Args {
     pub(crate) error_label: Option<Path>,
     /// Every argument given, by name, with its tokens (for the "at most once" rule).
     pub(crate) seen: Vec<(String, TokenStream)>,
+    /// The `err` and `ret` keywords, where errors about the return type point.
+    pub(crate) err_span: Option<proc_macro2::Span>,
+    pub(crate) ret_span: Option<proc_macro2::Span>,
+    /// Mistakes found while interpreting the arguments; reported together with validation's,
+    /// so one build shows every mistake of the attribute.
+    pub(crate) errors: Errors,
 }
 
 impl Parse for Args {
@@ -96,7 +102,7 @@ impl Parse for Args {
                 .push((meta_name(&meta), meta.path().to_token_stream()));
             args.interpret(meta, &mut errors);
         }
-        errors.finish()?;
+        args.errors = errors;
         Ok(args)
     }
 }
@@ -125,16 +131,25 @@ impl Args {
                 }
             }
             ("skip_all", Meta::Path(_)) => self.skip_all = true,
-            ("err", m) => self.err = format_arg(m, errors),
-            ("ret", m) => self.ret = format_arg(m, errors),
+            ("err", m) => {
+                self.err_span = Some(syn::spanned::Spanned::span(m.path()));
+                self.err = format_arg(m, errors);
+            }
+            ("ret", m) => {
+                self.ret_span = Some(syn::spanned::Spanned::span(m.path()));
+                self.ret = format_arg(m, errors);
+            }
             ("parent", Meta::NameValue(nv)) => self.parent = Some(nv.value),
             ("crate", Meta::NameValue(nv)) => self.krate = path_value(nv.value, errors),
             ("labels", Meta::List(l)) => {
                 match l.parse_args_with(Punctuated::<LabelArg, Token![,]>::parse_terminated) {
-                    Ok(list) => self.labels.extend(list),
+                    Ok(list) => {
+                        self.labels.extend(list);
+                        self.labels_token = Some(l.path);
+                    }
+                    // Already reported; later checks must not add "`labels()` is empty".
                     Err(e) => errors.push(e),
                 }
-                self.labels_token = Some(l.path);
             }
             ("max_series", Meta::NameValue(nv)) => self.max_series = int_value(nv.value, errors),
             ("error_label", Meta::Path(p)) => self.error_label = Some(p),

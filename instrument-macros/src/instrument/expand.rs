@@ -30,7 +30,7 @@ impl Names {
         };
         Names {
             krate,
-            callsite: format_ident!("__INSTRUMENT_CALLSITE", span = site),
+            callsite: format_ident!("__instrument_callsite", span = site),
             span: format_ident!("__instrument_span", span = site),
             ret: format_ident!("__instrument_ret", span = site),
             site,
@@ -42,6 +42,7 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
     let names = Names::new(args);
     let mut item = func.item;
     let is_async = item.sig.asyncness.is_some();
+    let shape = Shape::of(&item);
     let labels = Labels::new(args, &item.sig);
     let callsite = gen_callsite(args, &names, &item.sig.ident);
     let label_entry = labels
@@ -50,22 +51,65 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
     let open = gen_open(args, &names, is_async);
     let label_select = labels.as_ref().map(|_| Labels::gen_after_open(&names));
     let fields = gen_fields(args, &names);
-    let run = gen_run(&names, &item.block, &item.sig.output, is_async);
-    let label_exit = labels.as_ref().map(|l| l.gen_exit(&names));
-    let close = gen_close(args, &names, label_exit);
-    let Names { ret, .. } = &names;
-    let new_body = quote! {{
-        #callsite
-        #label_entry
-        #open
-        #label_select
-        #fields
-        #run
-        #close
-        #ret
-    }};
+    let new_body = if shape == Shape::Never {
+        // `-> !`: the body can only leave by unwinding (or never); the span closes in `Drop`.
+        let stmts = &item.block.stmts;
+        quote! {{
+            #callsite
+            #label_entry
+            #open
+            #label_select
+            #fields
+            #(#stmts)*
+        }}
+    } else {
+        let run = gen_run(&names, &item.block, &item.sig.output, is_async, shape);
+        let label_exit = labels.as_ref().map(|l| l.gen_exit(&names));
+        let close = gen_close(args, &names, label_exit);
+        let Names { ret, .. } = &names;
+        quote! {{
+            #callsite
+            #label_entry
+            #open
+            #label_select
+            #fields
+            #run
+            #close
+            #ret
+        }}
+    };
+    let brace = item.block.brace_token;
     item.block = syn::parse2(new_body).expect("generated body is a block");
+    // The user's braces: a diagnostic about the whole body points at the function, not at
+    // the attribute.
+    item.block.brace_token = brace;
     item.into_token_stream()
+}
+
+/// How the body must be run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// In a closure (sync) or an `async move` block, so its value comes back to us.
+    Normal,
+    /// `#[track_caller]`: inline (a closure would hide the caller's location); an early
+    /// `return` or `?` then closes the span in `Drop`, as `ok`.
+    Inline,
+    /// `-> !`.
+    Never,
+}
+
+impl Shape {
+    fn of(item: &syn::ItemFn) -> Shape {
+        if matches!(&item.sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_))) {
+            Shape::Never
+        } else if item.sig.asyncness.is_none()
+            && item.attrs.iter().any(|a| a.path().is_ident("track_caller"))
+        {
+            Shape::Inline
+        } else {
+            Shape::Normal
+        }
+    }
 }
 
 /// The `static` callsite: the function's metadata, made once.
@@ -85,16 +129,20 @@ fn gen_callsite(args: &Args, n: &Names, fn_name: &Ident) -> TokenStream {
         .level
         .as_ref()
         .map_or_else(|| "info".to_owned(), |l| l.value().to_ascii_lowercase());
+    // The static lives in a block, so the body can neither see nor collide with it.
     quote! {
-        static #callsite: #krate::__private::Callsite = #krate::__private::Callsite::new(
-            #name,
-            #target,
-            ::core::module_path!(),
-            ::core::file!(),
-            ::core::line!(),
-            #krate::__private::level_from_str(#level),
-            &[],
-        );
+        let #callsite: &'static #krate::__private::Callsite = {
+            static CALLSITE: #krate::__private::Callsite = #krate::__private::Callsite::new(
+                #name,
+                #target,
+                ::core::module_path!(),
+                ::core::file!(),
+                ::core::line!(),
+                #krate::__private::level_from_str(#level),
+                &[],
+            );
+            &CALLSITE
+        };
     }
 }
 
@@ -106,15 +154,15 @@ fn gen_open(args: &Args, n: &Names, is_async: bool) -> TokenStream {
         span,
         ..
     } = n;
-    let ctor = match (is_async, &args.parent) {
-        (false, None) => quote!(#krate::__private::Span::enter(&#callsite)),
-        (true, None) => quote!(#krate::__private::Span::start(&#callsite)),
-        (false, Some(p)) => quote! {
-            #krate::__private::Span::enter_with_parent(&#callsite, #krate::__private::parent_context(#p))
-        },
-        (true, Some(p)) => quote! {
-            #krate::__private::Span::start_with_parent(&#callsite, #krate::__private::parent_context(#p))
-        },
+    let parent = args.parent.as_ref().map(|p| {
+        let at = syn::spanned::Spanned::span(p);
+        quote_spanned!(at=> #krate::__private::parent_context(#p))
+    });
+    let ctor = match (is_async, parent) {
+        (false, None) => quote!(#krate::__private::Span::enter(#callsite)),
+        (true, None) => quote!(#krate::__private::Span::start(#callsite)),
+        (false, Some(p)) => quote!(#krate::__private::Span::enter_with_parent(#callsite, #p)),
+        (true, Some(p)) => quote!(#krate::__private::Span::start_with_parent(#callsite, #p)),
     };
     quote! {
         #[allow(unused_mut)]
@@ -138,11 +186,14 @@ fn gen_fields(args: &Args, n: &Names) -> TokenStream {
             None => f.name_tokens.clone(),
         };
         let conv = match f.sigil {
-            Sigil::Value => quote_spanned!(value_span(&value)=> #krate::__private::value),
+            Sigil::Value => quote!(#krate::__private::value),
             Sigil::Display => quote!(#krate::__private::display),
             Sigil::Debug => quote!(#krate::__private::debug),
         };
-        quote! { #span.record(#name, #conv(&(#value))); }
+        // Spanned on the value: "cannot be recorded" / "doesn't implement Display" points there.
+        let at = value_span(&value);
+        let call = quote_spanned!(at=> #conv(&(#value)));
+        quote! { #span.record(#name, #call); }
     });
     quote! {
         if #span.is_sampled() {
@@ -164,26 +215,70 @@ fn value_span(value: &TokenStream) -> Span {
 /// `return` and `?` come back to us; the closure is made `FnOnce` (by moving a token into it)
 /// so it may return borrows of its captured arguments. Async bodies become an `async move`
 /// block polled with the span current.
-fn gen_run(n: &Names, body: &syn::Block, output: &ReturnType, is_async: bool) -> TokenStream {
+fn gen_run(
+    n: &Names,
+    body: &syn::Block,
+    output: &ReturnType,
+    is_async: bool,
+    shape: Shape,
+) -> TokenStream {
     let Names {
         krate, span, ret, ..
     } = n;
     let ty = binding_type(output);
+    let expect = gen_expected_type(output);
+    let stmts = &body.stmts;
     if is_async {
         return quote! {
-            let #ret #ty = #span.instrument(async move #body).await;
+            let #ret #ty = #span.instrument(async move { #expect #(#stmts)* }).await;
+        };
+    }
+    if shape == Shape::Inline {
+        return quote! {
+            let #ret #ty = #body;
         };
     }
     let once = format_ident!("__instrument_once", span = Span::mixed_site());
     let taken = format_ident!("__instrument_once_taken", span = Span::mixed_site());
-    let stmts = &body.stmts;
+    // The closure's return type is written when it can be (so `?` and a wrong body type get
+    // rustc's usual errors at the body); `impl Trait` cannot be, and is left to inference.
+    let closure_ret = match output {
+        ReturnType::Type(_, t) if item::writable_in_let(t) => quote!(-> #t),
+        ReturnType::Default => quote!(-> ()),
+        ReturnType::Type(..) => TokenStream::new(),
+    };
     quote! {
         let #once = #krate::__private::Once;
         #[allow(clippy::redundant_closure_call)]
-        let #ret #ty = (move || {
+        let #ret #ty = (move || #closure_ret {
             let #taken = #once;
             #(#stmts)*
         })();
+    }
+}
+
+/// A first, never-taken `return` of the declared type at the top of the async block (an async
+/// block's return type cannot be written): it fixes the block's return type before the body is checked, so a body returning
+/// the wrong type gets rustc's error at the body's expression (as without the macro), not at
+/// the attribute. Spanned on the declared return type.
+fn gen_expected_type(output: &ReturnType) -> TokenStream {
+    let ReturnType::Type(_, ty) = output else {
+        return TokenStream::new();
+    };
+    if !item::writable_in_let(ty) {
+        return TokenStream::new();
+    }
+    let at = syn::spanned::Spanned::span(&**ty);
+    let never = format_ident!(
+        "__instrument_expected",
+        span = Span::mixed_site().located_at(at)
+    );
+    quote_spanned! {at=>
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+        if false {
+            let #never: #ty = loop {};
+            return #never;
+        }
     }
 }
 
@@ -205,22 +300,57 @@ fn gen_close(args: &Args, n: &Names, label_exit: Option<TokenStream>) -> TokenSt
     let Names {
         krate, span, ret, ..
     } = n;
+    // Errors about `err` / `ret` (not a `Result`, no `Display`...) point at the keyword.
+    let err_at = args.err_span.unwrap_or_else(Span::call_site);
+    let ret_at = args.ret_span.unwrap_or_else(Span::call_site);
     let err = args.err.map(|f| {
-        let e = format_ident!("__instrument_error", span = Span::mixed_site());
-        let call = match f {
-            Format::Display => quote!(#span.record_error(#e)),
-            Format::Debug => quote!(#span.record_error_debug(#e)),
+        let e = format_ident!(
+            "__instrument_error",
+            span = Span::mixed_site().located_at(err_at)
+        );
+        let (record, get) = match f {
+            Format::Display => (quote!(record_error), quote!(err_display)),
+            Format::Debug => (quote!(record_error_debug), quote!(err_debug)),
         };
-        quote! {
-            if let ::core::result::Result::Err(#e) = &#ret {
-                #call;
+        let (ret, span) = (located(ret, err_at), located(span, err_at));
+        quote_spanned! {err_at=>
+            if let ::core::option::Option::Some(#e) = #krate::__private::#get(&#ret) {
+                #span.#record(#e);
             }
         }
     });
     let outcome = format_ident!("__instrument_outcome", span = Span::mixed_site());
-    let ret_field = args.ret.map(|f| match f {
-        Format::Debug => quote!(#span.record_return(&#ret);),
-        Format::Display => quote!(#span.record_return_display(&#ret);),
+    // With `err`, `ret` records the `Ok` value (as tracing does); otherwise the whole value.
+    let ret_field = args.ret.map(|f| {
+        let v = format_ident!(
+            "__instrument_value",
+            span = Span::mixed_site().located_at(ret_at)
+        );
+        let (ret, span) = (located(ret, ret_at), located(span, ret_at));
+        let record = match f {
+            Format::Debug => quote!(record_return),
+            Format::Display => quote!(record_return_display),
+        };
+        if args.err.is_some() {
+            let get = match f {
+                Format::Debug => quote!(ok_debug),
+                Format::Display => quote!(ok_display),
+            };
+            quote_spanned! {ret_at=>
+                if let ::core::option::Option::Some(#v) = #krate::__private::#get(&#ret) {
+                    #span.#record(#v);
+                }
+            }
+        } else {
+            let conv = match f {
+                Format::Debug => quote!(ret_debug),
+                Format::Display => quote!(ret_display),
+            };
+            quote_spanned! {ret_at=>
+                let #v = #krate::__private::#conv(&#ret);
+                #span.#record(#v);
+            }
+        }
     });
     quote! {
         #err
@@ -233,4 +363,10 @@ fn gen_close(args: &Args, n: &Names, label_exit: Option<TokenStream>) -> TokenSt
         };
         #span.finish(#outcome);
     }
+}
+
+/// The same (mixed-site) identifier, reported at `at`: a generated expression made of tokens
+/// located at `at` is reported there, instead of at the whole attribute.
+fn located(ident: &Ident, at: Span) -> Ident {
+    Ident::new(&ident.to_string(), ident.span().located_at(at))
 }

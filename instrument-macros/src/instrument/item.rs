@@ -35,19 +35,54 @@ pub(crate) fn parse(item: TokenStream) -> syn::Result<Func> {
     }
 }
 
-/// A trait method without a body gets its own message; anything else is "not a function".
+/// A trait method without a body gets its own message (on its `;`); anything else is "not a
+/// function", spanned on the item's keyword and name.
 fn not_a_function(item: TokenStream) -> syn::Error {
     if let Ok(m) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
-        return syn::Error::new_spanned(
-            &m.sig,
-            "#[instrument] needs a function body: put it on the trait's implementations, or on a \
-             default method",
-        );
+        let message = "#[instrument] needs a function body: put it on the trait's \
+                       implementations, or on a default method";
+        return match &m.semi_token {
+            Some(semi) => syn::Error::new_spanned(semi, message),
+            None => syn::Error::new_spanned(&m.sig, message),
+        };
     }
-    syn::Error::new(
-        proc_macro2::Span::call_site(),
-        "#[instrument] can only be used on functions",
-    )
+    let message = "#[instrument] can only be used on functions";
+    match syn::parse2::<syn::Item>(item) {
+        Ok(parsed) => syn::Error::new_spanned(item_head(&parsed), message),
+        Err(_) => syn::Error::new(proc_macro2::Span::call_site(), message),
+    }
+}
+
+/// The keyword and name of an item (`struct Config`), or the whole item for other kinds.
+fn item_head(item: &syn::Item) -> TokenStream {
+    use quote::{quote, ToTokens};
+    match item {
+        syn::Item::Struct(s) => (s.struct_token, &s.ident).pair(),
+        syn::Item::Enum(e) => (e.enum_token, &e.ident).pair(),
+        syn::Item::Union(u) => (u.union_token, &u.ident).pair(),
+        syn::Item::Trait(t) => (t.trait_token, &t.ident).pair(),
+        syn::Item::Mod(m) => (m.mod_token, &m.ident).pair(),
+        syn::Item::Const(c) => (c.const_token, &c.ident).pair(),
+        syn::Item::Static(s) => (s.static_token, &s.ident).pair(),
+        syn::Item::Type(t) => (t.type_token, &t.ident).pair(),
+        syn::Item::Impl(i) => {
+            let (kw, ty) = (&i.impl_token, &i.self_ty);
+            quote!(#kw #ty)
+        }
+        other => other.to_token_stream(),
+    }
+}
+
+/// Two tokens side by side.
+trait Pair {
+    fn pair(self) -> TokenStream;
+}
+
+impl<K: quote::ToTokens> Pair for (K, &Ident) {
+    fn pair(self) -> TokenStream {
+        let (kw, name) = self;
+        quote::quote!(#kw #name)
+    }
 }
 
 /// `true` if `ty` can be written in a `let` (it contains no `impl Trait`, `!` or macro).

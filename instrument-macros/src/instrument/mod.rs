@@ -21,7 +21,17 @@ pub(crate) fn instrument(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn run(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args: args::Args = syn::parse2(args)?;
-    let func = item::parse(item)?;
+    let func = match item::parse(item) {
+        Ok(func) => func,
+        Err(not_a_fn) => {
+            // Still report the attribute's own mistakes with it.
+            let mut errors = errors::Errors::default();
+            errors.extend_from(&args.errors);
+            errors.push(not_a_fn);
+            errors.finish()?;
+            unreachable!("an error was pushed");
+        }
+    };
     validate::check(&args, &func)?;
     Ok(expand::expand(&args, func))
 }

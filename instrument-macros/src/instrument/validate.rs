@@ -15,6 +15,7 @@ pub(crate) const MAX_SERIES_LIMIT: u64 = 100_000;
 
 pub(crate) fn check(args: &Args, func: &Func) -> syn::Result<()> {
     let mut errors = Errors::default();
+    errors.extend_from(&args.errors);
     let params = func.param_names();
     check_at_most_once(args, &mut errors);
     check_level(args, &mut errors);

@@ -190,7 +190,7 @@ impl Collector {
                 self.take(record);
                 if self.pending.records() >= max {
                     self.send_pending();
-                    if self.retry.is_some() {
+                    if self.blocked() {
                         break 'rings;
                     }
                 }
@@ -202,6 +202,12 @@ impl Collector {
                 self.send_pending();
             }
         }
+    }
+
+    /// `true` while nothing more may be sent now: a batch waits for its retry, or the circuit
+    /// just opened (what is pending is then dropped by the next cycle, counted).
+    fn blocked(&self) -> bool {
+        self.retry.is_some() || self.breaker.is_open(Instant::now())
     }
 
     /// Circuit open: empty the rings (so the application keeps running) and count the drops.
@@ -242,7 +248,7 @@ impl Collector {
                 resource: Some(Arc::clone(&self.resource)),
                 ..Batch::default()
             });
-            if self.retry.is_some() {
+            if self.blocked() {
                 return;
             }
         }

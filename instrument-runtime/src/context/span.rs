@@ -218,8 +218,10 @@ impl Drop for Span {
         if self.finished {
             return;
         }
-        // Not finished: the call panicked (unwinding through the body) or, for an async call,
-        // its future was dropped before completion.
+        // Not finished: the call panicked (unwinding through the body); or an async call's
+        // future was dropped before completion (cancelled); or a sync body that runs inline
+        // (`#[track_caller]`) left early with `return` / `?` (counted as ok: its value was
+        // not seen).
         if std::thread::panicking() {
             if self.is_sampled() {
                 self.extras
@@ -228,7 +230,8 @@ impl Drop for Span {
             }
             self.close(Outcome::Error, false);
         } else {
-            self.close(Outcome::Ok, true);
+            let cancelled = !self.entered;
+            self.close(Outcome::Ok, cancelled);
         }
     }
 }

@@ -1,9 +1,7 @@
 // A fn returning `!` (its span closes on unwind) and one calling it in a branch.
 use instrument_runtime::instrument;
 
-// KNOWN MACRO BUG (reported): on a `-> !` fn the expansion fails with "expected `!`, found
-// `Result<_, _>`" at the attribute. Turn `any()` into `all()` once fixed.
-#[cfg_attr(any(), instrument)]
+#[instrument]
 fn fail(msg: &str) -> ! {
     panic!("{msg}")
 }

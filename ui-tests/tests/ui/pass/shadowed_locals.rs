@@ -1,3 +1,4 @@
+#![allow(non_snake_case)]
 // User locals named like generated ones (`__instrument_span`, `__instrument_ret`, `span`,
 // `ret`) neither break the expansion nor are captured by it.
 use instrument_runtime::instrument;
@@ -8,15 +9,14 @@ fn collide(span: u32) -> u32 {
     let __instrument_span = "user's";
     let __instrument_ret = 1;
     let __instrument_once = ();
-    // KNOWN MACRO BUG (reported): the generated `static __INSTRUMENT_CALLSITE` is an item, so it
-    // is visible in the body (E0530 "let bindings cannot shadow statics"). Drop the cfg once fixed.
-    #[cfg(any())]
+    // The generated callsite static is hidden in a block: the body cannot see it.
     let __INSTRUMENT_CALLSITE = 2;
+    let CALLSITE = 3;
     let callsite = 2;
     let ret = span * 10;
     assert_eq!(__instrument_span, "user's");
     let _ = __instrument_once;
-    ret + __instrument_ret + callsite
+    ret + __instrument_ret + callsite + __INSTRUMENT_CALLSITE + CALLSITE - 5
 }
 
 #[instrument]

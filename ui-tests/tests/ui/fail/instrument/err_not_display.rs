@@ -1,4 +1,4 @@
-// `err` on an error without `Display`. KNOWN MACRO BUG: spans the attribute, not `err`.
+// `err` on an error without `Display`: the error points at `err` (use `err(Debug)`).
 use instrument_runtime::instrument;
 
 #[derive(Debug)]

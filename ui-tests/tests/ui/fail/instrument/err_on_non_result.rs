@@ -1,4 +1,4 @@
-// `err` on a non-`Result` fn. KNOWN MACRO BUG: spans the attribute, says `mismatched types`.
+// `err` on a non-`Result` fn: the error points at `err` and says it needs a `Result`.
 use instrument_runtime::instrument;
 
 #[instrument(err)]

@@ -1,4 +1,4 @@
-// `?arg` on a type without `Debug`. KNOWN MACRO BUG: spans the attribute, not `thing`.
+// `?arg` on a type without `Debug`: the error points at the value.
 use instrument_runtime::instrument;
 
 struct Opaque;

@@ -1,4 +1,4 @@
-// `%value` on a type without `Display`. KNOWN MACRO BUG: spans the attribute, not `thing`.
+// `%value` on a type without `Display`: the error points at the value.
 use instrument_runtime::instrument;
 
 struct Opaque;

@@ -1,4 +1,4 @@
-// A value without `FieldValue`, no sigil. KNOWN MACRO BUG: spans the attribute, not `req`.
+// A value without `FieldValue`, no sigil: the error points at the value and suggests `%`/`?`.
 use instrument_runtime::instrument;
 
 #[derive(Debug)]

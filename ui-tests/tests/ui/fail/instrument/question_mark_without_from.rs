@@ -1,4 +1,5 @@
-// `?` whose error has no `From` conversion: rustc's error at the `?`, as without the macro.
+// `?` whose error has no `From` conversion: rustc's error at the failing call. (In a closure,
+// which is how a sync body runs, rustc words it as a type mismatch on the call, not at the `?`.)
 use instrument_runtime::instrument;
 
 struct MyError;
