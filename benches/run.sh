@@ -89,12 +89,18 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind > /dev/null; then
         INSTRUMENT_BENCH_PROFILE="$case:$CALLS" valgrind --tool=callgrind --separate-threads=yes \
             --callgrind-out-file="$OUT/callgrind/$bin.$case.%p" "$(exe "$bin")" --bench \
             > "$OUT/logs/callgrind-$case.log" 2>&1 || true
-        # The main thread's file: inclusive instructions of the timed loop / calls.
-        f=$(ls "$OUT/callgrind/$bin.$case".*-01 2> /dev/null | head -1)
-        if [ -n "$f" ]; then
-            ir=$(callgrind_annotate --inclusive=yes "$f" 2> /dev/null \
-                | grep -m1 'instrument_benches::runner::timed_loop' | awk '{gsub(",", "", $1); print $1}')
-            [ -n "$ir" ] && printf '%s/%s\t%s\n' "$bin" "$case" "$(( ir / CALLS ))" >> "$OUT/callgrind.tsv"
+        # The main thread's file (thread 1 of the process that ran the loop; criterion's
+        # gnuplot probe forks a second, short one): inclusive instructions of the timed loop
+        # divided by the calls.
+        ir=0
+        for f in "$OUT/callgrind/$bin.$case".*-01; do
+            [ -f "$f" ] || continue
+            n=$( (callgrind_annotate --inclusive=yes "$f" 2> /dev/null || true) \
+                | awk '/instrument_benches::runner::timed_loop/ {gsub(",", "", $1); print $1; exit}')
+            if [ -n "$n" ] && [ "$n" -gt "$ir" ]; then ir=$n; fi
+        done
+        if [ "$ir" -gt 0 ]; then
+            printf '%s/%s\t%s\n' "$bin" "$case" "$(( ir / CALLS ))" >> "$OUT/callgrind.tsv"
         fi
     done
     cat "$OUT/callgrind.tsv" 2> /dev/null || true

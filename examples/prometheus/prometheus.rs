@@ -21,7 +21,7 @@ impl std::fmt::Display for NotFound {
 #[instrument]
 fn lookup(key: u64) -> Result<u64, NotFound> {
     std::thread::sleep(Duration::from_micros(200 + key % 7 * 300));
-    if key % 5 == 0 {
+    if key.is_multiple_of(5) {
         Err(NotFound)
     } else {
         Ok(key * 2)

@@ -352,7 +352,7 @@ fn hot_swap_loses_and_duplicates_nothing() {
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                         work(t << 32 | i);
                         i += 1;
-                        if i % 64 == 0 {
+                        if i.is_multiple_of(64) {
                             std::thread::yield_now();
                         }
                     }

@@ -109,7 +109,7 @@ where
 
 /// Returns `impl Iterator` borrowing its argument.
 #[instrument(skip(items))]
-pub fn odd<'a>(items: &'a [u8]) -> impl Iterator<Item = &'a u8> + 'a {
+pub fn odd(items: &[u8]) -> impl Iterator<Item = &u8> + '_ {
     items.iter().filter(|x| *x % 2 == 1)
 }
 

@@ -126,7 +126,8 @@ fn interleaved_rounds(binary: &str, benches: &[Bench]) {
     };
     // Calls per sample, from a short calibration run of each bench.
     let mut plan = Vec::new();
-    for threads in [1, THREADS] {
+    let only: usize = env_or("INSTRUMENT_BENCH_ROUND_THREADS", 0);
+    for threads in [1, THREADS].into_iter().filter(|&t| only == 0 || t == only) {
         for bench in benches.iter().filter(|b| b.threads.contains(&threads)) {
             let probe = 20_000;
             let took = run(threads, &bench.case, probe).as_nanos().max(1) as f64;

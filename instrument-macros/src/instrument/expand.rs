@@ -226,7 +226,7 @@ fn gen_run(
         krate, span, ret, ..
     } = n;
     let ty = binding_type(output);
-    let expect = gen_expected_type(output);
+    let expect = gen_expected_type(output, krate);
     let stmts = &body.stmts;
     if is_async {
         return quote! {
@@ -261,7 +261,7 @@ fn gen_run(
 /// block's return type cannot be written): it fixes the block's return type before the body is checked, so a body returning
 /// the wrong type gets rustc's error at the body's expression (as without the macro), not at
 /// the attribute. Spanned on the declared return type.
-fn gen_expected_type(output: &ReturnType) -> TokenStream {
+fn gen_expected_type(output: &ReturnType, krate: &TokenStream) -> TokenStream {
     let ReturnType::Type(_, ty) = output else {
         return TokenStream::new();
     };
@@ -269,15 +269,10 @@ fn gen_expected_type(output: &ReturnType) -> TokenStream {
         return TokenStream::new();
     }
     let at = syn::spanned::Spanned::span(&**ty);
-    let never = format_ident!(
-        "__instrument_expected",
-        span = Span::mixed_site().located_at(at)
-    );
     quote_spanned! {at=>
-        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+        #[allow(unreachable_code)]
         if false {
-            let #never: #ty = loop {};
-            return #never;
+            return #krate::__private::expected::<#ty>();
         }
     }
 }
