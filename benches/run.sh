@@ -36,11 +36,11 @@ started=$(date +%s)
 
 if [ "$QUICK" = 1 ]; then
     CRIT=(--warm-up-time 0.3 --measurement-time 1 --sample-size 10)
-    export INSTRUMENT_BENCH_ROUNDS=10
+    export INSTRUMENT_BENCH_ROUNDS=6
     EXPORTER_SECS=1 BURST=2000000
 else
     CRIT=(--warm-up-time 0.5 --measurement-time 2 --sample-size 20)
-    export INSTRUMENT_BENCH_ROUNDS=40
+    export INSTRUMENT_BENCH_ROUNDS=20
     EXPORTER_SECS=3 BURST=10000000
 fi
 

@@ -111,9 +111,11 @@ def main():
         L.append(f"- `run.sh` took {a.elapsed / 60:.1f} min")
     L.append("")
     L.append("The same trivial `#[inline(never)] fn(x: u64) -> u64 { black_box(x).wrapping_mul(3) }` "
-             "under each configuration. **ns/call are medians**: criterion's median of its samples "
+             "under each configuration. Time is the calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`: "
+             "time preempted by the other builds of this shared 2-core machine is not counted; no timed "
+             "call blocks). **ns/call are medians**: criterion's median of its samples "
              "(95% CI in brackets), and the median of interleaved rounds (every configuration of a "
-             "bench process runs ~4 ms in every round, 1 and 2 threads alternating, so load that comes "
+             "bench process runs ~20 ms in every round, 1 and 2 threads alternating, so load that comes "
              "and goes on this shared 2-core machine hits them alike). Ratios are medians of per-round "
              "ratios when both sides ran in the same process (marked =), else ratios of round medians. "
              "2 threads: both call at once (released by a barrier), cost per call per thread.")
@@ -242,47 +244,78 @@ def main():
     # Targets.
     L.append("## Targets (issue 5)")
     L.append("")
-    L.append("| target | measured | verdict |")
-    L.append("|---|---|---|")
+    L.append("Per-call targets are checked twice: on criterion's medians (each configuration measured "
+             "for seconds in a row) and on the interleaved rounds (same-round ratios). **met** / "
+             "**missed** when both agree; **borderline** when they disagree.")
+    L.append("")
+    L.append("| target | criterion medians | interleaved rounds | verdict |")
+    L.append("|---|---|---|---|")
 
-    def verdict(ok, value, limit, lower_is_better=True):
-        if value is None:
+    def crit_med(binary, threads, bench):
+        c = crit.get((binary, threads, bench))
+        return c[0] if c else None
+
+    def judge(values, limit, higher_is_better=False):
+        ok = [(v >= limit) if higher_is_better else (v <= limit) for v in values if v is not None]
+        if not ok:
             return "not measured"
-        if ok:
+        if all(ok):
             return "**met**"
-        off = value / limit if lower_is_better else limit / value
-        return f"**missed** by {off:.2f}x"
+        if not any(ok):
+            worst = min(values) if higher_is_better else max(v for v in values if v is not None)
+            off = limit / worst if higher_is_better else worst / limit
+            best = max(values) if higher_is_better else min(v for v in values if v is not None)
+            off_best = limit / best if higher_is_better else best / limit
+            lo, hi = min(off, off_best), max(off, off_best)
+            return f"**missed** by {lo:.2f}x" + (f"-{hi:.2f}x" if f"{hi:.2f}" != f"{lo:.2f}" else "")
+        return "**borderline**"
 
-    r = round_ratio(rounds, ("ours", 1, "ours_sampled"), ("ours", 1, "floor_span"))
-    L.append(f"| sampled call <= 1.5x floor span (1 thread) | ={fmt(r, 2)}x ({fmt(med(rounds.get(('ours', 1, 'ours_sampled'), {})))} vs {fmt(floor_span)} ns) | {verdict(r is not None and r <= 1.5, r, 1.5)} |")
-    r2 = round_ratio(rounds, ("ours", 2, "ours_sampled"), ("ours", 2, "floor_span"))
-    L.append(f"| sampled call <= 1.5x floor span (2 threads) | ={fmt(r2, 2)}x | {verdict(r2 is not None and r2 <= 1.5, r2, 1.5)} |")
-    ours_s = med(rounds.get(("ours", 1, "ours_sampled"), {}))
-    otel = med(rounds.get(("peers", 1, "otel_in_span"), {}))
-    k = otel / ours_s if (otel and ours_s) else None
-    L.append(f"| sampled >= 10x cheaper than opentelemetry `in_span` | {fmt(k, 2)}x cheaper ({fmt(otel)} vs {fmt(ours_s)} ns) | {verdict(k is not None and k >= 10, k, 10, lower_is_better=False)} |")
-    u = round_ratio(rounds, ("unsampled", 1, "ours_unsampled"), ("unsampled", 1, "tsc_pair"))
-    L.append(f"| unsampled call <= 1.2x TSC-pair floor | ={fmt(u, 2)}x ({fmt(med(rounds.get(('unsampled', 1, 'ours_unsampled'), {})))} vs {fmt(med(rounds.get(('unsampled', 1, 'tsc_pair'), {})))} ns) | {verdict(u is not None and u <= 1.2, u, 1.2)} |")
+    def ratio_row(label, a, b, limit, higher_is_better=False, invert=False):
+        ca, cb = crit_med(*a), crit_med(*b)
+        ra, rb = med(rounds.get(a, {})), med(rounds.get(b, {}))
+        if invert:
+            cr = cb / ca if (ca and cb) else None
+            same = a[0] == b[0]
+            rr = (1 / round_ratio(rounds, a, b) if same and round_ratio(rounds, a, b) else
+                  (rb / ra if (ra and rb) else None))
+            cs = f"{fmt(cr, 2)}x ({fmt(cb)} / {fmt(ca)} ns)"
+            rs = f"{'=' if same else ''}{fmt(rr, 2)}x ({fmt(rb)} / {fmt(ra)} ns)"
+        else:
+            cr = ca / cb if (ca and cb) else None
+            same = a[0] == b[0]
+            rr = round_ratio(rounds, a, b) if same else (ra / rb if (ra and rb) else None)
+            cs = f"{fmt(cr, 2)}x ({fmt(ca)} / {fmt(cb)} ns)"
+            rs = f"{'=' if same else ''}{fmt(rr, 2)}x ({fmt(ra)} / {fmt(rb)} ns)"
+        L.append(f"| {label} | {cs} | {rs} | {judge([cr, rr], limit, higher_is_better)} |")
+
+    for t in (1, 2):
+        ratio_row(f"sampled call <= 1.5x floor span ({t} thread{'s' if t > 1 else ''})",
+                  ("ours", t, "ours_sampled"), ("ours", t, "floor_span"), 1.5)
+    ratio_row("sampled >= 10x cheaper than opentelemetry `in_span` (1 thread)",
+              ("ours", 1, "ours_sampled"), ("peers", 1, "otel_in_span"), 10, higher_is_better=True, invert=True)
+    for t in (1, 2):
+        ratio_row(f"unsampled call <= 1.2x TSC-pair floor ({t} thread{'s' if t > 1 else ''})",
+                  ("unsampled", t, "ours_unsampled"), ("unsampled", t, "tsc_pair"), 1.2)
     for binary, bench in (("ours", "ours_sampled"), ("unsampled", "ours_unsampled")):
-        t = round_ratio(rounds, (binary, 2, bench), (binary, 1, bench))
-        L.append(f"| 2 threads: per-thread cost <= 1.3x 1 thread ({bench}) | ={fmt(t, 2)}x | {verdict(t is not None and t <= 1.3, t, 1.3)} |")
+        ratio_row(f"2 threads: per-thread cost <= 1.3x 1 thread ({bench})",
+                  (binary, 2, bench), (binary, 1, bench), 1.3)
     for load in ("saturating", "paced_1M_per_s"):
         v = side.get((f"exporter/ours/{load}", "exporter_ns_per_delivered"))
         pct = side.get((f"exporter/ours/{load}", "delivered_pct"))
         v = float(v) if v else None
-        L.append(f"| exporter CPU <= 50 ns per delivered record ({load}) | {fmt(v)} ns ({pct}% delivered) | {verdict(v is not None and v <= 50, v, 50)} |")
+        L.append(f"| exporter CPU <= 50 ns per delivered record ({load}) | {fmt(v)} ns ({pct}% delivered) | - | {judge([v], 50)} |")
     for i in mem_ids:
         g = lambda key: int(side.get((i, key), "0"))
         growth, bound = g("peak_growth_kib"), g("ring_bound_kib")
         allowance = 1024  # KiB: the exporter's batch in conversion, allocator slack
         ok = growth <= bound + allowance
-        L.append(f"| memory under the burst bounded by ring sizes ({i[7:]}) | growth {growth:,} KiB vs bound {bound:,} KiB + 1 MiB | {'**met**' if ok else '**missed**'} |")
+        L.append(f"| memory under the burst bounded by ring sizes ({i[7:]}) | growth {growth:,} KiB vs bound {bound:,} KiB + 1 MiB | - | {'**met**' if ok else '**missed**'} |")
     if ct and "ct_ours" in ct and "ct_tracing" in ct:
         for prof in ("debug", "release"):
             a_, b_ = ct["ct_ours"][prof]["cpu_median_s"], ct["ct_tracing"][prof]["cpu_median_s"]
             n_ = ct["ct_none"][prof]["cpu_median_s"]
             x = a_ / b_ if b_ else None
-            L.append(f"| build time <= 1.2x tracing-attributes' ({prof}, CPU s) | {a_} vs {b_} s (={fmt(x, 2)}x; no attribute: {n_} s) | {verdict(x is not None and x <= 1.2, x, 1.2)} |")
+            L.append(f"| build time <= 1.2x tracing-attributes' ({prof}, CPU s) | {fmt(x, 2)}x ({a_} vs {b_} s; no attribute: {n_} s) | - | {judge([x], 1.2)} |")
     L.append("")
     print("\n".join(L))
 

@@ -95,9 +95,20 @@ fn main() {
     let mut c = common::criterion();
     common::run(&mut c, "peers", &benches);
     c.final_summary();
-    // Check that autometrics really counted (the exporter renders the series).
-    let text = autometrics::prometheus_exporter::encode_to_string().unwrap_or_default();
-    let counted = text.contains("autometrics_fn");
-    common::side("peers/autometrics", "series_rendered", counted);
+    // Check that autometrics really counted: its exporter renders the function's series.
+    match autometrics::prometheus_exporter::encode_to_string() {
+        Ok(text) => {
+            let series = text
+                .lines()
+                .filter(|l| !l.starts_with('#') && l.contains("autometrics_fn"))
+                .count();
+            common::side("peers/autometrics", "series_rendered", series);
+        }
+        Err(e) => common::side(
+            "peers/autometrics",
+            "series_rendered",
+            format!("error: {e}"),
+        ),
+    }
     let _ = otel().0.shutdown();
 }

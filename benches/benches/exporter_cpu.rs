@@ -174,6 +174,23 @@ fn per_ms() -> u64 {
         .max(1)
 }
 
+/// Flushes, then waits until the delivered count stops moving (fastrace's flush hands the
+/// spans to its collector thread and returns before they are reported), at most 20 s.
+fn settle(config: &Config, calls: u64) {
+    (config.flush)();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = (config.counts)(calls).0;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        (config.flush)();
+        let now = (config.counts)(calls).0;
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
 /// Drives the load for `secs`; returns the calls made.
 fn load(config: &Config, paced: bool, secs: f64) -> u64 {
     let batch = if config.per_root > 0 {
@@ -215,7 +232,7 @@ fn main() {
 
     // Warm up: starts the exporting thread, registers rings and callsites.
     let mut total_calls = load(&config, false, 0.2);
-    (config.flush)();
+    settle(&config, total_calls);
     let tids = procfs::threads_named(config.thread);
     assert!(
         !tids.is_empty(),
@@ -235,7 +252,7 @@ fn main() {
         let started = Instant::now();
         let made = load(&config, paced, secs);
         let wall = started.elapsed();
-        (config.flush)();
+        settle(&config, total_calls + made);
         total_calls += made;
         let app = procfs::current_thread_cpu_ns() - app0;
         let exporter = cpu() - cpu0;
@@ -246,7 +263,7 @@ fn main() {
             - switches0;
         let (delivered1, dropped1) = (config.counts)(total_calls);
         let delivered = delivered1 - delivered0;
-        let dropped = dropped1 - dropped0;
+        let dropped = dropped1.saturating_sub(dropped0);
         let id = format!("exporter/{mode}/{name}");
         common::side(&id, "calls", made);
         common::side(&id, "delivered", delivered);

@@ -55,15 +55,53 @@ impl Case {
     }
 }
 
-/// `n` calls of `call` in a loop; the time they took.
+/// `n` calls of `call` in a loop; the time they took (see [`Clock`]).
 #[inline(never)]
 pub fn timed_loop(call: Call, n: u64) -> Duration {
     let call = std::hint::black_box(call);
-    let start = Instant::now();
+    let start = Clock::now();
     for i in 0..n {
         std::hint::black_box(call(std::hint::black_box(i)));
     }
     start.elapsed()
+}
+
+/// What the runner's timings measure: by default the CPU time of the calling thread
+/// (`CLOCK_THREAD_CPUTIME_ID`), so that the time this thread spends preempted by the other
+/// builds of a shared machine is not counted as the cost of the calls; with
+/// `INSTRUMENT_BENCH_CLOCK=wall`, wall-clock time (`std::time::Instant`). The calls timed never
+/// block (no lock, no syscall in any configuration's hot path; flushes run between chunks,
+/// untimed), so on an idle machine the two agree.
+#[derive(Clone, Copy, Debug)]
+pub enum Clock {
+    /// CPU time of this thread, in nanoseconds.
+    ThreadCpu(u64),
+    /// Wall clock.
+    Wall(Instant),
+}
+
+impl Clock {
+    /// Now, on the configured clock.
+    pub fn now() -> Clock {
+        static WALL: OnceLock<bool> = OnceLock::new();
+        let wall = *WALL
+            .get_or_init(|| std::env::var("INSTRUMENT_BENCH_CLOCK").is_ok_and(|v| v == "wall"));
+        if wall {
+            Clock::Wall(Instant::now())
+        } else {
+            Clock::ThreadCpu(crate::procfs::current_thread_cpu_ns())
+        }
+    }
+
+    /// Time since `self`, on the same clock.
+    pub fn elapsed(self) -> Duration {
+        match self {
+            Clock::ThreadCpu(t) => {
+                Duration::from_nanos(crate::procfs::current_thread_cpu_ns().saturating_sub(t))
+            }
+            Clock::Wall(t) => t.elapsed(),
+        }
+    }
 }
 
 /// Runs `iters` calls of `case` on the current thread; returns the timed part.

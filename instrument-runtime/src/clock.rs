@@ -1,27 +1,68 @@
-//! The one clock: a monotonic, TSC-based `Instant` for durations (through `minstant`, which
-//! falls back to `CLOCK_MONOTONIC` where the TSC is unusable), and wall-clock timestamps for
-//! export computed as `anchor + monotonic elapsed` on the exporter thread.
+//! The one clock: raw ticks of the fastest monotonic source for the hot path, scaled to
+//! nanoseconds when a duration is needed, and mapped to wall-clock time (anchor + monotonic
+//! elapsed) on the exporter thread.
 //!
-//! Reading the TSC costs a few nanoseconds and no syscall; converting to Unix time happens off
-//! the hot path. Durations use `saturating_duration_since`, so they can never be negative.
+//! Through `quanta`: on x86_64 with an invariant TSC a tick is one `rdtsc` (no syscall, a few
+//! nanoseconds) and scaling is a multiply and a shift; elsewhere it falls back to
+//! `CLOCK_MONOTONIC`. (`minstant`, the other candidate, falls back to the *wall* clock, which
+//! can go backwards, and only converts through `f64` and `Duration`.) The TSC is calibrated
+//! once, up to a few milliseconds, when the pipeline is installed (or by the first
+//! instrumented call, if that comes first). Durations saturate at zero: never negative.
 
-pub(crate) use minstant::Instant;
+use std::sync::LazyLock;
 
-/// Maps monotonic instants to Unix nanoseconds.
+static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
+
+/// A raw reading of the clock: comparable with other readings, convertible to nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Instant(u64);
+
+impl Instant {
+    /// Now, in raw ticks.
+    #[inline]
+    pub(crate) fn now() -> Instant {
+        Instant(CLOCK.raw())
+    }
+}
+
+/// Calibrates the clock now rather than on the first instrumented call.
+pub(crate) fn calibrate() {
+    LazyLock::force(&CLOCK);
+}
+
+/// Nanoseconds from `start` to `end`, zero if the clock went backwards.
+#[inline]
+pub(crate) fn nanos_between(start: Instant, end: Instant) -> u64 {
+    CLOCK.delta_as_nanos(start.0, end.0)
+}
+
+/// Maps raw instants to Unix nanoseconds: wall time at an anchor plus monotonic elapsed time.
+#[derive(Debug)]
 pub(crate) struct WallClock {
-    anchor: minstant::Anchor,
+    anchor: Instant,
+    anchor_unix_nanos: u64,
 }
 
 impl WallClock {
     pub(crate) fn new() -> Self {
+        let anchor = Instant::now();
+        let anchor_unix_nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         WallClock {
-            anchor: minstant::Anchor::new(),
+            anchor,
+            anchor_unix_nanos,
         }
     }
 
-    /// Unix nanoseconds of a monotonic instant.
+    /// Unix nanoseconds of a raw instant.
     pub(crate) fn unix_nanos(&self, at: Instant) -> u64 {
-        at.as_unix_nanos(&self.anchor)
+        if at >= self.anchor {
+            self.anchor_unix_nanos + nanos_between(self.anchor, at)
+        } else {
+            self.anchor_unix_nanos
+                .saturating_sub(nanos_between(at, self.anchor))
+        }
     }
 
     /// Unix nanoseconds now.
@@ -30,8 +71,21 @@ impl WallClock {
     }
 }
 
-/// Nanoseconds from `start` to `end`, zero if the clock went backwards.
-#[inline]
-pub(crate) fn nanos_between(start: Instant, end: Instant) -> u64 {
-    u64::try_from(end.saturating_duration_since(start).as_nanos()).unwrap_or(u64::MAX)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_monotonic_and_scaled() {
+        let a = Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let b = Instant::now();
+        let d = nanos_between(a, b);
+        assert!((15_000_000..2_000_000_000).contains(&d), "{d}");
+        assert_eq!(nanos_between(b, a), 0, "backwards saturates at zero");
+        let wall = WallClock::new();
+        let unix_a = wall.unix_nanos(a);
+        let unix_b = wall.unix_nanos(b);
+        assert!((unix_b - unix_a).abs_diff(d) <= 1, "{unix_a} {unix_b} {d}");
+    }
 }

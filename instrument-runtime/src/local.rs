@@ -11,6 +11,7 @@ use crate::buffer::record::{Priority, Record};
 use crate::buffer::registry::{self, RingHandle};
 use crate::callsite::Callsite;
 use crate::context::current::SpanContext;
+use crate::context::id::IdGen;
 use crate::metrics::histogram::CallsiteCells;
 use crate::stats::{self, DropReason};
 
@@ -36,6 +37,7 @@ struct Ring {
 
 pub(crate) struct Local {
     current: Cell<SpanContext>,
+    ids: IdGen,
     /// Set on the exporter thread: records made there are not fed back into the pipeline.
     is_exporter: Cell<bool>,
     depth: Cell<u8>,
@@ -47,6 +49,7 @@ thread_local! {
     static LOCAL: Local = const {
         Local {
             current: Cell::new(SpanContext::NONE),
+            ids: IdGen::new(),
             is_exporter: Cell::new(false),
             depth: Cell::new(0),
             ring: RefCell::new(None),
@@ -81,11 +84,67 @@ pub(crate) fn is_exporter_thread() -> bool {
     LOCAL.try_with(|l| l.is_exporter.get()).unwrap_or(false)
 }
 
-/// Records one call's latency in this thread's shard for `callsite`, series `series`.
+/// A span's context, made by [`open`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Opened {
+    /// The new span.
+    pub(crate) ctx: SpanContext,
+    /// Its parent (`NONE` for a root).
+    pub(crate) parent: SpanContext,
+    /// What was current before (restored when an entered span closes).
+    pub(crate) previous: SpanContext,
+}
+
+/// Opens a span in one thread-local access: reads the current context, draws the new ids from
+/// this thread's generator, and (if `enter`) makes the new span current. `parent` overrides the
+/// current context as the parent (`Some(NONE)`: a new trace).
 #[inline]
-pub(crate) fn record_call(callsite: &'static Callsite, series: usize, nanos: u64) {
+pub(crate) fn open(parent: Option<SpanContext>, enter: bool) -> Opened {
+    let opened = LOCAL.try_with(|l| {
+        let previous = l.current.get();
+        let parent = parent.unwrap_or(previous);
+        let ctx = SpanContext::child_of(parent, &l.ids);
+        if enter {
+            l.current.set(ctx);
+        }
+        Opened {
+            ctx,
+            parent,
+            previous,
+        }
+    });
+    opened.unwrap_or_else(|_| open_without_local(parent))
+}
+
+/// During thread teardown (the thread-local is gone): a context from a throwaway generator,
+/// never current anywhere.
+#[cold]
+fn open_without_local(parent: Option<SpanContext>) -> Opened {
+    let parent = parent.unwrap_or(SpanContext::NONE);
+    Opened {
+        ctx: SpanContext::child_of(parent, &IdGen::new()),
+        parent,
+        previous: SpanContext::NONE,
+    }
+}
+
+/// Closes a span in one thread-local access: restores `restore` as current (sync spans),
+/// records the call's latency in this thread's shard, and pushes the span's record if `record`
+/// makes one (sampled spans).
+#[inline]
+pub(crate) fn close(
+    callsite: &'static Callsite,
+    series: usize,
+    nanos: u64,
+    restore: Option<SpanContext>,
+    record: impl FnOnce() -> Option<(Record, Priority)>,
+) {
     let index = callsite.index();
-    let _ = LOCAL.try_with(|l| {
+    let mut record = Some(record);
+    let done = LOCAL.try_with(|l| {
+        if let Some(ctx) = restore {
+            l.current.set(ctx);
+        }
         // No user code runs while this borrow is held, so it cannot be re-entered.
         if let Ok(mut cells) = l.cells.try_borrow_mut() {
             let shard = match cells.get(index) {
@@ -94,7 +153,18 @@ pub(crate) fn record_call(callsite: &'static Callsite, series: usize, nanos: u64
             };
             shard.record(series, nanos);
         }
+        if let Some((rec, priority)) = record.take().and_then(|make| make()) {
+            let signal = rec.signal();
+            if let Err(reason) = l.push(rec, priority) {
+                stats::count_drop(signal, reason, 1);
+            }
+        }
     });
+    if done.is_err() {
+        if let Some((rec, _)) = record.take().and_then(|make| make()) {
+            stats::count_drop(rec.signal(), DropReason::ThreadExit, 1);
+        }
+    }
 }
 
 /// In a forked child: forget this thread's ring and shards (they belong to the parent's
@@ -110,11 +180,11 @@ pub(crate) fn forget_after_fork() {
             std::mem::forget(std::mem::take(&mut *cells));
         }
         l.current.set(SpanContext::NONE);
+        l.ids.reseed();
     });
     while let Some(shard) = NEW_CELLS.pop() {
         std::mem::forget(shard);
     }
-    crate::context::id::reseed();
 }
 
 #[cold]
@@ -167,22 +237,28 @@ impl Drop for Making {
 pub(crate) fn push(record: Record, priority: Priority) {
     let signal = record.signal();
     let outcome = LOCAL
-        .try_with(|l| {
-            if l.is_exporter.get() {
-                return Ok(()); // the pipeline's own records: not fed back, not counted
-            }
-            if !ACTIVE.load(Ordering::Relaxed) {
-                return Err(DropReason::Shutdown);
-            }
-            let Ok(mut ring) = l.ring.try_borrow_mut() else {
-                return Err(DropReason::Reentrant);
-            };
-            ring.get_or_insert_with(Ring::register)
-                .push(record, priority)
-        })
+        .try_with(|l| l.push(record, priority))
         .unwrap_or(Err(DropReason::ThreadExit));
     if let Err(reason) = outcome {
         stats::count_drop(signal, reason, 1);
+    }
+}
+
+impl Local {
+    #[inline]
+    fn push(&self, record: Record, priority: Priority) -> Result<(), DropReason> {
+        if self.is_exporter.get() {
+            return Ok(()); // the pipeline's own records: not fed back, not counted
+        }
+        // Relaxed: a standalone flag; a record racing with shutdown is either drained by the
+        // exporter's last look or counted as dropped (after shutdown).
+        if !ACTIVE.load(Ordering::Relaxed) {
+            return Err(DropReason::Shutdown);
+        }
+        let Ok(mut ring) = self.ring.try_borrow_mut() else {
+            return Err(DropReason::Reentrant);
+        };
+        ring.get_or_insert_with(Ring::register).push(record, priority)
     }
 }
 

@@ -376,6 +376,7 @@ fn fan_out(mut exporters: Vec<Box<dyn Exporter>>) -> Box<dyn Exporter> {
 impl Recipe {
     /// Starts the exporter thread and begins recording.
     fn launch(&self, exporter: Box<dyn Exporter>) -> Result<Telemetry, InitError> {
+        crate::clock::calibrate();
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         RING_CAPACITY.store(self.cfg.ring_capacity, Ordering::Relaxed);

@@ -240,7 +240,7 @@ fn error_and_panic_status() {
         assert!(ok
             .attributes
             .iter()
-            .any(|kv| kv.key == "return" && kv.value.to_string() == "Ok(7)"));
+            .any(|kv| kv.key == "return" && kv.value.to_string() == "7"), "with `err`, `ret` records the Ok value");
         let p = one(&c.spans(), "panics").clone();
         assert_eq!(
             p.status,

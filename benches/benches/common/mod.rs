@@ -108,22 +108,21 @@ pub fn run(c: &mut Criterion, binary: &str, benches: &[Bench]) {
 }
 
 /// Interleaved rounds, for ratios that survive a noisy machine: each round runs every bench,
-/// on 1 thread and on [`THREADS`] threads, for about `INSTRUMENT_BENCH_ROUND_MS` (default 4)
+/// on 1 thread and on [`THREADS`] threads, for about `INSTRUMENT_BENCH_ROUND_MS` (default 20)
 /// milliseconds of timed calls each, one after the other; `INSTRUMENT_BENCH_ROUNDS` (default
-/// 40, 0 to skip) rounds. Load that comes and goes hits every case of a round alike, so the
+/// 20, 0 to skip) rounds. Load that comes and goes hits every case of a round alike, so the
 /// per-round ratio of two cases is steadier than the ratio of two criterion runs made minutes
 /// apart. Every sample goes to `$INSTRUMENT_BENCH_OUT/rounds.tsv`
 /// (`binary, threads, bench, round, ns per call`), summarised by `run.sh`.
 fn interleaved_rounds(binary: &str, benches: &[Bench]) {
-    let rounds: usize = env_or("INSTRUMENT_BENCH_ROUNDS", 40);
-    let round_ms: u64 = env_or("INSTRUMENT_BENCH_ROUND_MS", 4);
+    let rounds: usize = env_or("INSTRUMENT_BENCH_ROUNDS", 20);
+    let round_ms: u64 = env_or("INSTRUMENT_BENCH_ROUND_MS", 20);
     if rounds == 0 {
         return;
     }
-    let run = |threads: usize, case: &Case, iters: u64| match threads {
-        1 => run_1t(case, iters),
-        n => run_nt(n, case, iters),
-    };
+    // Every thread count runs on pool threads here (1 thread: a pool of one), so that 1 and 2
+    // threads differ only in the number of threads.
+    let run = |threads: usize, case: &Case, iters: u64| run_nt(threads, case, iters);
     // Calls per sample, from a short calibration run of each bench.
     let mut plan = Vec::new();
     let only: usize = env_or("INSTRUMENT_BENCH_ROUND_THREADS", 0);

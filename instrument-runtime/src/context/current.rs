@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::id::{new_span_id, new_trace_id, SpanId, TraceId};
+use super::id::{IdGen, SpanId, TraceId};
 use crate::local;
 
 /// W3C trace flag: the trace is sampled.
@@ -53,18 +53,18 @@ impl SpanContext {
     /// A new span's context: a child of `parent` if it is valid, else a new root whose
     /// sampling is decided by [`Sampler`] (ParentBased(TraceIdRatio)).
     #[inline]
-    pub(crate) fn child_of(parent: SpanContext) -> SpanContext {
+    pub(crate) fn child_of(parent: SpanContext, ids: &IdGen) -> SpanContext {
         if parent.is_valid() {
             SpanContext {
                 trace_id: parent.trace_id,
-                span_id: new_span_id(),
+                span_id: ids.span_id(),
                 trace_flags: parent.trace_flags,
             }
         } else {
-            let trace_id = new_trace_id();
+            let (trace_id, span_id) = ids.root_ids();
             SpanContext {
                 trace_id,
-                span_id: new_span_id(),
+                span_id,
                 trace_flags: if SAMPLER.should_sample(trace_id) {
                     FLAG_SAMPLED
                 } else {

@@ -118,39 +118,70 @@ impl fmt::Debug for SpanId {
     }
 }
 
-thread_local! {
-    /// xorshift64* state of this thread; 0 means "not seeded yet".
-    static RNG: Cell<u64> = const { Cell::new(0) };
+/// A per-thread id generator (wyrand: one add and one 64x64->128 multiply per draw); the
+/// state 0 means "not seeded yet".
+///
+/// Not cryptographic, and it does not need to be: ids must be unique, not secret. The seed
+/// mixes the OS-seeded `RandomState`, the thread, the time and the process id, so two threads
+/// and two processes differ; a forked child reseeds (see `fork.rs`).
+#[derive(Debug)]
+pub(crate) struct IdGen(Cell<u64>);
+
+/// `x`, or 1 if it is 0 (ids are never zero).
+#[inline]
+fn nonzero(x: u64) -> u64 {
+    x | u64::from(x == 0)
 }
 
-/// A 64-bit random number from this thread's generator; never zero.
-///
-/// xorshift64* is not cryptographic, and does not need to be: ids must be unique, not secret.
-/// The seed mixes the OS-seeded `RandomState`, the thread, the time and the process id, so two
-/// threads and two processes differ.
-#[inline]
-pub(crate) fn next_u64() -> u64 {
-    RNG.with(|cell| {
-        let mut x = cell.get();
-        if x == 0 {
-            x = seed();
+impl IdGen {
+    pub(crate) const fn new() -> Self {
+        IdGen(Cell::new(0))
+    }
+
+    /// 128 random bits as two halves (one draw: the 64x64->128 product of the next state).
+    #[inline]
+    fn draw(&self) -> (u64, u64) {
+        let mut s = self.0.get();
+        if s == 0 {
+            s = seed();
         }
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        cell.set(x);
-        let out = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        if out == 0 {
-            1
-        } else {
-            out
-        }
-    })
+        s = s.wrapping_add(0xa076_1d64_78bd_642f);
+        // A state of exactly 0 would read as "unseeded": skip it (once in 2^64 draws).
+        self.0.set(s | u64::from(s == 0));
+        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64, t as u64)
+    }
+
+    /// A 64-bit random number; never zero.
+    #[inline]
+    pub(crate) fn next_u64(&self) -> u64 {
+        let (hi, lo) = self.draw();
+        nonzero(hi ^ lo)
+    }
+
+    /// A new root: a random trace id and span id (three draws; only the mixed `hi ^ lo` of a
+    /// product is well distributed, and the sampler reads the trace id's low bits).
+    #[inline]
+    pub(crate) fn root_ids(&self) -> (TraceId, SpanId) {
+        let trace = u128::from(self.next_u64()) << 64 | u128::from(self.next_u64());
+        (TraceId(trace), SpanId(self.next_u64()))
+    }
+
+    /// A new random span id.
+    #[inline]
+    pub(crate) fn span_id(&self) -> SpanId {
+        SpanId(self.next_u64())
+    }
+
+    /// Forgets the state: the next id comes from a fresh seed.
+    pub(crate) fn reseed(&self) {
+        self.0.set(0);
+    }
 }
 
 #[cold]
 fn seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
+    use std::hash::{BuildHasher, Hash, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(std::process::id().into());
     h.write_u128(
@@ -161,26 +192,6 @@ fn seed() -> u64 {
     std::thread::current().id().hash(&mut h);
     (&h as *const _ as usize).hash(&mut h);
     h.finish() | 1
-}
-
-use std::hash::Hash;
-
-/// Forgets this thread's generator state: the next id comes from a fresh seed (used in a
-/// forked child, so it never repeats the parent's ids).
-pub(crate) fn reseed() {
-    let _ = RNG.try_with(|c| c.set(0));
-}
-
-/// A new random span id.
-#[inline]
-pub(crate) fn new_span_id() -> SpanId {
-    SpanId(next_u64())
-}
-
-/// A new random trace id.
-#[inline]
-pub(crate) fn new_trace_id() -> TraceId {
-    TraceId(u128::from(next_u64()) << 64 | u128::from(next_u64()))
 }
 
 #[cfg(test)]
@@ -203,12 +214,28 @@ mod tests {
 
     #[test]
     fn ids_are_nonzero_and_distinct() {
+        let gen = IdGen::new();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..10_000 {
-            let s = new_span_id();
+            let s = gen.span_id();
             assert!(s.is_valid());
             assert!(seen.insert(s), "repeated span id");
         }
-        assert!(new_trace_id().is_valid());
+        let (t, sp) = gen.root_ids();
+        assert!(t.is_valid() && sp.is_valid());
+        gen.reseed();
+        assert!(gen.span_id().is_valid());
+    }
+
+    #[test]
+    fn sampled_bits_are_uniform() {
+        // The sampler compares the trace id's low 64 bits: they must be uniform, or a ratio of
+        // 0.5 would sample everything (a weak low half of a product did exactly that).
+        let gen = IdGen::new();
+        let n = 20_000;
+        let high = (0..n)
+            .filter(|_| (gen.root_ids().0.to_u128() as u64) >> 63 == 1)
+            .count();
+        assert!((n * 45 / 100..n * 55 / 100).contains(&high), "{high} of {n}");
     }
 }

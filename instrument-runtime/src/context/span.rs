@@ -27,11 +27,12 @@ pub enum Outcome {
 pub struct Span {
     callsite: &'static Callsite,
     ctx: SpanContext,
-    parent: SpanContext,
+    /// The parent's span id when it is in the same trace, else 0 (a root).
+    parent_span_id: u64,
     /// What was current before a sync span was entered; restored when it closes.
-    restore: SpanContext,
+    previous: SpanContext,
     start: Instant,
-    /// Sync spans are current on their thread; `parent` is restored when they close.
+    /// Sync spans are current on their thread until they close.
     entered: bool,
     finished: bool,
     /// `result` digit excluded: the label-value part of the metric series index.
@@ -43,44 +44,44 @@ impl Span {
     /// Opens a span for a synchronous call and makes it current on this thread.
     #[inline]
     pub fn enter(callsite: &'static Callsite) -> Span {
-        let mut span = Span::new(callsite, local::current());
-        span.restore = local::replace_current(span.ctx);
-        span.entered = true;
-        span
+        Span::open(callsite, None, true)
     }
 
     /// Opens a span for a synchronous call with an explicit parent (e.g. extracted from a
     /// `traceparent` header); `None` starts a new trace.
     #[inline]
     pub fn enter_with_parent(callsite: &'static Callsite, parent: Option<SpanContext>) -> Span {
-        let mut span = Span::new(callsite, parent.unwrap_or(SpanContext::NONE));
-        span.restore = local::replace_current(span.ctx);
-        span.entered = true;
-        span
+        Span::open(callsite, Some(parent.unwrap_or(SpanContext::NONE)), true)
     }
 
     /// Opens a span for an async call. It is current only while its future is polled (see
     /// [`Span::instrument`]), so it never leaks to other tasks on the same thread.
     #[inline]
     pub fn start(callsite: &'static Callsite) -> Span {
-        Span::new(callsite, local::current())
+        Span::open(callsite, None, false)
     }
 
     /// Like [`Span::start`] with an explicit parent; `None` starts a new trace.
     #[inline]
     pub fn start_with_parent(callsite: &'static Callsite, parent: Option<SpanContext>) -> Span {
-        Span::new(callsite, parent.unwrap_or(SpanContext::NONE))
+        Span::open(callsite, Some(parent.unwrap_or(SpanContext::NONE)), false)
     }
 
     #[inline]
-    fn new(callsite: &'static Callsite, parent: SpanContext) -> Span {
+    fn open(callsite: &'static Callsite, parent: Option<SpanContext>, enter: bool) -> Span {
+        let opened = local::open(parent, enter);
+        let parent_span_id = if opened.parent.trace_id == opened.ctx.trace_id {
+            opened.parent.span_id.to_u64()
+        } else {
+            0
+        };
         Span {
             callsite,
-            ctx: SpanContext::child_of(parent),
-            parent,
-            restore: SpanContext::NONE,
+            ctx: opened.ctx,
+            parent_span_id,
+            previous: opened.previous,
             start: Instant::now(),
-            entered: false,
+            entered: enter,
             finished: false,
             label_index: 0,
             extras: None,
@@ -150,7 +151,7 @@ impl Span {
 
     /// Closes the span with the call's outcome.
     #[inline]
-    pub fn finish(mut self, outcome: Outcome) {
+    pub fn finish(&mut self, outcome: Outcome) {
         self.close(outcome, false);
     }
 
@@ -162,20 +163,26 @@ impl Span {
 
     #[inline]
     fn close(&mut self, outcome: Outcome, cancelled: bool) {
-        self.finished = true;
-        let end = Instant::now();
-        if self.entered {
-            local::replace_current(self.restore);
+        if std::mem::replace(&mut self.finished, true) {
+            return;
         }
+        let end = Instant::now();
         let nanos = clock::nanos_between(self.start, end);
         let series = outcome as usize + RESULT_CARDINALITY * self.label_index;
-        local::record_call(self.callsite, series, nanos);
-        if self.ctx.is_sampled() {
-            self.push_record(end, outcome, cancelled);
-        }
+        let restore = self.entered.then_some(self.previous);
+        local::close(self.callsite, series, nanos, restore, || {
+            self.ctx
+                .is_sampled()
+                .then(|| self.make_record(end, outcome, cancelled))
+        });
     }
 
-    fn push_record(&mut self, end: Instant, outcome: Outcome, cancelled: bool) {
+    fn make_record(
+        &mut self,
+        end: Instant,
+        outcome: Outcome,
+        cancelled: bool,
+    ) -> (Record, Priority) {
         let mut extras = self.extras.take();
         if cancelled {
             extras
@@ -193,7 +200,7 @@ impl Span {
             trace_hi: (trace >> 64) as u64,
             trace_lo: trace as u64,
             span_id: self.ctx.span_id.to_u64(),
-            parent_id: self.parent_span_id(),
+            parent_id: self.parent_span_id,
             start: self.start,
             end,
             status,
@@ -201,15 +208,7 @@ impl Span {
             extras,
         };
         let priority = Priority::of(self.callsite.level, outcome == Outcome::Error);
-        local::push(Record::Span(record), priority);
-    }
-
-    fn parent_span_id(&self) -> u64 {
-        if self.parent.trace_id == self.ctx.trace_id {
-            self.parent.span_id.to_u64()
-        } else {
-            0
-        }
+        (Record::Span(record), priority)
     }
 }
 
