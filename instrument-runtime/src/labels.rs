@@ -12,7 +12,6 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use crate::callsite::LabelDesc;
-use crate::context::span::Span;
 use crate::export::Value;
 
 /// A type whose values can label metric series: it has a small, fixed set of values, known at
@@ -336,30 +335,6 @@ impl<R: ?Sized> LabelSet<R> {
     #[inline]
     pub fn index_with(&self, ret: &R) -> usize {
         self.index + (self.error_index)(ret) * self.stride
-    }
-
-    /// Records the user labels as attributes of a sampled span.
-    pub fn record(&self, span: &mut Span) {
-        let mut rest = self.index;
-        for desc in &self.descs[..self.user_labels] {
-            let card = desc.cardinality.max(1);
-            span.record(
-                desc.key,
-                Value::Str(Cow::Borrowed((desc.value_name)(rest % card))),
-            );
-            rest /= card;
-        }
-    }
-
-    /// Records the `error` label as an attribute of a sampled span, when `ret` is an `Err`.
-    pub fn record_error(&self, span: &mut Span, ret: &R) {
-        let digit = (self.error_index)(ret);
-        if let (Some(desc), true) = (self.descs.get(self.user_labels), digit > 0) {
-            span.record(
-                desc.key,
-                Value::Str(Cow::Borrowed((desc.value_name)(digit))),
-            );
-        }
     }
 }
 

@@ -258,7 +258,8 @@ impl Local {
         let Ok(mut ring) = self.ring.try_borrow_mut() else {
             return Err(DropReason::Reentrant);
         };
-        ring.get_or_insert_with(Ring::register).push(record, priority)
+        ring.get_or_insert_with(Ring::register)
+            .push(record, priority)
     }
 }
 

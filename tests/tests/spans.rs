@@ -237,10 +237,12 @@ fn error_and_panic_status() {
             .iter()
             .find(|s| s.status == SpanStatus::Unset)
             .unwrap();
-        assert!(ok
-            .attributes
-            .iter()
-            .any(|kv| kv.key == "return" && kv.value.to_string() == "7"), "with `err`, `ret` records the Ok value");
+        assert!(
+            ok.attributes
+                .iter()
+                .any(|kv| kv.key == "return" && kv.value.to_string() == "7"),
+            "with `err`, `ret` records the Ok value"
+        );
         let p = one(&c.spans(), "panics").clone();
         assert_eq!(
             p.status,

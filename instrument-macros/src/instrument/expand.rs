@@ -100,7 +100,8 @@ enum Shape {
 
 impl Shape {
     fn of(item: &syn::ItemFn) -> Shape {
-        if matches!(&item.sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_))) {
+        if matches!(&item.sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_)))
+        {
             Shape::Never
         } else if item.sig.asyncness.is_none()
             && item.attrs.iter().any(|a| a.path().is_ident("track_caller"))

@@ -105,15 +105,13 @@ impl<'a> Labels<'a> {
         }
     }
 
-    /// After the span opened: select the series, and record the labels on a sampled span.
+    /// After the span opened: select the series. (The exporter thread renders the labels as
+    /// span attributes from the series index: nothing is recorded per call.)
     pub(crate) fn gen_after_open(n: &Names) -> TokenStream {
         let span = &n.span;
         let set = Self::set(n);
         quote! {
             #span.set_label_index(#set.index);
-            if #span.is_sampled() {
-                #set.record(&mut #span);
-            }
         }
     }
 
@@ -126,9 +124,6 @@ impl<'a> Labels<'a> {
         let set = Self::set(n);
         quote! {
             #span.set_label_index(#set.index_with(&#ret));
-            if #span.is_sampled() {
-                #set.record_error(&mut #span, &#ret);
-            }
         }
     }
 

@@ -13,10 +13,11 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
     let start = clock.unix_nanos(rec.start);
     // Duration from the monotonic pair, so the exported end is never before the start.
     let end = start + crate::clock::nanos_between(rec.start, rec.end);
-    let (attributes, error_message) = match rec.extras {
+    let (mut attributes, error_message) = match rec.extras {
         Some(extras) => (extras.attributes, extras.error_message),
         None => (Vec::new(), None),
     };
+    attributes.extend(label_attributes(cs, rec.label_index as usize));
     let status = match rec.status {
         StatusCode::Unset => SpanStatus::Unset,
         StatusCode::Error => SpanStatus::Error {
@@ -39,6 +40,30 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
         status,
         attributes,
     }
+}
+
+/// The call's labels as span attributes, decoded from the series index. The `error` label is
+/// only shown for an `Err` (its digit 0 means "no error").
+fn label_attributes(
+    cs: &'static crate::callsite::Callsite,
+    label_index: usize,
+) -> impl Iterator<Item = crate::export::KeyValue> {
+    let series = label_index.saturating_mul(crate::callsite::RESULT_CARDINALITY);
+    let labels = cs.labels();
+    let mut rest = label_index;
+    let digits: Vec<usize> = labels
+        .iter()
+        .map(|l| {
+            let card = l.cardinality.max(1);
+            let d = rest % card;
+            rest /= card;
+            d
+        })
+        .collect();
+    cs.label_values(series)
+        .zip(digits)
+        .filter(|((key, _), digit)| !(*key == "error" && *digit == 0))
+        .map(|((key, value), _)| crate::export::KeyValue::new(key, value))
 }
 
 pub(crate) fn log(rec: LogRecordRaw, clock: &WallClock) -> LogData {

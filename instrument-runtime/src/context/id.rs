@@ -236,6 +236,9 @@ mod tests {
         let high = (0..n)
             .filter(|_| (gen.root_ids().0.to_u128() as u64) >> 63 == 1)
             .count();
-        assert!((n * 45 / 100..n * 55 / 100).contains(&high), "{high} of {n}");
+        assert!(
+            (n * 45 / 100..n * 55 / 100).contains(&high),
+            "{high} of {n}"
+        );
     }
 }

@@ -205,6 +205,7 @@ impl Span {
             end,
             status,
             flags: self.ctx.trace_flags,
+            label_index: u32::try_from(self.label_index).unwrap_or(u32::MAX),
             extras,
         };
         let priority = Priority::of(self.callsite.level, outcome == Outcome::Error);
