@@ -48,6 +48,7 @@ fi
     echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), nproc = $(nproc), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- toolchain: $(rustc --version); profile \`bench\` (release + debuginfo)"
+    echo "- code: commit $(git log -1 --format=%h 2> /dev/null || echo '?')$( [ -n "$(git status --porcelain -- instrument-runtime instrument-macros 2> /dev/null)" ] && echo ' + uncommitted changes to instrument-runtime/instrument-macros')"
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared with other builds)"
 } > "$OUT/machine.txt"
 

@@ -66,6 +66,9 @@ struct Config {
     flush: fn(),
     /// `(delivered, dropped)` so far (after `flush`).
     counts: fn(calls: u64) -> (u64, u64),
+    /// `true` when `flush` returns only once everything made before it was delivered or
+    /// dropped (ours, the OpenTelemetry batch processor's `force_flush`).
+    flush_is_complete: bool,
 }
 
 fn ours_counts(_calls: u64) -> (u64, u64) {
@@ -101,6 +104,7 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
                     assert!(r.completed, "flush timed out");
                 },
                 counts: ours_counts,
+                flush_is_complete: true,
             };
             (config, Some(telemetry))
         }
@@ -114,6 +118,7 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
                     let _ = otel().0.force_flush();
                 },
                 counts: otel_counts,
+                flush_is_complete: true,
             };
             (config, None)
         }
@@ -130,6 +135,7 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
                     let _ = otel().0.force_flush();
                 },
                 counts: otel_counts,
+                flush_is_complete: true,
             };
             (config, None)
         }
@@ -144,6 +150,7 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
                 thread: "fastrace-global-collector",
                 flush: fastrace::flush,
                 counts: fastrace_counts,
+                flush_is_complete: false,
             };
             (config, None)
         }
@@ -174,20 +181,34 @@ fn per_ms() -> u64 {
         .max(1)
 }
 
-/// Flushes, then waits until the delivered count stops moving (fastrace's flush hands the
-/// spans to its collector thread and returns before they are reported), at most 20 s.
+/// Flushes, then waits until every call's record is delivered, or the delivered count has
+/// not moved for 2 s (whatever was dropped), at most 60 s: fastrace's flush hands the spans to
+/// its collector thread and returns before they are reported.
 fn settle(config: &Config, calls: u64) {
     (config.flush)();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    if config.flush_is_complete {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = (config.counts)(calls).0;
-    while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
+    let mut still_since = Instant::now();
+    while Instant::now() < deadline && last < calls {
+        std::thread::sleep(Duration::from_millis(50));
+        // fastrace sends a thread's spans to its collector when the thread makes more (its
+        // queue to the collector is bounded and the rest waits on the thread): an empty root
+        // span (not counted as a call) pushes them along.
+        drop(fastrace::Span::root(
+            "root",
+            fastrace::collector::SpanContext::random(),
+        ));
         (config.flush)();
         let now = (config.counts)(calls).0;
-        if now == last {
+        if now != last {
+            last = now;
+            still_since = Instant::now();
+        } else if still_since.elapsed() >= Duration::from_secs(2) {
             return;
         }
-        last = now;
     }
 }
 

@@ -178,6 +178,9 @@ pub fn out_dir() -> String {
 /// Appends `id \t key \t value` to `$INSTRUMENT_BENCH_OUT/side.tsv` (default
 /// `target/instrument-benches`), and prints it.
 pub fn side(id: &str, key: &str, value: impl std::fmt::Display) {
+    if std::env::var_os("INSTRUMENT_BENCH_PROFILE").is_some() {
+        return; // a profiling run: its numbers are not results
+    }
     println!("side: {id} {key} = {value}");
     let dir = std::env::var("INSTRUMENT_BENCH_OUT").unwrap_or_else(|_| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../target/instrument-benches").into()

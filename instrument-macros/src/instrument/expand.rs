@@ -270,10 +270,17 @@ fn gen_expected_type(output: &ReturnType, krate: &TokenStream) -> TokenStream {
         return TokenStream::new();
     }
     let at = syn::spanned::Spanned::span(&**ty);
+    // The returned expression is this identifier, located at the declared type: rustc's
+    // "return type inferred to be `T` here" then points at the user's `T`.
+    let expected = format_ident!(
+        "__instrument_expected",
+        span = Span::mixed_site().located_at(at)
+    );
     quote_spanned! {at=>
         #[allow(unreachable_code)]
         if false {
-            return #krate::__private::expected::<#ty>();
+            let #expected: #ty = #krate::__private::expected();
+            return #expected;
         }
     }
 }

@@ -42,28 +42,21 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
     }
 }
 
-/// The call's labels as span attributes, decoded from the series index. The `error` label is
-/// only shown for an `Err` (its digit 0 means "no error").
+/// The call's labels as span attributes, decoded from the series index (mixed radix, first
+/// label least significant). The `error` label is only shown for an `Err` (its digit 0 means
+/// "no error").
 fn label_attributes(
     cs: &'static crate::callsite::Callsite,
     label_index: usize,
 ) -> impl Iterator<Item = crate::export::KeyValue> {
-    let series = label_index.saturating_mul(crate::callsite::RESULT_CARDINALITY);
-    let labels = cs.labels();
     let mut rest = label_index;
-    let digits: Vec<usize> = labels
-        .iter()
-        .map(|l| {
-            let card = l.cardinality.max(1);
-            let d = rest % card;
-            rest /= card;
-            d
-        })
-        .collect();
-    cs.label_values(series)
-        .zip(digits)
-        .filter(|((key, _), digit)| !(*key == "error" && *digit == 0))
-        .map(|((key, value), _)| crate::export::KeyValue::new(key, value))
+    cs.labels().iter().filter_map(move |l| {
+        let card = l.cardinality.max(1);
+        let digit = rest % card;
+        rest /= card;
+        (!(l.key == "error" && digit == 0))
+            .then(|| crate::export::KeyValue::new(l.key, (l.value_name)(digit)))
+    })
 }
 
 pub(crate) fn log(rec: LogRecordRaw, clock: &WallClock) -> LogData {
