@@ -297,6 +297,9 @@ impl Ring {
     #[inline]
     fn wake_if_half_full(&mut self) {
         if self.producer.cached_slots() >= self.capacity / 2 {
+            // At least half is really free (the cached view only under-reports): the exporter
+            // drained this ring since any earlier wake, so the next crossing must wake it again.
+            self.woke = false;
             return;
         }
         if self.producer.slots() >= self.capacity / 2 {
@@ -305,5 +308,53 @@ impl Ring {
             self.woke = true;
             registry::wake_exporter();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buffer::record::LogRecordRaw;
+    use crate::Level;
+
+    fn log() -> Record {
+        Record::Log(Box::new(LogRecordRaw {
+            at: crate::clock::Instant::now(),
+            level: Level::Error,
+            target: String::new(),
+            body: String::new(),
+            trace_id: 0,
+            span_id: 0,
+            flags: 0,
+            module_path: None,
+            file: None,
+            line: None,
+        }))
+    }
+
+    #[test]
+    fn half_full_wake_is_rearmed_after_a_drain() {
+        let (producer, mut consumer) = rtrb::RingBuffer::new(8);
+        let mut ring = Ring {
+            producer,
+            capacity: 8,
+            woke: false,
+        };
+        for _ in 0..6 {
+            ring.push(log(), Priority::High).unwrap();
+        }
+        assert!(ring.woke, "passing half full wakes the exporter");
+        while consumer.pop().is_ok() {}
+        // The producer learns of the drain (here through the admission check's refresh, the
+        // path that used to leave `woke` set for good).
+        assert_eq!(ring.producer.slots(), 8);
+        ring.push(log(), Priority::High).unwrap();
+        assert!(!ring.woke, "a drained ring re-arms the wake");
+        for _ in 0..5 {
+            ring.push(log(), Priority::High).unwrap();
+        }
+        assert!(ring.woke, "the next crossing wakes the exporter again");
+        // Admission: only high-priority records get the last fifth of the ring.
+        assert_eq!(ring.push(log(), Priority::Low), Err(DropReason::QueueFull));
     }
 }
