@@ -51,15 +51,19 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
     let open = gen_open(args, &names, is_async);
     let label_select = labels.as_ref().map(|_| Labels::gen_after_open(&names));
     let fields = gen_fields(args, &names);
+    // Opened at entry: the callsite, the labels, the span and its fields.
+    let prologue = quote! {
+        #callsite
+        #label_entry
+        #open
+        #label_select
+        #fields
+    };
     let new_body = if shape == Shape::Never {
         // `-> !`: the body can only leave by unwinding (or never); the span closes in `Drop`.
         let stmts = &item.block.stmts;
         quote! {{
-            #callsite
-            #label_entry
-            #open
-            #label_select
-            #fields
+            #prologue
             #(#stmts)*
         }}
     } else {
@@ -68,11 +72,7 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
         let close = gen_close(args, &names, label_exit);
         let Names { ret, .. } = &names;
         quote! {{
-            #callsite
-            #label_entry
-            #open
-            #label_select
-            #fields
+            #prologue
             #run
             #close
             #ret
