@@ -1,6 +1,6 @@
 //! The floor cases: the least any span-recording design can do per call.
 //!
-//! - a pair of TSC reads (`minstant`, what instrument-runtime uses, and raw `rdtsc`);
+//! - a pair of TSC reads (`minstant`, and raw `rdtsc`; instrument-runtime reads raw ticks through `quanta`);
 //! - a pair of `std::time::Instant::now()` (vDSO `clock_gettime`);
 //! - the *floor span*: two TSC reads + new random ids (128-bit trace id, 64-bit span id, from a
 //!   thread-local xorshift64*) + the parent read from (and the new span made current in) a
@@ -30,7 +30,7 @@ pub fn work(x: u64) -> u64 {
     body(x)
 }
 
-/// Two `minstant::Instant::now()` around the body (the clock instrument-runtime uses).
+/// Two `minstant::Instant::now()` around the body (a TSC pair through a well-kept crate).
 #[inline(never)]
 pub fn tsc_pair(x: u64) -> u64 {
     let start = Instant::now();
