@@ -6,14 +6,11 @@
 mod common;
 
 use std::hint::black_box;
-use std::sync::OnceLock;
 
 use common::peers::{self, otel_accounting, otel_chunk};
 use common::Bench;
 use instrument_benches::floor;
 use instrument_benches::runner::Case;
-use opentelemetry::trace::{Tracer, TracerProvider as _};
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 /// Calls per chunk of the exporting cases: half the batch span processor's queue (2048), so a
 /// chunk never overflows it when flushed between chunks.
@@ -26,24 +23,8 @@ fn tracing_no_subscriber(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
 }
 
-fn otel() -> &'static (SdkTracerProvider, SdkTracer) {
-    static OTEL: OnceLock<(SdkTracerProvider, SdkTracer)> = OnceLock::new();
-    OTEL.get_or_init(|| {
-        let provider = peers::otel_provider();
-        let tracer = provider.tracer("bench");
-        (provider, tracer)
-    })
-}
-
-#[inline(never)]
-fn otel_in_span(x: u64) -> u64 {
-    otel()
-        .1
-        .in_span("otel_in_span", |_cx| black_box(x).wrapping_mul(3))
-}
-
 fn otel_flush() {
-    let _ = otel().0.force_flush();
+    let _ = peers::otel().0.force_flush();
 }
 
 #[fastrace::trace]
@@ -64,7 +45,7 @@ fn main() {
         fastrace::collector::Config::default(),
     );
     autometrics::prometheus_exporter::init();
-    otel();
+    peers::otel();
 
     let benches = [
         Bench::new("baseline", Case::new(floor::work)),
@@ -72,14 +53,14 @@ fn main() {
         Bench::new("tracing_no_subscriber", Case::new(tracing_no_subscriber)),
         Bench::new(
             "otel_in_span",
-            Case::new(otel_in_span)
+            Case::new(peers::otel_in_span)
                 .chunked(CHUNK, otel_flush)
                 .with_chunk_runner(otel_chunk),
         )
         .accounting(|| otel_accounting(otel_flush)),
         Bench::new(
             "otel_in_span_saturating",
-            Case::new(otel_in_span).with_chunk_runner(otel_chunk),
+            Case::new(peers::otel_in_span).with_chunk_runner(otel_chunk),
         )
         .accounting(|| otel_accounting(otel_flush)),
         Bench::new(
@@ -110,5 +91,5 @@ fn main() {
             format!("error: {e}"),
         ),
     }
-    let _ = otel().0.shutdown();
+    let _ = peers::otel().0.shutdown();
 }

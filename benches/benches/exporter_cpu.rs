@@ -15,13 +15,10 @@ mod common;
 
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::peers;
 use instrument_benches::procfs;
-use opentelemetry::trace::{Tracer, TracerProvider as _};
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 #[instrument_runtime::instrument]
 #[inline(never)]
@@ -39,22 +36,6 @@ fn tracing_otel(x: u64) -> u64 {
 #[inline(never)]
 fn fastrace_trace(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
-}
-
-fn otel() -> &'static (SdkTracerProvider, SdkTracer) {
-    static OTEL: OnceLock<(SdkTracerProvider, SdkTracer)> = OnceLock::new();
-    OTEL.get_or_init(|| {
-        let provider = peers::otel_provider();
-        let tracer = provider.tracer("bench");
-        (provider, tracer)
-    })
-}
-
-#[inline(never)]
-fn otel_in_span(x: u64) -> u64 {
-    otel()
-        .1
-        .in_span("otel_in_span", |_cx| black_box(x).wrapping_mul(3))
 }
 
 /// One configuration: how to call, which thread exports, and its accounting.
@@ -109,13 +90,13 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
             (config, Some(telemetry))
         }
         "otel" => {
-            otel();
+            peers::otel();
             let config = Config {
-                call: otel_in_span,
+                call: peers::otel_in_span,
                 per_root: 0,
                 thread: peers::OTEL_BSP_THREAD,
                 flush: || {
-                    let _ = otel().0.force_flush();
+                    let _ = peers::otel().0.force_flush();
                 },
                 counts: otel_counts,
                 flush_is_complete: true,
@@ -124,7 +105,7 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
         }
         "tracing-otel" => {
             use tracing_subscriber::layer::SubscriberExt;
-            let layer = tracing_opentelemetry::layer().with_tracer(otel().1.clone());
+            let layer = tracing_opentelemetry::layer().with_tracer(peers::otel().1.clone());
             tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
                 .expect("first global subscriber");
             let config = Config {
@@ -132,7 +113,7 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
                 per_root: 0,
                 thread: peers::OTEL_BSP_THREAD,
                 flush: || {
-                    let _ = otel().0.force_flush();
+                    let _ = peers::otel().0.force_flush();
                 },
                 counts: otel_counts,
                 flush_is_complete: true,
@@ -331,6 +312,6 @@ fn main() {
         drop(t);
     }
     if mode.contains("otel") {
-        let _ = otel().0.shutdown();
+        let _ = peers::otel().0.shutdown();
     }
 }

@@ -58,13 +58,17 @@ pub fn isolated(test_name: &str, timeout: Duration, body: impl FnOnce()) {
     }
 }
 
-/// Runs `f` on a thread and fails if it does not return within `timeout` (for code that must
-/// not block, checked inside an isolated child).
+/// Runs `f` on its own thread and fails if it does not return within `timeout` (a hang fails
+/// the test instead of hanging CI). A panic in `f` is re-raised here.
 pub fn within<T: Send + 'static>(timeout: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    use std::panic::{self, AssertUnwindSafe};
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(f());
+        let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(f)));
     });
-    rx.recv_timeout(timeout)
-        .unwrap_or_else(|_| panic!("did not return within {timeout:?}"))
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(value)) => value,
+        Ok(Err(payload)) => panic::resume_unwind(payload),
+        Err(_) => panic!("did not return within {timeout:?} (hang)"),
+    }
 }

@@ -11,10 +11,9 @@
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::panic::{self, AssertUnwindSafe};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -23,6 +22,7 @@ use instrument_runtime::export::{
     CounterPoint, LogData, Metric, MetricData, MetricsSnapshot, SpanData, SpanStatus,
 };
 use instrument_runtime::{Batch, ExportError, ExportErrorKind, Exporter, Level, SpanId, TraceId};
+use instrument_tests::within;
 
 /// The exporters' deadline in these tests.
 const DEADLINE: Duration = Duration::from_millis(1500);
@@ -95,7 +95,7 @@ fn grpc_invalid_argument_is_permanent() {
 #[test]
 fn builds_exports_and_drops_inside_a_current_thread_runtime() {
     let port = closed_port();
-    let err = with_watchdog(TEST_LIMIT, move || {
+    let err = within(TEST_LIMIT, move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -182,7 +182,7 @@ fn exporter(port: u16, protocol: Protocol) -> OtlpExporter {
 
 /// Exports one batch of every signal; it must fail, and return within [`BOUND`].
 fn export_to(port: u16, protocol: Protocol) -> ExportError {
-    with_watchdog(TEST_LIMIT, move || {
+    within(TEST_LIMIT, move || {
         let mut exporter = exporter(port, protocol);
         let started = Instant::now();
         let result = exporter.export(&batch());
@@ -409,22 +409,5 @@ async fn answer_grpc(socket: tokio::net::TcpStream, code: u8, paths: Arc<Mutex<V
             .body(())
             .expect("response");
         let _ = respond.send_response(response, true);
-    }
-}
-
-/// Runs `body` on its own thread and fails the test if it does not finish within `limit`
-/// (a hang fails instead of hanging CI). A panic in `body` is re-raised here.
-fn with_watchdog<T: Send + 'static>(
-    limit: Duration,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(body)));
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(value)) => value,
-        Ok(Err(payload)) => panic::resume_unwind(payload),
-        Err(_) => panic!("the test body did not finish within {limit:?} (hang)"),
     }
 }

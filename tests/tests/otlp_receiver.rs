@@ -10,10 +10,9 @@
 use std::borrow::Cow;
 use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,6 +22,7 @@ use instrument_runtime::export::{
     SpanData, SpanStatus,
 };
 use instrument_runtime::{Batch, Exporter, Level, SpanId, TraceId};
+use instrument_tests::within;
 use serde_json::Value as Json;
 
 const TEST_LIMIT: Duration = Duration::from_secs(90);
@@ -48,7 +48,7 @@ fn check_against_receiver(protocol: Protocol, transport: &'static str) {
     };
     let receiver = Receiver::start(&python);
     let (endpoint, out) = (receiver.endpoint(protocol), receiver.out.clone());
-    let lines = with_watchdog(TEST_LIMIT, move || {
+    let lines = within(TEST_LIMIT, move || {
         let mut exporter = OtlpExporter::builder()
             .endpoint(endpoint)
             .protocol(protocol)
@@ -413,21 +413,4 @@ fn unique() -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!("{}-{nanos}", std::process::id())
-}
-
-/// Runs `body` on its own thread and fails the test if it does not finish within `limit`
-/// (a hang fails instead of hanging CI). A panic in `body` is re-raised here.
-fn with_watchdog<T: Send + 'static>(
-    limit: Duration,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(body)));
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(value)) => value,
-        Ok(Err(payload)) => panic::resume_unwind(payload),
-        Err(_) => panic!("the test body did not finish within {limit:?} (hang)"),
-    }
 }

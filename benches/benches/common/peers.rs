@@ -84,3 +84,24 @@ pub fn fastrace_accounting() -> (u64, u64, u64) {
     let delivered = FASTRACE_DELIVERED.load(Ordering::Relaxed);
     (calls, delivered, calls.saturating_sub(delivered))
 }
+
+/// The process's OTel provider and tracer (batch processor into [`DiscardSpans`]).
+pub fn otel() -> &'static (SdkTracerProvider, opentelemetry_sdk::trace::SdkTracer) {
+    use opentelemetry::trace::TracerProvider as _;
+    static OTEL: std::sync::OnceLock<(SdkTracerProvider, opentelemetry_sdk::trace::SdkTracer)> =
+        std::sync::OnceLock::new();
+    OTEL.get_or_init(|| {
+        let provider = otel_provider();
+        let tracer = provider.tracer("bench");
+        (provider, tracer)
+    })
+}
+
+/// The trivial fn inside `tracer.in_span`.
+#[inline(never)]
+pub fn otel_in_span(x: u64) -> u64 {
+    use opentelemetry::trace::Tracer as _;
+    otel().1.in_span("otel_in_span", |_cx| {
+        std::hint::black_box(x).wrapping_mul(3)
+    })
+}
