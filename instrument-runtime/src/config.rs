@@ -2,8 +2,6 @@
 //! defaults. An invalid environment value is reported once on stderr and replaced by the
 //! default; it never panics.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::export::KeyValue;
@@ -65,24 +63,9 @@ fn default_service_name() -> String {
     format!("unknown_service:{name}")
 }
 
-/// Reports a problem with the configuration once per distinct message, on stderr.
+/// Reports an invalid setting once (see [`crate::diag`]).
 pub(crate) fn warn_once(message: String) {
-    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-    // try_lock: after a fork the lock may be held by a thread that no longer exists.
-    let first = match SEEN.try_lock() {
-        Ok(mut seen) => seen
-            .get_or_insert_with(HashSet::new)
-            .insert(message.clone()),
-        Err(std::sync::TryLockError::Poisoned(p)) => p
-            .into_inner()
-            .get_or_insert_with(HashSet::new)
-            .insert(message.clone()),
-        Err(std::sync::TryLockError::WouldBlock) => true,
-    };
-    if first {
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "instrument-runtime: {message}");
-    }
+    crate::diag::warn(message);
 }
 
 fn env_string(name: &str) -> Option<String> {

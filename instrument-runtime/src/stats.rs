@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::buffer::record::Signal;
 
 /// Number of [`DropReason`]s.
-pub const REASONS: usize = 6;
+pub const REASONS: usize = 7;
 
 /// Why a record was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,6 +28,8 @@ pub enum DropReason {
     Shutdown,
     /// The record was made while its thread was exiting, after its buffers were torn down.
     ThreadExit,
+    /// The receiver accepted the batch but rejected this record (OTLP partial success).
+    Rejected,
 }
 
 impl DropReason {
@@ -39,6 +41,7 @@ impl DropReason {
         DropReason::CircuitOpen,
         DropReason::Shutdown,
         DropReason::ThreadExit,
+        DropReason::Rejected,
     ];
 
     /// The `error.type` value exported in self-metrics.
@@ -50,6 +53,7 @@ impl DropReason {
             DropReason::CircuitOpen => "circuit_open",
             DropReason::Shutdown => "shutdown",
             DropReason::ThreadExit => "thread_exit",
+            DropReason::Rejected => "rejected",
         }
     }
 }

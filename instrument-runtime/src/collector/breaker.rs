@@ -34,6 +34,8 @@ pub(crate) enum Verdict {
     RetryAt(Instant),
     /// Drop the batch as failed.
     Drop,
+    /// The receiver took the batch but rejected this many of its records.
+    Partial(u64),
 }
 
 #[derive(Debug)]
@@ -70,6 +72,14 @@ impl Breaker {
             Ok(()) => {
                 *self = Breaker::default();
                 Verdict::Exported
+            }
+            // A partial success is an answer from a healthy receiver: the breaker resets.
+            Err(ExportError {
+                kind: ExportErrorKind::Rejected { count },
+                ..
+            }) => {
+                *self = Breaker::default();
+                Verdict::Partial(*count)
             }
             Err(e) if e.kind == ExportErrorKind::Permanent => {
                 self.attempts = 0;

@@ -272,6 +272,13 @@ impl Collector {
                 self.p.exported[0] += counts[0];
                 self.p.exported[1] += counts[1];
             }
+            Verdict::Partial(rejected) => {
+                for (i, signal) in [Signal::Span, Signal::Log].into_iter().enumerate() {
+                    let dropped = rejected.min(counts[i]);
+                    self.p.exported[i] += counts[i] - dropped;
+                    stats::count_drop(signal, DropReason::Rejected, dropped);
+                }
+            }
             Verdict::RetryAt(at) => self.retry = Some((batch, at)),
             Verdict::Drop => {
                 stats::count_drop(Signal::Span, DropReason::ExportFailed, counts[0]);

@@ -27,6 +27,14 @@ pub enum ExportErrorKind {
     Permanent,
     /// The export did not finish before its deadline.
     Timeout,
+    /// The receiver took the batch but rejected some of its records (OTLP partial success:
+    /// `rejected_spans`, `rejected_log_records`, `rejected_data_points`). The rejected records
+    /// are dropped with reason [`DropReason::Rejected`](crate::DropReason::Rejected), the rest
+    /// count as exported; never retried, never trips the circuit breaker.
+    Rejected {
+        /// How many records of the batch the receiver rejected.
+        count: u64,
+    },
 }
 
 /// An export failure: its kind and a message for humans.
@@ -50,6 +58,13 @@ impl ExportError {
     pub fn permanent(message: impl Into<String>) -> Self {
         ExportError {
             kind: ExportErrorKind::Permanent,
+            message: message.into(),
+        }
+    }
+    /// The receiver rejected `count` records of the batch and accepted the rest.
+    pub fn rejected(count: u64, message: impl Into<String>) -> Self {
+        ExportError {
+            kind: ExportErrorKind::Rejected { count },
             message: message.into(),
         }
     }

@@ -47,7 +47,6 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Number, Value as Json};
@@ -245,7 +244,6 @@ fn write_and_flush(writer: &mut impl Write, bytes: &[u8]) -> Result<(), ExportEr
 
 /// Reads [`MODE_ENV_VAR`]; an invalid value is reported once per process, then JSON is used.
 fn mode_from_env() -> StdoutMode {
-    static REPORT: Once = Once::new();
     let raw = std::env::var(MODE_ENV_VAR);
     let parsed = match &raw {
         Err(std::env::VarError::NotPresent) => Ok(StdoutMode::Json),
@@ -253,13 +251,9 @@ fn mode_from_env() -> StdoutMode {
         Ok(v) => parse_mode(v).ok_or_else(|| format!("{v:?}")),
     };
     parsed.unwrap_or_else(|shown| {
-        REPORT.call_once(|| {
-            // `eprintln!` panics when stderr is closed; a diagnostic must not.
-            let _ = writeln!(
-                io::stderr(),
-                "instrument: invalid {MODE_ENV_VAR}={shown} (expected \"json\" or \"pretty\"); using json"
-            );
-        });
+        crate::diag::warn(format!(
+            "invalid {MODE_ENV_VAR}={shown} (expected \"json\" or \"pretty\"); using json"
+        ));
         StdoutMode::Json
     })
 }

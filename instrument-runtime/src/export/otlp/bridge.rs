@@ -319,9 +319,10 @@ fn combine(results: [(&str, Result<(), ExportError>); 3]) -> Result<(), ExportEr
 
 fn severity(kind: ExportErrorKind) -> u8 {
     match kind {
-        ExportErrorKind::Permanent => 0,
-        ExportErrorKind::Retryable => 1,
-        ExportErrorKind::Timeout => 2,
+        ExportErrorKind::Rejected { .. } => 0,
+        ExportErrorKind::Permanent => 1,
+        ExportErrorKind::Retryable => 2,
+        ExportErrorKind::Timeout => 3,
     }
 }
 
@@ -579,7 +580,7 @@ impl<T> Slot<T> {
             SlotState::Pending(make) => match make() {
                 Ok(exporter) => SlotState::Ready(exporter),
                 Err(message) => {
-                    eprintln!("instrument-runtime: cannot build the {signal} exporter: {message}");
+                    crate::diag::warn(format!("cannot build the {signal} exporter: {message}"));
                     SlotState::Failed(format!("{signal} exporter unavailable: {message}"))
                 }
             },

@@ -329,7 +329,7 @@ pub(crate) fn warn_invalid(var: &str, value: &str, why: &str, action: &str) {
         .get_or_insert_with(HashSet::new)
         .insert(var.to_owned())
     {
-        eprintln!("instrument-runtime: ignoring {var}={value:?} ({why}); {action}");
+        crate::diag::warn(format!("ignoring {var}={value:?} ({why}); {action}"));
     }
 }
 

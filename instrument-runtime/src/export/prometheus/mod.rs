@@ -58,7 +58,7 @@ pub use render::render;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 
@@ -251,13 +251,9 @@ fn resolve_addr(value: &str) -> Option<SocketAddr> {
 }
 
 fn warn_invalid_addr(value: &str) {
-    static WARNED: Once = Once::new();
-    WARNED.call_once(|| {
-        eprintln!(
-            "instrument: {ADDR_ENV}={value:?} is not an address like 127.0.0.1:9464; \
-             using {DEFAULT_ADDR}"
-        );
-    });
+    crate::diag::warn(format!(
+        "{ADDR_ENV}={value:?} is not an address like 127.0.0.1:9464; using {DEFAULT_ADDR}"
+    ));
 }
 
 #[cfg(test)]
