@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) max_value_len: usize,
     pub(crate) disabled: bool,
+    /// Most records one exporter's queue holds (what a hung exporter can pin in memory).
+    pub(crate) exporter_queue: usize,
 }
 
 impl Config {
@@ -48,9 +50,13 @@ impl Config {
             max_value_len: env_parse("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", parse_positive)
                 .unwrap_or(4096),
             disabled: env_parse("OTEL_SDK_DISABLED", parse_bool).unwrap_or(false),
+            exporter_queue: DEFAULT_EXPORTER_QUEUE,
         }
     }
 }
+
+/// Default bound of each exporter's queue, in records.
+pub(crate) const DEFAULT_EXPORTER_QUEUE: usize = 16_384;
 
 fn default_service_name() -> String {
     // The OTel default is "unknown_service:<process name>".
@@ -179,6 +185,189 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exporter selection: OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER, OTEL_METRICS_EXPORTER
+// ---------------------------------------------------------------------------------------------
+
+/// An exporter `init()` can start, if its cargo feature is compiled in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Otlp,
+    Console,
+    Prometheus,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Otlp, Kind::Console, Kind::Prometheus];
+
+    fn compiled_in(self) -> bool {
+        match self {
+            Kind::Otlp => cfg!(feature = "otlp"),
+            Kind::Console => cfg!(feature = "stdout"),
+            Kind::Prometheus => cfg!(feature = "prometheus"),
+        }
+    }
+
+    fn feature(self) -> &'static str {
+        match self {
+            Kind::Otlp => "otlp",
+            Kind::Console => "stdout",
+            Kind::Prometheus => "prometheus",
+        }
+    }
+
+    fn env_name(self) -> &'static str {
+        match self {
+            Kind::Otlp => "otlp",
+            Kind::Console => "console",
+            Kind::Prometheus => "prometheus",
+        }
+    }
+}
+
+/// The three signals, in the order of [`Selection::signals`].
+const SIGNAL_VARS: [(&str, crate::export::SignalKind); 3] = [
+    ("OTEL_TRACES_EXPORTER", crate::export::SignalKind::Traces),
+    ("OTEL_LOGS_EXPORTER", crate::export::SignalKind::Logs),
+    ("OTEL_METRICS_EXPORTER", crate::export::SignalKind::Metrics),
+];
+
+/// Which exporter takes which signals.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Selection {
+    /// Per exporter kind (in [`Kind::ALL`] order): the signals it takes.
+    pub(crate) sinks: Vec<(Kind, Vec<crate::export::SignalKind>)>,
+}
+
+/// What `init()` starts when the builder names no exporter:
+///
+/// - A signal whose `OTEL_<SIGNAL>_EXPORTER` is set goes to exactly the exporters listed
+///   (`otlp`, `console` for stdout, `prometheus` for metrics, `none`, comma-separated). An
+///   unknown value, a value whose cargo feature is not compiled in, or `prometheus` for spans
+///   or logs is reported in one line and ignored; if nothing valid remains, the signal falls
+///   back to the rule below.
+/// - Otherwise: OTLP takes the signal only if an OTLP endpoint is configured
+///   (`OTEL_EXPORTER_OTLP_ENDPOINT` or the signal's `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`);
+///   Prometheus takes metrics only if `INSTRUMENT_PROMETHEUS_ADDR` is set; stdout takes the
+///   signal when neither does. So compiling a feature in never makes a program talk to a
+///   collector that is not there or open a port: configuration does.
+pub(crate) fn select_exporters() -> Selection {
+    select_with(|name| env_string(name))
+}
+
+pub(crate) fn select_with(get: impl Fn(&str) -> Option<String>) -> Selection {
+    use crate::export::SignalKind;
+    let mut per_kind: Vec<(Kind, Vec<SignalKind>)> =
+        Kind::ALL.iter().map(|&k| (k, Vec::new())).collect();
+    for (var, signal) in SIGNAL_VARS {
+        let kinds = match get(var) {
+            Some(raw) => match parse_exporter_list(var, &raw, signal) {
+                Some(kinds) => kinds,
+                None => default_kinds(signal, &get),
+            },
+            None => default_kinds(signal, &get),
+        };
+        for kind in kinds {
+            if let Some((_, signals)) = per_kind.iter_mut().find(|(k, _)| *k == kind) {
+                signals.push(signal);
+            }
+        }
+    }
+    per_kind.retain(|(_, signals)| !signals.is_empty());
+    Selection { sinks: per_kind }
+}
+
+/// The exporters for `signal` when its variable is not set.
+fn default_kinds(
+    signal: crate::export::SignalKind,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Vec<Kind> {
+    use crate::export::SignalKind;
+    let mut kinds = Vec::new();
+    let signal_endpoint = match signal {
+        SignalKind::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        SignalKind::Logs => "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        SignalKind::Metrics => "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    };
+    if Kind::Otlp.compiled_in()
+        && (get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() || get(signal_endpoint).is_some())
+    {
+        kinds.push(Kind::Otlp);
+    }
+    if Kind::Prometheus.compiled_in()
+        && signal == SignalKind::Metrics
+        && get("INSTRUMENT_PROMETHEUS_ADDR").is_some()
+    {
+        kinds.push(Kind::Prometheus);
+    }
+    if kinds.is_empty() && Kind::Console.compiled_in() {
+        kinds.push(Kind::Console);
+    }
+    kinds
+}
+
+/// Parses one `OTEL_<SIGNAL>_EXPORTER` list; `None` if it names nothing usable (the default
+/// applies then). `none` (alone or with others) means no exporter.
+fn parse_exporter_list(
+    var: &str,
+    raw: &str,
+    signal: crate::export::SignalKind,
+) -> Option<Vec<Kind>> {
+    let mut kinds = Vec::new();
+    let mut none = false;
+    let mut invalid = false;
+    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let item_lc = item.to_ascii_lowercase();
+        let kind = match item_lc.as_str() {
+            "none" => {
+                none = true;
+                continue;
+            }
+            "otlp" => Kind::Otlp,
+            "console" | "stdout" => Kind::Console,
+            "prometheus" => Kind::Prometheus,
+            _ => {
+                invalid = true;
+                warn_once(format!(
+                    "{var}: unknown exporter {item:?} (expected otlp, console, prometheus or \
+                     none); ignored"
+                ));
+                continue;
+            }
+        };
+        if !kind.compiled_in() {
+            invalid = true;
+            warn_once(format!(
+                "{var}: exporter {:?} is not compiled in (enable the `{}` feature of \
+                 instrument-runtime); ignored",
+                kind.env_name(),
+                kind.feature()
+            ));
+            continue;
+        }
+        if kind == Kind::Prometheus && signal != crate::export::SignalKind::Metrics {
+            invalid = true;
+            warn_once(format!(
+                "{var}: the prometheus exporter only takes metrics; ignored"
+            ));
+            continue;
+        }
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if none {
+        return Some(Vec::new());
+    }
+    if kinds.is_empty() && invalid {
+        warn_once(format!(
+            "{var}={raw:?} names no usable exporter; using the default for this signal"
+        ));
+        return None;
+    }
+    Some(kinds)
 }
 
 #[cfg(test)]

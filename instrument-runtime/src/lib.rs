@@ -56,13 +56,15 @@ pub use context::current::{
 };
 pub use context::future::{FutureExt, WithContext};
 pub use context::id::{SpanId, TraceId};
-pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
+pub use export::{
+    testing, Batch, ExportError, ExportErrorKind, Exporter, Filter, Held, NoopExporter, SignalKind,
+};
 pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
 pub use metrics::BOUNDS_SECONDS;
 pub use pipeline::{
-    builder, flush, init, set_exporter, stats, Builder, FlushReport, InitError, SwapError,
+    builder, flush, flush_async, init, set_exporter, stats, Builder, FlushReport, InitError, SwapError,
     Telemetry,
 };
-pub use stats::{DropReason, SignalStats, Stats};
+pub use stats::{DropReason, ExporterStats, SignalStats, Stats};

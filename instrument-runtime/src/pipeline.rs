@@ -16,26 +16,29 @@ use arc_swap::ArcSwapOption;
 
 use crate::attributes::MAX_VALUE_LEN;
 use crate::buffer::registry;
-use crate::collector::thread::{Collector, Command, Shared};
+use crate::collector::sink::Sink;
+use crate::collector::thread::{Collector, Command, Shared, SinkSpec};
 use crate::config::{self, Config};
 use crate::context::current::SAMPLER;
-use crate::export::{ExportError, Exporter, Fanout};
+use crate::export::{ExportError, Exporter, Filter};
 use crate::local::{ACTIVE, RING_CAPACITY};
 use crate::stats::{SignalStats, Stats};
 
 /// What a flush (or shutdown) did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlushReport {
     /// `false` if the deadline passed before the exporter thread answered.
     pub completed: bool,
-    /// Records (spans + logs) exported during the flush.
+    /// Deliveries (spans + logs, summed over exporters) that succeeded during the flush.
     pub exported: u64,
-    /// Records dropped during the flush.
+    /// Deliveries dropped during the flush (summed over exporters).
     pub dropped: u64,
-    /// Records neither exported nor dropped when the flush ended (0 after a complete flush,
-    /// unless other threads kept emitting or the exporter is failing).
+    /// Deliveries neither exported nor dropped when the flush ended, summed over exporters (0
+    /// after a complete flush, unless other threads kept emitting; 0 after a shutdown, which
+    /// counts what it could not deliver as dropped `timeout`).
     pub in_flight: u64,
-    /// Accounting as of the end of the flush (or the last known, if it timed out).
+    /// Accounting as of the end of the flush (or the last known, if it timed out), with each
+    /// exporter's figures in [`Stats::exporters`].
     pub stats: Stats,
     /// How long it took.
     pub elapsed: Duration,
@@ -51,7 +54,7 @@ impl FlushReport {
             exported: delta(|s| s.exported),
             dropped: delta(SignalStats::dropped_total),
             in_flight: after.spans.in_flight + after.logs.in_flight,
-            stats: *after,
+            stats: after.clone(),
             elapsed,
         }
     }
@@ -73,8 +76,11 @@ impl FlushReport {
 pub enum InitError {
     /// A pipeline is already running in this process.
     AlreadyInstalled,
-    /// The exporter thread could not be started.
+    /// The exporter thread (or an exporter's worker thread) could not be started.
     Spawn(std::io::Error),
+    /// Initialisation panicked (in an exporter's constructor, say); nothing was installed and
+    /// a later `install()` may try again.
+    Panicked,
 }
 
 impl fmt::Display for InitError {
@@ -84,6 +90,7 @@ impl fmt::Display for InitError {
                 f.write_str("the telemetry pipeline is already installed")
             }
             InitError::Spawn(e) => write!(f, "cannot start the exporter thread: {e}"),
+            InitError::Panicked => f.write_str("initialisation panicked; nothing was installed"),
         }
     }
 }
@@ -124,20 +131,27 @@ struct Handle {
 }
 
 impl Handle {
-    /// Sends a command and waits for its answer until `timeout`.
+    /// Sends a command and waits for its answer until `timeout`. The exporter thread gets a
+    /// deadline a little earlier, so it answers (with what it could do) before we give up.
     fn request<T>(
         &self,
-        make: impl FnOnce(mpsc::SyncSender<T>) -> Command,
+        make: impl FnOnce(mpsc::SyncSender<T>, Instant) -> Command,
         timeout: Duration,
     ) -> Option<T> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.tx.send(make(reply)).ok()?;
+        let margin = (timeout / 20).min(Duration::from_millis(50));
+        let deadline = Instant::now() + timeout.saturating_sub(margin);
+        self.tx.send(make(reply, deadline)).ok()?;
         self.thread.unpark();
         answer.recv_timeout(timeout).ok()
     }
 
     fn stats(&self) -> Stats {
-        *self.shared.stats.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -164,7 +178,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 #[must_use = "call .install() to start the pipeline"]
 pub struct Builder {
     cfg: Config,
-    exporters: Vec<Source>,
+    exporters: Vec<(Source, Filter)>,
     log_level: Option<crate::Level>,
     log_bridge: bool,
 }
@@ -182,7 +196,9 @@ enum Source {
 struct Recipe {
     cfg: Config,
     /// `None` when an exporter was given as an instance (it cannot be re-created).
-    factories: Option<Vec<Factory>>,
+    factories: Option<Vec<(Factory, Filter)>>,
+    /// No exporter was given: select them from the environment (`factories` is empty).
+    from_env: bool,
     log_level: Option<crate::Level>,
     log_bridge: bool,
 }
@@ -275,21 +291,50 @@ impl Builder {
         self
     }
 
-    /// Sends telemetry to `exporter`. Call it several times to fan out; without any call, the
-    /// exporters of the enabled cargo features are used.
-    pub fn exporter(mut self, exporter: impl Exporter) -> Self {
-        self.exporters.push(Source::Instance(Box::new(exporter)));
+    /// Sends telemetry to `exporter`. Call it several times to fan out: each exporter gets its
+    /// own queue, retries, circuit breaker, worker thread and accounting, so one that fails
+    /// or hangs never affects another. Without any call, the exporters selected by
+    /// `OTEL_{TRACES,LOGS,METRICS}_EXPORTER` among the enabled cargo features are used (see
+    /// the README, "Choosing exporters").
+    pub fn exporter(self, exporter: impl Exporter) -> Self {
+        self.exporter_filtered(exporter, Filter::all())
+    }
+
+    /// Like [`Builder::exporter`], with a [`Filter`]: the exporter only gets the signals and
+    /// levels the filter takes (applied on the exporter thread).
+    pub fn exporter_filtered(mut self, exporter: impl Exporter, filter: Filter) -> Self {
+        self.exporters
+            .push((Source::Instance(Box::new(exporter)), filter));
+        self
+    }
+
+    /// Most records each exporter's queue holds (default 16384): what a hung or slow exporter
+    /// can keep in memory. Past it, records are dropped for that exporter only, with reason
+    /// `exporter_queue_full`.
+    pub fn exporter_queue(mut self, records: usize) -> Self {
+        self.cfg.exporter_queue = records.max(1);
         self
     }
 
     /// Like [`Builder::exporter`], with a function that makes the exporter: a forked child
     /// calls it again to get its own (see "Fork" in the README).
     pub fn exporter_factory<E: Exporter>(
-        mut self,
+        self,
         make: impl Fn() -> E + Send + Sync + 'static,
     ) -> Self {
-        self.exporters
-            .push(Source::Factory(Arc::new(move || Box::new(make()))));
+        self.exporter_factory_filtered(make, Filter::all())
+    }
+
+    /// [`Builder::exporter_factory`] with a [`Filter`].
+    pub fn exporter_factory_filtered<E: Exporter>(
+        mut self,
+        make: impl Fn() -> E + Send + Sync + 'static,
+        filter: Filter,
+    ) -> Self {
+        self.exporters.push((
+            Source::Factory(Arc::new(move || Box::new(make()))),
+            filter,
+        ));
         self
     }
 
@@ -313,7 +358,10 @@ impl Builder {
         {
             return Err(InitError::AlreadyInstalled);
         }
-        let result = self.start();
+        // Whatever happens in `start` (an error, or a panic in user code such as an
+        // exporter's constructor), the flag is not left set by a failed install.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.start()))
+            .unwrap_or(Err(InitError::Panicked));
         if result.is_err() {
             INSTALLED.store(false, Ordering::Release);
         }
@@ -328,60 +376,70 @@ impl Builder {
                 shutdown_timeout: Duration::ZERO,
             });
         }
-        let (exporter, recipe) = self.split();
-        let telemetry = recipe.launch(exporter)?;
+        let (exporters, recipe) = self.split();
+        let telemetry = recipe.launch(exporters)?;
         *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = Some(recipe);
         crate::fork::register();
         Ok(telemetry)
     }
 
-    /// The exporter to run now, and the recipe to make it again after a fork.
-    fn split(self) -> (Box<dyn Exporter>, Recipe) {
-        let mut sources = self.exporters;
-        if sources.is_empty() {
-            let all: Factory = Arc::new(|| fan_out(crate::export::feature_exporters()));
-            sources.push(Source::Factory(all));
-        }
-        let factories: Option<Vec<Factory>> = sources
+    /// The exporters to run now, and the recipe to make them again after a fork.
+    fn split(self) -> (Vec<SinkSpec>, Recipe) {
+        let from_env = self.exporters.is_empty();
+        let factories: Option<Vec<(Factory, Filter)>> = self
+            .exporters
             .iter()
-            .map(|s| match s {
-                Source::Factory(f) => Some(Arc::clone(f)),
+            .map(|(s, filter)| match s {
+                Source::Factory(f) => Some((Arc::clone(f), *filter)),
                 Source::Instance(_) => None,
             })
             .collect();
-        let exporters = sources
-            .into_iter()
-            .map(|s| match s {
-                Source::Instance(e) => e,
-                Source::Factory(f) => f(),
-            })
-            .collect();
+        let exporters = if from_env {
+            // Selected from the environment now, and again (same rules) in a forked child.
+            crate::export::feature_exporters()
+        } else {
+            self.exporters
+                .into_iter()
+                .map(|(s, filter)| match s {
+                    Source::Instance(e) => (e, filter),
+                    Source::Factory(f) => (f(), filter),
+                })
+                .collect()
+        };
         let recipe = Recipe {
             cfg: self.cfg,
             factories,
+            from_env,
             log_level: self.log_level,
             log_bridge: self.log_bridge,
         };
-        (fan_out(exporters), recipe)
-    }
-}
-
-fn fan_out(mut exporters: Vec<Box<dyn Exporter>>) -> Box<dyn Exporter> {
-    match exporters.len() {
-        1 => exporters.pop().expect("one exporter"),
-        _ => Box::new(Fanout(exporters)),
+        (exporters, recipe)
     }
 }
 
 impl Recipe {
-    /// Starts the exporter thread and begins recording.
-    fn launch(&self, exporter: Box<dyn Exporter>) -> Result<Telemetry, InitError> {
+    /// Starts every exporter's worker, the exporter thread, and begins recording.
+    fn launch(&self, exporters: Vec<SinkSpec>) -> Result<Telemetry, InitError> {
         crate::clock::calibrate();
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         RING_CAPACITY.store(self.cfg.ring_capacity, Ordering::Relaxed);
         MAX_VALUE_LEN.store(self.cfg.max_value_len, Ordering::Relaxed);
-        let collector = Collector::new(exporter, self.cfg.clone(), rx, Arc::clone(&shared));
+        let mut sinks = Vec::with_capacity(exporters.len());
+        for (exporter, filter) in exporters {
+            let sink = Sink::start(exporter, filter, self.cfg.exporter_queue);
+            let sink = match sink {
+                Ok(sink) => sink,
+                Err(e) => {
+                    for s in &sinks {
+                        Sink::request_shutdown(s);
+                    }
+                    return Err(InitError::Spawn(e));
+                }
+            };
+            sinks.push(sink);
+        }
+        let collector = Collector::new(sinks, self.cfg.clone(), rx, Arc::clone(&shared));
         // Detached: shutdown waits for the thread's last answer, never for a join (a join
         // could hang on a stuck exporter, and cannot be done at all in a forked child).
         let join = std::thread::Builder::new()
@@ -477,6 +535,29 @@ impl Telemetry {
         set_exporter(exporter, timeout)
     }
 
+    /// [`flush`](Telemetry::flush) for async code; see [`flush_async`].
+    pub fn flush_async(&self, timeout: Duration) -> impl std::future::Future<Output = FlushReport> {
+        flush_async(timeout)
+    }
+
+    /// [`shutdown`](Telemetry::shutdown) for async code: the wait happens on a helper thread,
+    /// so no runtime thread is blocked. Same deadline as `shutdown`.
+    pub fn shutdown_async(self) -> impl std::future::Future<Output = FlushReport> {
+        let timeout = self.shutdown_timeout;
+        self.shutdown_with_timeout_async(timeout)
+    }
+
+    /// [`shutdown_with_timeout`](Telemetry::shutdown_with_timeout) for async code.
+    pub fn shutdown_with_timeout_async(
+        mut self,
+        timeout: Duration,
+    ) -> impl std::future::Future<Output = FlushReport> {
+        if !self.active || crate::local::is_exporter_thread() {
+            return OffThread::ready(self.stop(timeout));
+        }
+        OffThread::spawn(move || self.stop(timeout), FlushReport::default())
+    }
+
     /// Flushes and stops the pipeline with the configured deadline.
     pub fn shutdown(mut self) -> FlushReport {
         let timeout = self.shutdown_timeout;
@@ -551,22 +632,102 @@ pub fn flush(timeout: Duration) -> FlushReport {
         .unwrap_or_else(|| FlushReport::timed_out(handle.stats(), started.elapsed()))
 }
 
+/// [`flush`] for async code: the wait happens on a short-lived helper thread, so no thread of
+/// the caller's runtime is blocked (other tasks keep running, even on a `current_thread` or
+/// one-worker runtime). Resolves within `timeout`, like [`flush`]; needs no particular
+/// runtime.
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// let report = instrument_runtime::flush_async(std::time::Duration::from_secs(1)).await;
+/// assert!(report.completed); // no pipeline: trivially complete
+/// # });
+/// ```
+pub fn flush_async(timeout: Duration) -> impl std::future::Future<Output = FlushReport> {
+    if crate::local::is_exporter_thread() {
+        let report = flush(timeout);
+        return OffThread::ready(report);
+    }
+    OffThread::spawn(move || flush(timeout), FlushReport::default())
+}
+
+/// The answer of a blocking call made on a helper thread, as a future.
+struct OffThread<T> {
+    slot: Arc<std::sync::Mutex<(Option<T>, Option<std::task::Waker>)>>,
+}
+
+impl<T: Send + 'static> OffThread<T> {
+    fn ready(value: T) -> OffThread<T> {
+        OffThread {
+            slot: Arc::new(std::sync::Mutex::new((Some(value), None))),
+        }
+    }
+
+    /// Runs `f` on a helper thread; if no thread can be started, resolves to `fallback`.
+    fn spawn(f: impl FnOnce() -> T + Send + 'static, fallback: T) -> OffThread<T> {
+        let slot = Arc::new(std::sync::Mutex::new((None, None)));
+        let theirs = Arc::clone(&slot);
+        let spawned = std::thread::Builder::new()
+            .name("instrument-flush".into())
+            .spawn(move || {
+                let value = f();
+                let waker = {
+                    let mut g: std::sync::MutexGuard<'_, (Option<T>, Option<std::task::Waker>)> =
+                        theirs.lock().unwrap_or_else(|p| p.into_inner());
+                    g.0 = Some(value);
+                    g.1.take()
+                };
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            });
+        if let Err(e) = spawned {
+            config::warn_once(format!("cannot start a thread for an async flush: {e}"));
+            return OffThread::ready(fallback);
+        }
+        OffThread { slot }
+    }
+}
+
+impl<T> std::future::Future for OffThread<T> {
+    type Output = T;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        let mut g = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        match g.0.take() {
+            Some(v) => std::task::Poll::Ready(v),
+            None => {
+                g.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        }
+    }
+}
+
 /// Accounting as of the exporter thread's last cycle (all zeros when not running).
 pub fn stats() -> Stats {
     crate::fork::restart_if_pending();
     CURRENT.load_full().map(|h| h.stats()).unwrap_or_default()
 }
 
-/// Replaces the exporter at run time: buffered records go to the old exporter, which is then
-/// flushed and shut down; later records go to the new one. No record is lost or exported
-/// twice. Returns within `timeout`.
+/// Replaces every exporter of the pipeline with `exporter` at run time: buffered records go to
+/// the old exporters, which are then flushed and shut down; later records go to the new one.
+/// No record is lost or exported twice: an old exporter that does not finish within the
+/// deadline has what it still holds counted dropped (`timeout`) in its figures, which stay in
+/// [`Stats::exporters`] (inactive). Returns within `timeout`.
 pub fn set_exporter(exporter: impl Exporter, timeout: Duration) -> Result<(), SwapError> {
     let handle = CURRENT.load_full().ok_or(SwapError::NotRunning)?;
     if crate::local::is_exporter_thread() {
         return Err(SwapError::TimedOut);
     }
     match handle.request(
-        |reply| Command::SetExporter(Box::new(exporter), reply),
+        |reply, deadline| {
+            let spec: SinkSpec = (Box::new(exporter), Filter::all());
+            Command::SetExporters(vec![spec], reply, deadline)
+        },
         timeout,
     ) {
         Some(Ok(())) => Ok(()),
@@ -602,8 +763,12 @@ pub(crate) fn restart_after_fork() {
         );
         return stop_recording_in_child();
     };
-    let exporter = fan_out(factories.iter().map(|f| f()).collect());
-    match recipe.launch(exporter) {
+    let exporters = if recipe.from_env {
+        crate::export::feature_exporters()
+    } else {
+        factories.iter().map(|(f, filter)| (f(), *filter)).collect()
+    };
+    match recipe.launch(exporters) {
         // The parent's guard (copied into the child) shuts this pipeline down when dropped.
         Ok(telemetry) => std::mem::forget(telemetry),
         Err(e) => {

@@ -1,15 +1,20 @@
-//! Exact accounting of records: emitted = exported + dropped (by reason) + in flight.
+//! Exact accounting of records: emitted = exported + dropped (by reason) + in flight, for every
+//! exporter.
 //!
-//! Drops are rare (they happen under overload), so they are counted in global atomics; the hot
-//! path of an admitted record touches none of these. "Emitted" is not counted on the hot path
-//! at all: it is derived as (drained from rings) + (still in rings) + (dropped before a ring).
+//! Drops before a ring (a full ring, re-entrancy, after shutdown, thread exit) are rare, so
+//! they are counted in global atomics; the hot path of an admitted record touches none of
+//! these. "Emitted" is not counted on the hot path at all: for each exporter it is derived as
+//! (records offered to it) + (drained, not offered yet) + (still in rings) + (dropped before a
+//! ring since the exporter joined). What happens after the drain (exported, dropped by its
+//! filter, failures, panics, deadlines) is counted per exporter by its delivery worker (see
+//! `collector::sink`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::buffer::record::Signal;
 
 /// Number of [`DropReason`]s.
-pub const REASONS: usize = 7;
+pub const REASONS: usize = 11;
 
 /// Why a record was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,6 +35,17 @@ pub enum DropReason {
     ThreadExit,
     /// The receiver accepted the batch but rejected this record (OTLP partial success).
     Rejected,
+    /// The exporter's filter (minimum level, signals) does not take this record: it was never
+    /// meant for this exporter.
+    Filtered,
+    /// The exporter panicked while handling the batch holding this record.
+    ExporterPanic,
+    /// The record was still undelivered when a shutdown (or exporter swap) deadline passed:
+    /// the exporter was hung or too slow.
+    Timeout,
+    /// The exporter's own queue (bounded by `Builder::exporter_queue`) was full: the exporter
+    /// is slower than the application, or hung.
+    ExporterQueueFull,
 }
 
 impl DropReason {
@@ -42,6 +58,10 @@ impl DropReason {
         DropReason::Shutdown,
         DropReason::ThreadExit,
         DropReason::Rejected,
+        DropReason::Filtered,
+        DropReason::ExporterPanic,
+        DropReason::Timeout,
+        DropReason::ExporterQueueFull,
     ];
 
     /// The `error.type` value exported in self-metrics.
@@ -54,6 +74,10 @@ impl DropReason {
             DropReason::Shutdown => "shutdown",
             DropReason::ThreadExit => "thread_exit",
             DropReason::Rejected => "rejected",
+            DropReason::Filtered => "filtered",
+            DropReason::ExporterPanic => "exporter_panic",
+            DropReason::Timeout => "timeout",
+            DropReason::ExporterQueueFull => "exporter_queue_full",
         }
     }
 }
@@ -87,13 +111,84 @@ impl SignalStats {
     }
 }
 
-/// Accounting for spans and logs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Span records.
+impl std::ops::AddAssign for SignalStats {
+    fn add_assign(&mut self, other: SignalStats) {
+        self.emitted += other.emitted;
+        self.exported += other.exported;
+        for (d, o) in self.dropped.iter_mut().zip(other.dropped) {
+            *d += o;
+        }
+        self.in_flight += other.in_flight;
+    }
+}
+
+/// Accounting of one exporter (one sink of the pipeline).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExporterStats {
+    /// The exporter's [`name`](crate::Exporter::name) (`"retired"` for the summed figures of
+    /// exporters replaced by [`set_exporter`](crate::set_exporter)).
+    pub name: &'static str,
+    /// Span records, as this exporter saw them (filtered ones count as dropped `filtered`).
     pub spans: SignalStats,
-    /// Log records.
+    /// Log records, as this exporter saw them.
     pub logs: SignalStats,
+    /// Panics caught in this exporter's `export`, `flush`, `poll`, `shutdown` or `Drop`.
+    pub panics: u64,
+    /// `true` while this exporter is in the running pipeline.
+    pub active: bool,
+}
+
+impl ExporterStats {
+    /// `true` when emitted = exported + dropped + in flight for both signals.
+    pub fn balances(&self) -> bool {
+        self.spans.balances() && self.logs.balances()
+    }
+    /// Records (spans + logs) still in flight for this exporter.
+    pub fn in_flight(&self) -> u64 {
+        self.spans.in_flight + self.logs.in_flight
+    }
+}
+
+/// Accounting for spans and logs.
+///
+/// `spans` and `logs` are the aggregate: the sum over every exporter of its figures (so with
+/// two exporters every record counts twice, once per delivery; with one exporter they are that
+/// exporter's figures). `exporters` has each exporter's own figures, in the order they were
+/// added, and balances on its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Span records (every exporter's deliveries summed).
+    pub spans: SignalStats,
+    /// Log records (every exporter's deliveries summed).
+    pub logs: SignalStats,
+    /// Each exporter's figures.
+    pub exporters: Vec<ExporterStats>,
+}
+
+impl Stats {
+    /// The figures of the exporter with this name (the first, if several share it).
+    pub fn exporter(&self, name: &str) -> Option<&ExporterStats> {
+        self.exporters.iter().find(|e| e.name == name)
+    }
+
+    /// `true` when every exporter's figures and the aggregate balance.
+    pub fn balances(&self) -> bool {
+        self.spans.balances() && self.logs.balances() && self.exporters.iter().all(|e| e.balances())
+    }
+
+    pub(crate) fn from_exporters(exporters: Vec<ExporterStats>) -> Stats {
+        let mut spans = SignalStats::default();
+        let mut logs = SignalStats::default();
+        for e in &exporters {
+            spans += e.spans;
+            logs += e.logs;
+        }
+        Stats {
+            spans,
+            logs,
+            exporters,
+        }
+    }
 }
 
 /// Global drop counters, `[signal][reason]`.
@@ -123,15 +218,20 @@ pub(crate) fn dropped(signal: Signal) -> [u64; REASONS] {
     std::array::from_fn(|r| DROPPED[signal as usize][r].load(Ordering::Relaxed))
 }
 
-/// Drops that happened before a record reached a ring (part of "emitted").
-pub(crate) fn dropped_before_ring(d: &[u64; REASONS]) -> u64 {
-    [
-        DropReason::QueueFull,
-        DropReason::Reentrant,
-        DropReason::Shutdown,
-        DropReason::ThreadExit,
-    ]
-    .iter()
-    .map(|&r| d[r as usize])
-    .sum()
+/// Reasons a record is dropped before it reaches a ring (counted in the global atomics).
+pub(crate) const BEFORE_RING: [DropReason; 4] = [
+    DropReason::QueueFull,
+    DropReason::Reentrant,
+    DropReason::Shutdown,
+    DropReason::ThreadExit,
+];
+
+/// Drops before a ring so far, by reason (other reasons 0).
+pub(crate) fn dropped_before_ring(signal: Signal) -> [u64; REASONS] {
+    let all = dropped(signal);
+    let mut out = [0; REASONS];
+    for r in BEFORE_RING {
+        out[r as usize] = all[r as usize];
+    }
+    out
 }

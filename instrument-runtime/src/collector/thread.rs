@@ -1,43 +1,46 @@
 //! The exporter thread's loop.
 //!
 //! It wakes on its interval, when a ring passes half full, or on a command (flush, exporter
-//! swap, shutdown); it never needs the application's async runtime, and every wait an
-//! application thread does on it has a deadline (see [`crate::pipeline`]).
+//! swap, shutdown); it drains every ring once, converts once, and offers each batch to every
+//! sink (see [`super::sink`]): it never calls an exporter itself, so no exporter can stall it.
+//! It never needs the application's async runtime, and every wait an application thread does
+//! on it has a deadline (see [`crate::pipeline`]).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::breaker::{Breaker, Verdict};
+use super::sink::Sink;
 use super::{convert, self_metrics};
-use crate::buffer::record::{Record, Signal};
+use crate::buffer::record::Record;
 use crate::buffer::registry::{self, RingHandle};
 use crate::clock::WallClock;
 use crate::config::Config;
-use crate::export::{Batch, ExportError, Exporter, MetricsSnapshot, Resource};
+use crate::export::{Batch, ExportError, Exporter, Filter, LogData, MetricsSnapshot, Resource, SpanData};
 use crate::metrics::aggregate::Aggregator;
 use crate::pipeline::FlushReport;
-use crate::stats::{self, DropReason, SignalStats, Stats};
+use crate::stats::{ExporterStats, Stats};
 
 /// Longest sleep between two drains, so rings are emptied promptly even without pressure.
 const MAX_PARK: Duration = Duration::from_millis(50);
 
-/// A request from an application thread; each carries where to send the answer.
+/// An exporter with what it takes.
+pub(crate) type SinkSpec = (Box<dyn Exporter>, Filter);
+
+/// A request from an application thread; each carries where to send the answer and the
+/// deadline by which the exporter thread answers.
 pub(crate) enum Command {
-    Flush(SyncSender<FlushReport>),
-    SetExporter(Box<dyn Exporter>, SyncSender<Result<(), ExportError>>),
-    Shutdown(SyncSender<FlushReport>),
+    Flush(SyncSender<FlushReport>, Instant),
+    SetExporters(Vec<SinkSpec>, SyncSender<Result<(), ExportError>>, Instant),
+    Shutdown(SyncSender<FlushReport>, Instant),
 }
 
 /// State that outlives one pipeline: rings and metric shards keep their data across a
-/// shutdown and a new `init()`, so counts stay exact and no buffered record is forgotten.
+/// shutdown and a new `init()`, so no buffered record is forgotten.
 #[derive(Default)]
 pub(crate) struct Persistent {
     rings: Vec<RingHandle>,
     metrics: Aggregator,
-    drained: [u64; 2],
-    exported: [u64; 2],
     start_unix_nanos: u64,
 }
 
@@ -61,23 +64,23 @@ pub(crate) struct Shared {
 
 pub(crate) struct Collector {
     p: Persistent,
-    exporter: Box<dyn Exporter>,
+    sinks: Vec<Sink>,
+    /// Final figures of exporters replaced by a swap, merged by name.
+    retired: Vec<ExporterStats>,
     cfg: Config,
     resource: Arc<Resource>,
     clock: WallClock,
     rx: Receiver<Command>,
     shared: Arc<Shared>,
-    pending: Batch,
-    /// A batch that failed with a retryable error, and when to try it again.
-    retry: Option<(Batch, Instant)>,
-    breaker: Breaker,
+    pending_spans: Vec<SpanData>,
+    pending_logs: Vec<LogData>,
     next_export: Instant,
     next_metrics: Instant,
 }
 
 impl Collector {
     pub(crate) fn new(
-        exporter: Box<dyn Exporter>,
+        sinks: Vec<Sink>,
         cfg: Config,
         rx: Receiver<Command>,
         shared: Arc<Shared>,
@@ -96,20 +99,22 @@ impl Collector {
             attributes: cfg.resource_attributes.clone(),
         });
         let now = Instant::now();
-        Collector {
+        let mut collector = Collector {
             p,
-            exporter,
+            sinks,
+            retired: Vec::new(),
             resource,
             clock,
             rx,
             shared,
-            pending: Batch::default(),
-            retry: None,
-            breaker: Breaker::default(),
+            pending_spans: Vec::new(),
+            pending_logs: Vec::new(),
             next_export: now + cfg.export_interval,
             next_metrics: now + cfg.metrics_interval,
             cfg,
-        }
+        };
+        collector.publish();
+        collector
     }
 
     /// The thread body. Returns after a shutdown command (or when every handle is gone).
@@ -117,20 +122,21 @@ impl Collector {
         crate::local::mark_exporter_thread();
         loop {
             match self.rx.try_recv() {
-                Ok(Command::Flush(reply)) => {
-                    let report = self.flush();
+                Ok(Command::Flush(reply, deadline)) => {
+                    let report = self.flush(deadline);
                     let _ = reply.try_send(report);
                 }
-                Ok(Command::SetExporter(exporter, reply)) => {
-                    let _ = reply.try_send(self.swap(exporter));
+                Ok(Command::SetExporters(sinks, reply, deadline)) => {
+                    let _ = reply.try_send(self.swap(sinks, deadline));
                 }
-                Ok(Command::Shutdown(reply)) => {
-                    let report = self.shutdown();
+                Ok(Command::Shutdown(reply, deadline)) => {
+                    let report = self.shutdown(deadline);
                     let _ = reply.try_send(report);
                     return;
                 }
                 Err(TryRecvError::Disconnected) => {
-                    self.shutdown();
+                    let deadline = Instant::now() + self.cfg.shutdown_timeout;
+                    self.shutdown(deadline);
                     return;
                 }
                 Err(TryRecvError::Empty) => {
@@ -148,17 +154,19 @@ impl Collector {
         due.saturating_duration_since(now).min(MAX_PARK)
     }
 
-    /// One pass: take new registrations, retry or drain and export, snapshot metrics if due.
+    /// One pass: take new registrations, drain every ring, hand batches to the sinks when due,
+    /// snapshot metrics if due.
     fn cycle(&mut self, now: Instant, force: bool) {
         registry::take_new(&mut self.p.rings);
         self.p.metrics.register_new();
-        if self.retry_held(now, force) {
-            return;
-        }
-        if self.breaker.is_open(now) {
-            self.drain_and_drop();
-        } else {
-            self.drain_and_export(now, force);
+        self.drain();
+        let max = self.cfg.max_batch.max(1);
+        let due = force || now >= self.next_export;
+        if due || self.pending_spans.len() + self.pending_logs.len() >= max {
+            if due {
+                self.next_export = now + self.cfg.export_interval;
+            }
+            self.dispatch();
         }
         if force || now >= self.next_metrics {
             self.next_metrics = now + self.cfg.metrics_interval;
@@ -168,144 +176,80 @@ impl Collector {
         self.p.rings.retain(|r| !r.is_finished());
     }
 
-    /// Tries the held batch if its time has come; `true` while a batch is still held.
-    fn retry_held(&mut self, now: Instant, force: bool) -> bool {
-        match self.retry.take() {
-            Some((batch, at)) if force || now >= at => {
-                self.send(batch);
-                self.retry.is_some()
+    /// Takes what every ring holds now (at most its length at the start, so a thread that
+    /// keeps logging cannot hold the exporter thread in one ring).
+    fn drain(&mut self) {
+        for i in 0..self.p.rings.len() {
+            let n = self.p.rings[i].len();
+            for _ in 0..n {
+                let Ok(record) = self.p.rings[i].consumer.pop() else {
+                    break;
+                };
+                match record {
+                    Record::Span(s) => self.pending_spans.push(convert::span(s, &self.clock)),
+                    Record::Log(l) => self.pending_logs.push(convert::log(*l, &self.clock)),
+                }
             }
-            Some(held) => {
-                self.retry = Some(held);
-                true
-            }
-            None => false,
         }
     }
 
-    fn drain_and_export(&mut self, now: Instant, force: bool) {
+    /// Offers what is pending to every sink, in batches of at most `max_batch` records of one
+    /// signal: logs first, then spans, so a sink that groups a trace's records (pretty stdout)
+    /// has a span's logs before the span itself (a span ends after the logs made inside it).
+    fn dispatch(&mut self) {
         let max = self.cfg.max_batch.max(1);
-        'rings: for i in 0..self.p.rings.len() {
-            while let Ok(record) = self.p.rings[i].consumer.pop() {
-                self.take(record);
-                if self.pending.records() >= max {
-                    self.send_pending();
-                    if self.blocked() {
-                        break 'rings;
-                    }
-                }
-            }
+        let logs = std::mem::take(&mut self.pending_logs);
+        let spans = std::mem::take(&mut self.pending_spans);
+        let mut logs = logs.into_iter().peekable();
+        while logs.peek().is_some() {
+            let chunk: Vec<LogData> = logs.by_ref().take(max).collect();
+            self.offer(Vec::new(), chunk);
         }
-        if (force || now >= self.next_export) && self.retry.is_none() {
-            self.next_export = now + self.cfg.export_interval;
-            if self.pending.records() > 0 {
-                self.send_pending();
-            }
+        let mut spans = spans.into_iter().peekable();
+        while spans.peek().is_some() {
+            let chunk: Vec<SpanData> = spans.by_ref().take(max).collect();
+            self.offer(chunk, Vec::new());
         }
     }
 
-    /// `true` while nothing more may be sent now: a batch waits for its retry, or the circuit
-    /// just opened (what is pending is then dropped by the next cycle, counted).
-    fn blocked(&self) -> bool {
-        self.retry.is_some() || self.breaker.is_open(Instant::now())
-    }
-
-    /// Circuit open: empty the rings (so the application keeps running) and count the drops.
-    fn drain_and_drop(&mut self) {
-        let mut dropped = [
-            self.pending.spans.len() as u64,
-            self.pending.logs.len() as u64,
-        ];
-        self.pending = Batch::default();
-        for ring in &mut self.p.rings {
-            while let Ok(record) = ring.consumer.pop() {
-                let s = record.signal() as usize;
-                dropped[s] += 1;
-                self.p.drained[s] += 1;
+    /// One batch to every sink: shared when the sink's filter takes all of it, a filtered copy
+    /// when it takes part, nothing (counted `filtered`) when it takes none.
+    fn offer(&self, spans: Vec<SpanData>, logs: Vec<LogData>) {
+        let counts = [spans.len() as u64, logs.len() as u64];
+        let shared = Arc::new(Batch {
+            spans,
+            logs,
+            metrics: None,
+            resource: Some(Arc::clone(&self.resource)),
+        });
+        for sink in &self.sinks {
+            let f = sink.filter();
+            if f.is_all() {
+                sink.offer(Arc::clone(&shared), counts);
+                continue;
+            }
+            let span_ok = shared.spans.iter().filter(|s| f.takes_span(s)).count() as u64;
+            let log_ok = shared.logs.iter().filter(|l| f.takes_log(l)).count() as u64;
+            sink.filtered([counts[0] - span_ok, counts[1] - log_ok]);
+            if [span_ok, log_ok] == counts {
+                sink.offer(Arc::clone(&shared), counts);
+            } else if span_ok + log_ok > 0 {
+                let part = Batch {
+                    spans: shared.spans.iter().filter(|s| f.takes_span(s)).cloned().collect(),
+                    logs: shared.logs.iter().filter(|l| f.takes_log(l)).cloned().collect(),
+                    metrics: None,
+                    resource: Some(Arc::clone(&self.resource)),
+                };
+                sink.offer(Arc::new(part), [span_ok, log_ok]);
             }
         }
-        stats::count_drop(Signal::Span, DropReason::CircuitOpen, dropped[0]);
-        stats::count_drop(Signal::Log, DropReason::CircuitOpen, dropped[1]);
-    }
-
-    fn take(&mut self, record: Record) {
-        self.p.drained[record.signal() as usize] += 1;
-        match record {
-            Record::Span(s) => self.pending.spans.push(convert::span(s, &self.clock)),
-            Record::Log(l) => self.pending.logs.push(convert::log(*l, &self.clock)),
-        }
-    }
-
-    /// Sends spans and logs as two batches, each judged on its own: an exporter that delivers
-    /// one signal and fails the other (OTLP sends them to two endpoints) gets only the failed
-    /// one retried, so nothing is exported twice. While a batch is held for retry, the rest
-    /// stays pending.
-    fn send_pending(&mut self) {
-        let spans = std::mem::take(&mut self.pending.spans);
-        if !spans.is_empty() {
-            self.send(Batch {
-                spans,
-                resource: Some(Arc::clone(&self.resource)),
-                ..Batch::default()
-            });
-            if self.blocked() {
-                return;
-            }
-        }
-        let logs = std::mem::take(&mut self.pending.logs);
-        if !logs.is_empty() {
-            self.send(Batch {
-                logs,
-                resource: Some(Arc::clone(&self.resource)),
-                ..Batch::default()
-            });
-        }
-    }
-
-    /// One export attempt of a batch of records, judged by the breaker.
-    fn send(&mut self, batch: Batch) {
-        let result = self.call_exporter(|e| e.export(&batch));
-        let now = Instant::now();
-        let counts = [batch.spans.len() as u64, batch.logs.len() as u64];
-        match self.breaker.on_result(&result, now) {
-            Verdict::Exported => {
-                self.p.exported[0] += counts[0];
-                self.p.exported[1] += counts[1];
-            }
-            Verdict::Partial(rejected) => {
-                for (i, signal) in [Signal::Span, Signal::Log].into_iter().enumerate() {
-                    let dropped = rejected.min(counts[i]);
-                    self.p.exported[i] += counts[i] - dropped;
-                    stats::count_drop(signal, DropReason::Rejected, dropped);
-                }
-            }
-            Verdict::RetryAt(at) => self.retry = Some((batch, at)),
-            Verdict::Drop => {
-                stats::count_drop(Signal::Span, DropReason::ExportFailed, counts[0]);
-                stats::count_drop(Signal::Log, DropReason::ExportFailed, counts[1]);
-            }
-        }
-        if let Err(e) = result {
-            crate::config::warn_once(format!("exporter {:?} failed: {e}", self.exporter.name()));
-        }
-    }
-
-    /// Calls the exporter; a panicking exporter counts as a permanent failure instead of
-    /// killing the exporter thread.
-    fn call_exporter(
-        &mut self,
-        f: impl FnOnce(&mut dyn Exporter) -> Result<(), ExportError>,
-    ) -> Result<(), ExportError> {
-        let exporter = &mut *self.exporter;
-        catch_unwind(AssertUnwindSafe(|| f(exporter)))
-            .unwrap_or_else(|_| Err(ExportError::permanent("the exporter panicked")))
     }
 
     fn export_metrics(&mut self) {
         let stats = self.stats();
         let mut metrics = self.p.metrics.call_metrics();
         metrics.extend(self_metrics::metrics(&stats));
-        let batch = Batch {
+        let batch = Arc::new(Batch {
             metrics: Some(MetricsSnapshot {
                 start_unix_nanos: self.p.start_unix_nanos,
                 time_unix_nanos: self.clock.now_unix_nanos(),
@@ -313,103 +257,142 @@ impl Collector {
             }),
             resource: Some(Arc::clone(&self.resource)),
             ..Batch::default()
-        };
-        // Snapshots are cumulative: a failed one is superseded by the next, nothing to retry.
-        if let Err(e) = self.call_exporter(|e| e.export(&batch)) {
-            crate::config::warn_once(format!("metrics export failed: {e}"));
+        });
+        for sink in &self.sinks {
+            if sink.filter().takes(crate::export::SignalKind::Metrics) {
+                sink.offer_metrics(Arc::clone(&batch));
+            }
         }
     }
 
-    /// Exports everything buffered now; bounded so threads that keep logging cannot hold the
-    /// flush forever.
-    fn flush(&mut self) -> FlushReport {
+    /// Offers everything buffered now to every sink, then has every sink deliver and flush,
+    /// waiting until `deadline`.
+    fn flush(&mut self, deadline: Instant) -> FlushReport {
         let started = Instant::now();
         let before = self.stats();
+        self.drain_everything();
+        let tickets: Vec<u64> = self.sinks.iter().map(Sink::request_flush).collect();
+        let completed = self
+            .sinks
+            .iter()
+            .zip(tickets)
+            .fold(true, |ok, (sink, t)| sink.wait_flushed(t, deadline) && ok);
+        let after = self.publish();
+        let mut report = FlushReport::between(&before, &after, started.elapsed());
+        report.completed = completed;
+        report
+    }
+
+    /// Drains the rings and dispatches, a bounded number of rounds (threads that keep logging
+    /// cannot hold the flush forever), then a metrics snapshot.
+    fn drain_everything(&mut self) {
         registry::take_new(&mut self.p.rings);
         let buffered: usize = self.p.rings.iter().map(RingHandle::len).sum();
         let rounds = 2 + buffered / self.cfg.max_batch.max(1);
         for _ in 0..rounds {
             self.cycle(Instant::now(), true);
-            if self.retry.is_some() || self.p.rings.iter().all(|r| r.len() == 0) {
+            if self.p.rings.iter().all(|r| r.len() == 0) {
                 break;
             }
         }
-        if self.retry.is_none() && self.pending.records() > 0 {
-            self.send_pending();
+    }
+
+    /// Delivers what the current sinks have (until `deadline`), shuts them down and starts
+    /// the new ones. An old sink that does not finish in time is abandoned: what it still had
+    /// counts dropped `timeout`.
+    fn swap(&mut self, new: Vec<SinkSpec>, deadline: Instant) -> Result<(), ExportError> {
+        let mut started = Vec::new();
+        for (exporter, filter) in new {
+            match Sink::start(exporter, filter, self.cfg.exporter_queue) {
+                Ok(s) => started.push(s),
+                Err(e) => {
+                    return Err(ExportError::permanent(format!(
+                        "cannot start the new exporter's worker thread: {e}"
+                    )))
+                }
+            }
         }
-        let _ = self.call_exporter(|e| e.flush());
+        self.flush(deadline);
+        let old = std::mem::replace(&mut self.sinks, started);
+        let result = self.retire(old, deadline);
+        self.publish();
+        result
+    }
+
+    /// Shuts sinks down until `deadline` and keeps their final figures.
+    fn retire(&mut self, old: Vec<Sink>, deadline: Instant) -> Result<(), ExportError> {
+        for sink in &old {
+            sink.request_shutdown();
+        }
+        let mut result = Ok(());
+        for sink in &old {
+            if !sink.wait_finished(deadline) {
+                sink.abandon();
+            }
+            if let Err(e) = sink.shutdown_result() {
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+            let mut stats = sink.stats([0, 0], false);
+            match self.retired.iter_mut().find(|r| r.name == stats.name) {
+                Some(r) => {
+                    r.spans += stats.spans;
+                    r.logs += stats.logs;
+                    r.panics += stats.panics;
+                }
+                None => {
+                    stats.active = false;
+                    self.retired.push(stats);
+                }
+            }
+        }
+        result
+    }
+
+    /// Delivers everything, shuts every sink down, and abandons (counting `timeout`) those
+    /// that do not finish by `deadline`: in flight is 0 for every exporter afterwards.
+    fn shutdown(mut self, deadline: Instant) -> FlushReport {
+        let started = Instant::now();
+        let before = self.stats();
+        self.drain_everything();
+        for sink in &self.sinks {
+            sink.request_shutdown();
+        }
+        let mut completed = true;
+        for sink in &self.sinks {
+            if !sink.wait_finished(deadline) && sink.abandon() {
+                completed = false;
+            }
+        }
         let after = self.publish();
-        FlushReport::between(&before, &after, started.elapsed())
-    }
-
-    fn swap(&mut self, exporter: Box<dyn Exporter>) -> Result<(), ExportError> {
-        self.flush();
-        let mut old = std::mem::replace(&mut self.exporter, exporter);
-        // The retry state belonged to the old exporter's destination.
-        self.breaker = Breaker::default();
-        let shutdown = catch_unwind(AssertUnwindSafe(|| old.shutdown()))
-            .unwrap_or_else(|_| Err(ExportError::permanent("the exporter panicked")));
-        if let Some((batch, _)) = self.retry.take() {
-            self.send(batch); // give a held batch one chance with the new exporter
-        }
-        shutdown
-    }
-
-    fn shutdown(mut self) -> FlushReport {
-        let report = self.flush();
-        if let Some((batch, _)) = self.retry.take() {
-            stats::count_drop(
-                Signal::Span,
-                DropReason::ExportFailed,
-                batch.spans.len() as u64,
-            );
-            stats::count_drop(
-                Signal::Log,
-                DropReason::ExportFailed,
-                batch.logs.len() as u64,
-            );
-        }
-        let _ = self.call_exporter(|e| e.shutdown());
-        let final_stats = self.publish();
         *lock(&PARKED) = Some(std::mem::take(&mut self.p));
-        FlushReport {
-            stats: final_stats,
-            ..report
-        }
+        let mut report = FlushReport::between(&before, &after, started.elapsed());
+        report.completed = completed;
+        report
     }
 
     fn publish(&mut self) -> Stats {
         let stats = self.stats();
-        *lock(&self.shared.stats) = stats;
+        *lock(&self.shared.stats) = stats.clone();
         stats
     }
 
-    /// Exact accounting at this instant (on the exporter thread, nothing moves but the rings,
-    /// which are read once).
+    /// Exact accounting at this instant, per sink (on the exporter thread, nothing moves but
+    /// the rings, which are read once, and the sinks, each read under its lock).
     fn stats(&mut self) -> Stats {
         let in_rings = self.records_in_rings();
-        let mut held = [
-            self.pending.spans.len() as u64,
-            self.pending.logs.len() as u64,
+        let not_offered = [
+            in_rings[0] + self.pending_spans.len() as u64,
+            in_rings[1] + self.pending_logs.len() as u64,
         ];
-        if let Some((b, _)) = &self.retry {
-            held[0] += b.spans.len() as u64;
-            held[1] += b.logs.len() as u64;
-        }
-        let signal = |s: Signal| {
-            let i = s as usize;
-            let dropped = stats::dropped(s);
-            SignalStats {
-                emitted: self.p.drained[i] + in_rings[i] + stats::dropped_before_ring(&dropped),
-                exported: self.p.exported[i],
-                dropped,
-                in_flight: in_rings[i] + held[i],
-            }
-        };
-        Stats {
-            spans: signal(Signal::Span),
-            logs: signal(Signal::Log),
-        }
+        let mut exporters: Vec<ExporterStats> = self
+            .sinks
+            .iter()
+            .map(|s| s.stats(not_offered, true))
+            .collect();
+        exporters.extend(self.retired.iter().cloned());
+        Stats::from_exporters(exporters)
     }
 
     /// Records waiting in rings, per signal, read without consuming them.
@@ -433,3 +416,4 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // recover anyway rather than propagate a poison.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+

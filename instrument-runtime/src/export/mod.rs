@@ -85,10 +85,121 @@ impl fmt::Display for ExportError {
 
 impl std::error::Error for ExportError {}
 
+/// Records an exporter accepted (its `export` returned `Ok` or a permanent error) but still
+/// keeps, undelivered: the pretty stdout mode parks a trace's records until its root span
+/// arrives. The pipeline counts them in flight for this exporter until `held` no longer
+/// reports them; they then count as exported if the call that released them returned `Ok`,
+/// else as dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Spans held.
+    pub spans: u64,
+    /// Log records held.
+    pub logs: u64,
+}
+
+/// A signal an exporter can take (see [`Filter`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignalKind {
+    /// Spans.
+    Traces,
+    /// Log records.
+    Logs,
+    /// Metric snapshots.
+    Metrics,
+}
+
+/// What one exporter takes: a minimum level and a set of signals, applied on the exporter
+/// thread (the application pays nothing for it). Records the filter refuses count as dropped
+/// with reason [`Filtered`](crate::DropReason::Filtered) in that exporter's accounting.
+///
+/// ```
+/// use instrument_runtime::export::{Filter, SignalKind};
+/// use instrument_runtime::Level;
+///
+/// // OTLP: spans and logs at info and above; Prometheus: metrics only.
+/// let otlp = Filter::all().min_level(Level::Info).signals(&[SignalKind::Traces, SignalKind::Logs]);
+/// let prom = Filter::all().signals(&[SignalKind::Metrics]);
+/// assert!(otlp.takes(SignalKind::Logs) && !otlp.takes(SignalKind::Metrics));
+/// assert!(!prom.takes(SignalKind::Traces));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Filter {
+    min_level: crate::Level,
+    traces: bool,
+    logs: bool,
+    metrics: bool,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter::all()
+    }
+}
+
+impl Filter {
+    /// Every signal, every level.
+    pub const fn all() -> Filter {
+        Filter {
+            min_level: crate::Level::Trace,
+            traces: true,
+            logs: true,
+            metrics: true,
+        }
+    }
+
+    /// Only spans and log records at `level` or above (metrics have no level).
+    #[must_use]
+    pub const fn min_level(mut self, level: crate::Level) -> Filter {
+        self.min_level = level;
+        self
+    }
+
+    /// Only these signals.
+    #[must_use]
+    pub fn signals(mut self, signals: &[SignalKind]) -> Filter {
+        self.traces = signals.contains(&SignalKind::Traces);
+        self.logs = signals.contains(&SignalKind::Logs);
+        self.metrics = signals.contains(&SignalKind::Metrics);
+        self
+    }
+
+    /// `true` if this filter takes the signal (at some level).
+    pub fn takes(&self, signal: SignalKind) -> bool {
+        match signal {
+            SignalKind::Traces => self.traces,
+            SignalKind::Logs => self.logs,
+            SignalKind::Metrics => self.metrics,
+        }
+    }
+
+    /// The lowest level taken.
+    pub fn level(&self) -> crate::Level {
+        self.min_level
+    }
+
+    /// `true` if this filter lets everything through.
+    pub fn is_all(&self) -> bool {
+        *self == Filter::all()
+    }
+
+    pub(crate) fn takes_span(&self, span: &SpanData) -> bool {
+        self.traces && span.level >= self.min_level
+    }
+
+    pub(crate) fn takes_log(&self, log: &LogData) -> bool {
+        self.logs && log.level >= self.min_level
+    }
+}
+
 /// A destination for telemetry. Implement it to send batches anywhere.
 ///
-/// Every method is called on the exporter thread only, one at a time. Anything an exporter
-/// logs or instruments there is not fed back into the pipeline (no re-entrancy, no recursion).
+/// Each exporter of a pipeline gets its own delivery worker thread (`instrument-sink-<name>`),
+/// with its own queue, retries, circuit breaker and accounting: one exporter that is slow,
+/// failing, hung or panicking never delays, duplicates or drops what another one gets. Every
+/// method of one exporter is called on its worker, one at a time. Anything an exporter logs or
+/// instruments there is not fed back into the pipeline (no re-entrancy, no recursion). A panic
+/// in any method (or in `Drop`) is caught and counted.
 ///
 /// ```
 /// use instrument_runtime::{Batch, ExportError, Exporter};
@@ -116,7 +227,19 @@ pub trait Exporter: Send + 'static {
     fn shutdown(&mut self) -> Result<(), ExportError> {
         Ok(())
     }
+    /// Records accepted but not delivered yet (see [`Held`]); default none.
+    fn held(&self) -> Held {
+        Held::default()
+    }
+    /// Called when the exporter's queue is idle, at least every [`POLL_INTERVAL`]: deliver what
+    /// is held and due (the pretty stdout mode prints trees whose wait is over).
+    fn poll(&mut self) -> Result<(), ExportError> {
+        Ok(())
+    }
 }
+
+/// How often an idle exporter's [`Exporter::poll`] is called, at most this far apart.
+pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl<E: Exporter + ?Sized> Exporter for Box<E> {
     fn name(&self) -> &'static str {
@@ -131,10 +254,19 @@ impl<E: Exporter + ?Sized> Exporter for Box<E> {
     fn shutdown(&mut self) -> Result<(), ExportError> {
         (**self).shutdown()
     }
+    fn held(&self) -> Held {
+        (**self).held()
+    }
+    fn poll(&mut self) -> Result<(), ExportError> {
+        (**self).poll()
+    }
 }
 
-/// Sends every batch to several exporters (what enabling several exporter features does).
-/// The batch counts as exported when every exporter took it; the first error is returned.
+/// Sends every batch to several exporters as **one** exporter: one queue, one retry, one
+/// circuit breaker, and the batch counts as exported only when every exporter took it (the
+/// first error is returned, so a retry re-sends to all). The pipeline does not use it: give
+/// each exporter to [`Builder::exporter`](crate::Builder::exporter) instead, and each gets its
+/// own delivery. Kept for exporters that must succeed or fail together.
 #[derive(Default)]
 pub struct Fanout(pub Vec<Box<dyn Exporter>>);
 
@@ -158,6 +290,18 @@ impl Exporter for Fanout {
     }
     fn shutdown(&mut self) -> Result<(), ExportError> {
         fold_errors(self.0.iter_mut().map(|e| e.shutdown()))
+    }
+    fn held(&self) -> Held {
+        self.0.iter().fold(Held::default(), |acc, e| {
+            let h = e.held();
+            Held {
+                spans: acc.spans.max(h.spans),
+                logs: acc.logs.max(h.logs),
+            }
+        })
+    }
+    fn poll(&mut self) -> Result<(), ExportError> {
+        fold_errors(self.0.iter_mut().map(|e| e.poll()))
     }
 }
 
@@ -185,21 +329,26 @@ impl Exporter for NoopExporter {
     }
 }
 
-/// The exporters of the enabled cargo features, used when the builder names none.
-pub(crate) fn feature_exporters() -> Vec<Box<dyn Exporter>> {
-    #[allow(unused_mut)]
-    let mut out: Vec<Box<dyn Exporter>> = Vec::new();
-    #[cfg(feature = "stdout")]
-    out.push(Box::new(stdout::StdoutExporter::from_env()));
-    #[cfg(feature = "otlp")]
-    out.push(Box::new(otlp::OtlpExporter::from_env()));
-    #[cfg(feature = "prometheus")]
-    match prometheus::PrometheusExporter::builder().build() {
-        Ok(p) => out.push(Box::new(p)),
-        Err(e) => crate::config::warn_once(format!("prometheus endpoint not started: {e}")),
-    }
-    if out.is_empty() {
-        out.push(Box::new(NoopExporter));
+/// The exporters `init()` starts when the builder names none, each with the signals it takes
+/// (see `config::select_exporters` for the rules). Empty when every signal is `none`.
+pub(crate) fn feature_exporters() -> Vec<(Box<dyn Exporter>, Filter)> {
+    use crate::config::Kind;
+    let mut out: Vec<(Box<dyn Exporter>, Filter)> = Vec::new();
+    for (kind, signals) in crate::config::select_exporters().sinks {
+        let filter = Filter::all().signals(&signals);
+        match kind {
+            #[cfg(feature = "stdout")]
+            Kind::Console => out.push((Box::new(stdout::StdoutExporter::from_env()), filter)),
+            #[cfg(feature = "otlp")]
+            Kind::Otlp => out.push((Box::new(otlp::OtlpExporter::from_env()), filter)),
+            #[cfg(feature = "prometheus")]
+            Kind::Prometheus => match prometheus::PrometheusExporter::builder().build() {
+                Ok(p) => out.push((Box::new(p), filter)),
+                Err(e) => crate::diag::warn(format!("prometheus endpoint not started: {e}")),
+            },
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
     }
     out
 }
