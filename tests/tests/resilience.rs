@@ -256,7 +256,8 @@ fn panicking_and_failing_exporters_count_drops() {
         let s = r3.stats;
         assert_eq!(s.spans.emitted, 3);
         assert_eq!(s.spans.exported, 1);
-        assert_eq!(s.spans.dropped(DropReason::ExportFailed), 2);
+        assert_eq!(s.spans.dropped(DropReason::ExporterPanic), 1);
+        assert_eq!(s.spans.dropped(DropReason::ExportFailed), 1);
         assert!(s.spans.balances());
         assert_eq!(c.spans_named("work").len(), 1);
     });
