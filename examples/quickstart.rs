@@ -1,7 +1,8 @@
 //! The embedded default: spans, log lines carrying their trace ids, and the latency histogram,
 //! as JSON lines on stdout (`INSTRUMENT_STDOUT=pretty` for an indented span tree).
 //!
-//! Run it with `cargo run --example quickstart`.
+//! Run it with `cargo run --example quickstart`. Whatever exporter features are compiled in,
+//! with no `OTEL_*` exporter configuration only stdout runs (no collector, no port).
 
 use std::time::Duration;
 
@@ -55,10 +56,21 @@ fn main() {
         log::info!("reserved {a} and {b} items"); // outside any span: no trace id
     });
 
-    // Dropping the guard flushes (bounded) and prints the metrics snapshot too.
+    // Shutting down flushes (bounded) and prints the metrics snapshot too; then the final
+    // accounting of every exporter: emitted = exported + dropped + in flight.
     let report = telemetry.shutdown();
-    eprintln!(
-        "exported {} records, dropped {}, in flight {} ({:?})",
-        report.exported, report.dropped, report.in_flight, report.elapsed
-    );
+    for e in &report.stats.exporters {
+        let emitted = e.spans.emitted + e.logs.emitted;
+        let exported = e.spans.exported + e.logs.exported;
+        let dropped = e.spans.dropped_total() + e.logs.dropped_total();
+        eprintln!(
+            "{}: {emitted} records ({} spans, {} logs): exported {exported}, dropped {dropped}, \
+             in flight {} ({:?})",
+            e.name,
+            e.spans.emitted,
+            e.logs.emitted,
+            e.in_flight(),
+            report.elapsed
+        );
+    }
 }
