@@ -102,7 +102,7 @@ fn readme_first_command_from_a_fresh_clone() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    let kind = |k: &str| lines.iter().filter(move |v| v["kind"] == k);
+    let kind = |k: &'static str| lines.iter().filter(move |v| v["kind"] == k);
     let spans: Vec<_> = kind("span").collect();
     let logs: Vec<_> = kind("log").collect();
     assert_eq!(spans.len(), 8, "{stdout}");
