@@ -33,6 +33,22 @@ pub enum Behavior {
     Hang,
     /// Panic on the next export.
     Panic,
+    /// Fail every other export with a retryable error (the first fails), accept the rest: a
+    /// flapping collector.
+    Flap,
+    /// Sleep this long in every export, then accept (a slow receiver).
+    Slow(Duration),
+}
+
+/// Which other methods panic (each can be set on its own).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Panics {
+    /// `flush` panics.
+    pub flush: bool,
+    /// `shutdown` panics.
+    pub shutdown: bool,
+    /// `Drop` panics.
+    pub drop: bool,
 }
 
 #[derive(Debug, Default)]
@@ -45,12 +61,16 @@ struct Inner {
     shutdowns: usize,
     behavior: Option<Behavior>,
     released: bool,
+    attempts: usize,
+    panics: Panics,
+    dropped: bool,
 }
 
 /// The exporter half: give it to the builder.
 #[derive(Debug)]
 pub struct TestExporter {
     shared: Arc<(Mutex<Inner>, Condvar)>,
+    name: &'static str,
 }
 
 /// The inspection half: read what was exported.
@@ -62,10 +82,17 @@ pub struct Collected {
 impl TestExporter {
     /// A new exporter and the handle to read what it received.
     pub fn new() -> (TestExporter, Collected) {
+        Self::named("testing")
+    }
+
+    /// Like [`TestExporter::new`], with this [`Exporter::name`] (to tell several apart in
+    /// [`Stats::exporters`](crate::Stats::exporters)).
+    pub fn named(name: &'static str) -> (TestExporter, Collected) {
         let shared = Arc::new((Mutex::new(Inner::default()), Condvar::new()));
         (
             TestExporter {
                 shared: Arc::clone(&shared),
+                name,
             },
             Collected { shared },
         )
@@ -78,15 +105,21 @@ fn lock(shared: &(Mutex<Inner>, Condvar)) -> MutexGuard<'_, Inner> {
 
 impl Exporter for TestExporter {
     fn name(&self) -> &'static str {
-        "testing"
+        self.name
     }
 
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
-        let behavior = lock(&self.shared)
-            .behavior
-            .clone()
-            .unwrap_or(Behavior::Accept);
+        let (behavior, attempt) = {
+            let mut g = lock(&self.shared);
+            g.attempts += 1;
+            (g.behavior.clone().unwrap_or(Behavior::Accept), g.attempts)
+        };
         match behavior {
+            Behavior::Flap if attempt % 2 == 1 => {
+                return Err(ExportError::retryable("injected flap"))
+            }
+            Behavior::Flap => {}
+            Behavior::Slow(d) => std::thread::sleep(d),
             Behavior::Accept => {}
             Behavior::FailRetryable => return Err(ExportError::retryable("injected")),
             Behavior::FailPermanent => return Err(ExportError::permanent("injected")),
@@ -109,13 +142,40 @@ impl Exporter for TestExporter {
     }
 
     fn flush(&mut self) -> Result<(), ExportError> {
-        lock(&self.shared).flushes += 1;
+        let panics = {
+            let mut g = lock(&self.shared);
+            g.flushes += 1;
+            g.panics.flush
+        };
+        if panics {
+            panic!("injected flush panic");
+        }
         Ok(())
     }
 
     fn shutdown(&mut self) -> Result<(), ExportError> {
-        lock(&self.shared).shutdowns += 1;
+        let panics = {
+            let mut g = lock(&self.shared);
+            g.shutdowns += 1;
+            g.panics.shutdown
+        };
+        if panics {
+            panic!("injected shutdown panic");
+        }
         Ok(())
+    }
+}
+
+impl Drop for TestExporter {
+    fn drop(&mut self) {
+        let panics = {
+            let mut g = lock(&self.shared);
+            g.dropped = true;
+            g.panics.drop
+        };
+        if panics && !std::thread::panicking() {
+            panic!("injected Drop panic");
+        }
     }
 }
 
@@ -163,6 +223,21 @@ impl Collected {
     /// Sets what the exporter does with the next batches.
     pub fn set_behavior(&self, behavior: Behavior) {
         lock(&self.shared).behavior = Some(behavior);
+    }
+
+    /// Makes `flush`, `shutdown` or `Drop` panic.
+    pub fn set_panics(&self, panics: Panics) {
+        lock(&self.shared).panics = panics;
+    }
+
+    /// Number of `export` calls, failed ones included.
+    pub fn attempts(&self) -> usize {
+        lock(&self.shared).attempts
+    }
+
+    /// `true` once the exporter was dropped.
+    pub fn was_dropped(&self) -> bool {
+        lock(&self.shared).dropped
     }
 
     /// Unblocks a [`Behavior::Hang`] export (and every later one).
