@@ -384,4 +384,88 @@ mod tests {
         assert!(parse_bool("yes").is_err());
         assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
     }
+
+    fn select(vars: &[(&str, &str)]) -> Vec<(Kind, Vec<crate::export::SignalKind>)> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        select_with(|name| {
+            vars.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+        .sinks
+    }
+
+    #[test]
+    fn exporter_selection_rules() {
+        use crate::export::SignalKind::{Logs, Metrics, Traces};
+        let all = vec![Traces, Logs, Metrics];
+        // Nothing configured: stdout only, whatever is compiled in.
+        assert_eq!(select(&[]), vec![(Kind::Console, all.clone())]);
+        // An OTLP endpoint: OTLP for every signal, stdout for none.
+        let otlp = select(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")]);
+        if cfg!(feature = "otlp") {
+            assert_eq!(otlp, vec![(Kind::Otlp, all.clone())]);
+            // A per-signal endpoint: that signal only; stdout keeps the others.
+            assert_eq!(
+                select(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://127.0.0.1:4318/v1/logs")]),
+                vec![(Kind::Otlp, vec![Logs]), (Kind::Console, vec![Traces, Metrics])]
+            );
+            // Named explicitly: comma lists, per signal; `none`.
+            assert_eq!(
+                select(&[
+                    ("OTEL_TRACES_EXPORTER", "otlp, console"),
+                    ("OTEL_LOGS_EXPORTER", "none"),
+                    ("OTEL_METRICS_EXPORTER", "otlp"),
+                ]),
+                vec![(Kind::Otlp, vec![Traces, Metrics]), (Kind::Console, vec![Traces])]
+            );
+        } else {
+            assert_eq!(otlp, vec![(Kind::Console, all.clone())]);
+        }
+        if cfg!(feature = "prometheus") {
+            assert_eq!(
+                select(&[("INSTRUMENT_PROMETHEUS_ADDR", "127.0.0.1:0")]),
+                vec![(Kind::Console, vec![Traces, Logs]), (Kind::Prometheus, vec![Metrics])]
+            );
+            assert_eq!(
+                select(&[("OTEL_METRICS_EXPORTER", "prometheus")]),
+                vec![(Kind::Console, vec![Traces, Logs]), (Kind::Prometheus, vec![Metrics])]
+            );
+        }
+        // Bad values: ignored (one line each), the default applies if nothing usable is left.
+        assert_eq!(
+            select(&[("OTEL_TRACES_EXPORTER", "zipkin")]),
+            vec![(Kind::Console, all.clone())]
+        );
+        assert_eq!(
+            select(&[("OTEL_TRACES_EXPORTER", "prometheus")]),
+            vec![(Kind::Console, all.clone())]
+        );
+        assert_eq!(
+            select(&[("OTEL_TRACES_EXPORTER", "zipkin,console"), ("OTEL_LOGS_EXPORTER", "none")]),
+            vec![(Kind::Console, vec![Traces, Metrics])]
+        );
+        // Everything `none`: no exporter at all.
+        assert_eq!(
+            select(&[
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_LOGS_EXPORTER", "none"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+            ]),
+            vec![]
+        );
+    }
+
+    #[test]
+    #[cfg(not(feature = "otlp"))]
+    fn an_exporter_not_compiled_in_is_ignored() {
+        use crate::export::SignalKind::{Logs, Metrics, Traces};
+        assert_eq!(
+            select(&[("OTEL_TRACES_EXPORTER", "otlp")]),
+            vec![(Kind::Console, vec![Traces, Logs, Metrics])]
+        );
+    }
 }
