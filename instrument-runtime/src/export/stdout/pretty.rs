@@ -252,13 +252,33 @@ pub(super) fn render_trace(out: &mut Vec<u8>, records: &TraceRecords) {
     out.extend_from_slice(text.as_bytes());
 }
 
-pub(super) fn render_subtree(text: &mut String, tree: &TraceTree<'_>, root: usize, visited: &mut [bool]) {
-    let mut stack = vec![Frame {
+/// What is left to print: a span (with its subtree) or one log line.
+enum Item {
+    Span(Frame),
+    Log { log: usize, line: String },
+}
+
+/// Prints a span, then its logs and child spans interleaved in the order they happened (a log
+/// by its timestamp, a child by its start). A child is drawn `└─` when nothing follows it.
+pub(super) fn render_subtree(
+    text: &mut String,
+    tree: &TraceTree<'_>,
+    root: usize,
+    visited: &mut [bool],
+) {
+    let mut stack = vec![Item::Span(Frame {
         span: root,
         line_prefix: String::new(),
         child_prefix: "  ".to_owned(),
-    }];
-    while let Some(frame) = stack.pop() {
+    })];
+    while let Some(item) = stack.pop() {
+        let frame = match item {
+            Item::Log { log, line } => {
+                let _ = writeln!(text, "{line}{}", log_text(&tree.records.logs[log]));
+                continue;
+            }
+            Item::Span(frame) => frame,
+        };
         if std::mem::replace(&mut visited[frame.span], true) {
             continue;
         }
@@ -272,28 +292,40 @@ pub(super) fn render_subtree(text: &mut String, tree: &TraceTree<'_>, root: usiz
         let kids: Vec<usize> = tree.children.get(&span.span_id).map_or_else(Vec::new, |k| {
             k.iter().copied().filter(|&k| !visited[k]).collect()
         });
-        let log_prefix = if kids.is_empty() { "  " } else { "│ " };
-        for &i in tree.logs.get(&span.span_id).into_iter().flatten() {
-            let _ = writeln!(
-                text,
-                "{}{log_prefix}{}",
-                frame.child_prefix,
-                log_text(&tree.records.logs[i])
-            );
+        let logs: &[usize] = tree.logs.get(&span.span_id).map_or(&[], Vec::as_slice);
+        // Merge by time (both lists are sorted); on a tie the log first.
+        let mut merged: Vec<(bool, usize)> = Vec::with_capacity(kids.len() + logs.len());
+        let (mut k, mut l) = (0, 0);
+        while k < kids.len() || l < logs.len() {
+            let take_log = l < logs.len()
+                && (k == kids.len()
+                    || tree.records.logs[logs[l]].timestamp_unix_nanos
+                        <= tree.records.spans[kids[k]].start_unix_nanos);
+            if take_log {
+                merged.push((true, logs[l]));
+                l += 1;
+            } else {
+                merged.push((false, kids[k]));
+                k += 1;
+            }
         }
-        push_children(&mut stack, &frame.child_prefix, &kids);
-    }
-}
-
-/// Pushes children in reverse so the earliest is printed first; the last gets `└─`.
-pub(super) fn push_children(stack: &mut Vec<Frame>, prefix: &str, kids: &[usize]) {
-    for (n, &kid) in kids.iter().enumerate().rev() {
-        let last = n + 1 == kids.len();
-        stack.push(Frame {
-            span: kid,
-            line_prefix: format!("{prefix}{}", if last { "└─ " } else { "├─ " }),
-            child_prefix: format!("{prefix}{}", if last { "   " } else { "│  " }),
-        });
+        let log_prefix = if kids.is_empty() { "  " } else { "│ " };
+        let prefix = &frame.child_prefix;
+        for (n, &(is_log, i)) in merged.iter().enumerate().rev() {
+            let last = n + 1 == merged.len();
+            stack.push(if is_log {
+                Item::Log {
+                    log: i,
+                    line: format!("{prefix}{log_prefix}"),
+                }
+            } else {
+                Item::Span(Frame {
+                    span: i,
+                    line_prefix: format!("{prefix}{}", if last { "└─ " } else { "├─ " }),
+                    child_prefix: format!("{prefix}{}", if last { "   " } else { "│  " }),
+                })
+            });
+        }
     }
 }
 
