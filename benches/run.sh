@@ -64,7 +64,7 @@ for b in calls_ours calls_ours_unsampled calls_peers calls_tracing_registry call
     grep -E "^side:|interleaved" "$OUT/logs/$b.log" || true
 done
 
-for m in ours otel tracing-otel fastrace; do
+for m in ours ours3 otel tracing-otel fastrace; do
     step "exporter_cpu $m"
     cargo bench -q -p instrument-benches --bench exporter_cpu -- "$m" "$EXPORTER_SECS" \
         > "$OUT/logs/exporter_cpu-$m.log" 2>&1 || { tail -20 "$OUT/logs/exporter_cpu-$m.log"; exit 1; }

@@ -1,8 +1,11 @@
 //! The exporter side: CPU time of the exporting thread per delivered record, and the share of
 //! records delivered vs dropped, under sustained load, with a discarding exporter.
 //!
-//! `exporter_cpu [--bench] <ours|otel|tracing-otel|fastrace> [seconds]`: one configuration per
-//! process (each installs process-global state). Two loads, one after the other:
+//! `exporter_cpu [--bench] <ours|ours3|otel|tracing-otel|fastrace> [seconds]`: one
+//! configuration per process (each installs process-global state). `ours` has one discarding
+//! exporter, `ours3` three (each its own sink: queue, worker thread, accounting); for both the
+//! exporting CPU is the drain thread's plus every sink worker's, per record delivered to every
+//! exporter. Two loads, one after the other:
 //! - `saturating`: one application thread calls the instrumented function as fast as it can;
 //! - `paced`: one application thread makes 1,000 calls per millisecond (1 M/s), spinning in
 //!   between, so the exporter is not starved of records nor of CPU.
@@ -52,8 +55,11 @@ struct Config {
     flush_is_complete: bool,
 }
 
+/// Records delivered to every exporter, and dropped for any (the exporters are identical, so
+/// the first one's figures).
 fn ours_counts(_calls: u64) -> (u64, u64) {
-    let s = instrument_runtime::stats().spans;
+    let stats = instrument_runtime::stats();
+    let s = stats.exporters.first().map(|e| e.spans).unwrap_or_default();
     (s.exported, s.dropped_total())
 }
 
@@ -69,17 +75,21 @@ fn fastrace_counts(calls: u64) -> (u64, u64) {
 
 fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
     match mode {
-        "ours" => {
-            let telemetry = instrument_runtime::builder()
+        "ours" | "ours3" => {
+            let sinks = if mode == "ours3" { 3 } else { 1 };
+            let mut builder = instrument_runtime::builder()
                 .service_name("bench")
-                .exporter(instrument_runtime::NoopExporter)
-                .sample_ratio(1.0)
-                .install()
-                .expect("install the pipeline");
+                .sample_ratio(1.0);
+            for _ in 0..sinks {
+                builder = builder.exporter(instrument_runtime::NoopExporter);
+            }
+            let telemetry = builder.install().expect("install the pipeline");
             let config = Config {
                 call: ours,
                 per_root: 0,
-                thread: "instrument-exporter",
+                // The drain thread ("instrument-exporter") and each sink's worker
+                // ("instrument-sink-noop"); names are cut at 15 bytes by the kernel.
+                thread: "instrument-",
                 flush: || {
                     let r = instrument_runtime::flush(Duration::from_secs(30));
                     assert!(r.completed, "flush timed out");
@@ -246,6 +256,10 @@ fn main() {
     for (name, paced) in [("saturating", false), ("paced_1M_per_s", true)] {
         let (delivered0, dropped0) = (config.counts)(total_calls);
         let cpu0 = cpu();
+        let drain_tid = (mode.starts_with("ours"))
+            .then(|| procfs::threads_named("instrument-expo").first().copied())
+            .flatten();
+        let drain_cpu0 = drain_tid.and_then(procfs::thread_cpu_ns).unwrap_or(0);
         let switches0: u64 = tids
             .iter()
             .filter_map(|&t| procfs::thread_switches(t))
@@ -292,6 +306,16 @@ fn main() {
         );
         common::side(&id, "app_cpu_ms", format!("{:.1}", app as f64 / 1e6));
         common::side(&id, "exporter_threads", tids.len());
+        if let Some(drain) = drain_tid {
+            common::side(
+                &id,
+                "drain_thread_cpu_ms",
+                format!(
+                    "{:.1}",
+                    (procfs::thread_cpu_ns(drain).unwrap_or(0) - drain_cpu0) as f64 / 1e6
+                ),
+            );
+        }
         common::side(
             &id,
             "exporter_wakeups_per_s",
@@ -299,7 +323,9 @@ fn main() {
         );
     }
     if let Some(t) = telemetry {
-        let s = t.stats().spans;
+        let stats = t.stats();
+        common::side(&format!("exporter/{mode}"), "sinks", stats.exporters.len());
+        let s = stats.exporters.first().map(|e| e.spans).unwrap_or_default();
         for reason in instrument_runtime::DropReason::ALL {
             if s.dropped(reason) > 0 {
                 common::side(
