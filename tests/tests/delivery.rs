@@ -447,3 +447,64 @@ fn async_flush_leaves_a_one_worker_runtime_running() {
         assert!(report.stats.balances());
     });
 }
+
+#[test]
+fn collector_down_stdout_still_prints_every_record_exactly_once() {
+    isolated(
+        "collector_down_stdout_still_prints_every_record_exactly_once",
+        T,
+        || {
+            use instrument_runtime::export::otlp::OtlpExporter;
+            use instrument_runtime::export::stdout::{StdoutExporter, StdoutMode};
+
+            #[derive(Clone, Default)]
+            struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+            impl std::io::Write for Shared {
+                fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                    self.0.lock().unwrap().extend_from_slice(buf);
+                    Ok(buf.len())
+                }
+                fn flush(&mut self) -> std::io::Result<()> {
+                    Ok(())
+                }
+            }
+            let out = Shared::default();
+            // A closed port: every OTLP attempt is refused (retryable).
+            let otlp = OtlpExporter::builder()
+                .endpoint("http://127.0.0.1:9")
+                .timeout(Duration::from_millis(200))
+                .build()
+                .unwrap();
+            let telemetry = instrument_runtime::builder()
+                .exporter(StdoutExporter::with_writer(out.clone(), StdoutMode::Json))
+                .exporter(otlp)
+                .export_interval(Duration::from_millis(20))
+                .shutdown_timeout(Duration::from_secs(2))
+                .install()
+                .unwrap();
+            for i in 0..N {
+                work(i);
+            }
+            let report = telemetry.shutdown_with_timeout(Duration::from_secs(3));
+            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            let span_lines = text.lines().filter(|l| l.contains("\"kind\":\"span\"")).count();
+            let log_lines = text.lines().filter(|l| l.contains("\"kind\":\"log\"")).count();
+            let ids: HashSet<&str> = text
+                .lines()
+                .filter(|l| l.contains("\"kind\":\"span\""))
+                .filter_map(|l| l.split("\"span_id\":\"").nth(1))
+                .map(|rest| &rest[..16])
+                .collect();
+            assert_eq!((span_lines as u64, ids.len() as u64), (N, N), "each span once");
+            assert_eq!(log_lines as u64, N);
+            let s = report.stats.exporter("stdout").unwrap();
+            assert_exact(s, N, N, 0);
+            let o = report.stats.exporter("otlp").unwrap();
+            assert_eq!(o.spans.exported + o.logs.exported, 0, "{o:?}");
+            assert_eq!(o.spans.dropped_total() + o.logs.dropped_total(), 2 * N, "{o:?}");
+            assert!(o.balances() && o.in_flight() == 0, "{o:?}");
+            // The closing note of the issue: per-exporter accounting of a run with one sink down.
+            eprintln!("ACCOUNTING {:#?}", report.stats.exporters);
+        },
+    );
+}

@@ -1,8 +1,10 @@
-//! Retry with backoff and a circuit breaker, for any exporter.
+//! Retry with backoff and a circuit breaker, one per exporter (each sink has its own, see
+//! [`super::sink`]).
 //!
-//! - A retryable failure (or a timeout) keeps the batch and retries it after an exponential
-//!   backoff; the exporter thread stops draining meanwhile, so rings fill and the application
-//!   drops (counted) instead of memory growing.
+//! - A retryable failure (or a timeout) keeps the batch at the head of that exporter's queue
+//!   and retries it after an exponential backoff; the other exporters are not affected, and
+//!   the exporter's queue bound keeps its memory bounded (past it, its records are dropped
+//!   `exporter_queue_full`).
 //! - After `MAX_ATTEMPTS` failures in a row the batch is dropped (`export_failed`) and the
 //!   circuit opens: batches are drained and dropped (`circuit_open`) until a cool-down passes;
 //!   then one batch is tried (half-open): success closes the circuit, failure reopens it with a
