@@ -122,6 +122,39 @@ impl std::ops::AddAssign for SignalStats {
     }
 }
 
+/// `emitted 100 = exported 97 + dropped 3 (export_failed 3) + in flight 0`.
+impl std::fmt::Display for SignalStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "emitted {} = exported {} + dropped {}",
+            self.emitted,
+            self.exported,
+            self.dropped_total()
+        )?;
+        let reasons: Vec<String> = DropReason::ALL
+            .iter()
+            .filter(|&&r| self.dropped(r) > 0)
+            .map(|&r| format!("{} {}", r.as_str(), self.dropped(r)))
+            .collect();
+        if !reasons.is_empty() {
+            write!(f, " ({})", reasons.join(", "))?;
+        }
+        write!(f, " + in flight {}", self.in_flight)
+    }
+}
+
+/// `stdout: spans emitted 8 = ...; logs emitted 8 = ...`.
+impl std::fmt::Display for ExporterStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: spans {}; logs {}", self.name, self.spans, self.logs)?;
+        if self.panics > 0 {
+            write!(f, "; {} panics caught", self.panics)?;
+        }
+        Ok(())
+    }
+}
+
 /// Accounting of one exporter (one sink of the pipeline).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExporterStats {
