@@ -154,18 +154,14 @@ impl Collector {
         due.saturating_duration_since(now).min(MAX_PARK)
     }
 
-    /// One pass: take new registrations, drain every ring, hand batches to the sinks when due,
-    /// snapshot metrics if due.
+    /// One pass: take new registrations, drain every ring (handing full batches to the sinks
+    /// as they fill), hand the rest over when due, snapshot metrics if due.
     fn cycle(&mut self, now: Instant, force: bool) {
         registry::take_new(&mut self.p.rings);
         self.p.metrics.register_new();
         self.drain();
-        let max = self.cfg.max_batch.max(1);
-        let due = force || now >= self.next_export;
-        if due || self.pending_spans.len() + self.pending_logs.len() >= max {
-            if due {
-                self.next_export = now + self.cfg.export_interval;
-            }
+        if force || now >= self.next_export {
+            self.next_export = now + self.cfg.export_interval;
             self.dispatch();
         }
         if force || now >= self.next_metrics {
@@ -177,8 +173,10 @@ impl Collector {
     }
 
     /// Takes what every ring holds now (at most its length at the start, so a thread that
-    /// keeps logging cannot hold the exporter thread in one ring).
+    /// keeps logging cannot hold the exporter thread in one ring). A signal's pending batch is
+    /// handed over as soon as it has `max_batch` records, moved, never copied.
     fn drain(&mut self) {
+        let max = self.cfg.max_batch.max(1);
         for i in 0..self.p.rings.len() {
             let n = self.p.rings[i].len();
             for _ in 0..n {
@@ -186,30 +184,49 @@ impl Collector {
                     break;
                 };
                 match record {
-                    Record::Span(s) => self.pending_spans.push(convert::span(s, &self.clock)),
-                    Record::Log(l) => self.pending_logs.push(convert::log(*l, &self.clock)),
+                    Record::Span(s) => {
+                        self.pending_spans.push(convert::span(s, &self.clock));
+                        if self.pending_spans.len() >= max {
+                            // Logs drained so far go first (see `dispatch`).
+                            self.offer_logs();
+                            self.offer_spans();
+                        }
+                    }
+                    Record::Log(l) => {
+                        self.pending_logs.push(convert::log(*l, &self.clock));
+                        if self.pending_logs.len() >= max {
+                            self.offer_logs();
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// Offers what is pending to every sink, in batches of at most `max_batch` records of one
-    /// signal: logs first, then spans, so a sink that groups a trace's records (pretty stdout)
-    /// has a span's logs before the span itself (a span ends after the logs made inside it).
+    /// Offers what is pending to every sink: logs first, then spans, so a sink that groups a
+    /// trace's records (pretty stdout) has a span's logs before the span itself (a span ends
+    /// after the logs made inside it), whatever the batch boundaries.
     fn dispatch(&mut self) {
-        let max = self.cfg.max_batch.max(1);
-        let logs = std::mem::take(&mut self.pending_logs);
-        let spans = std::mem::take(&mut self.pending_spans);
-        let mut logs = logs.into_iter().peekable();
-        while logs.peek().is_some() {
-            let chunk: Vec<LogData> = logs.by_ref().take(max).collect();
-            self.offer(Vec::new(), chunk);
+        self.offer_logs();
+        self.offer_spans();
+    }
+
+    fn offer_logs(&mut self) {
+        if self.pending_logs.is_empty() {
+            return;
         }
-        let mut spans = spans.into_iter().peekable();
-        while spans.peek().is_some() {
-            let chunk: Vec<SpanData> = spans.by_ref().take(max).collect();
-            self.offer(chunk, Vec::new());
+        let cap = self.cfg.max_batch.max(1).min(4096);
+        let logs = std::mem::replace(&mut self.pending_logs, Vec::with_capacity(cap));
+        self.offer(Vec::new(), logs);
+    }
+
+    fn offer_spans(&mut self) {
+        if self.pending_spans.is_empty() {
+            return;
         }
+        let cap = self.cfg.max_batch.max(1).min(4096);
+        let spans = std::mem::replace(&mut self.pending_spans, Vec::with_capacity(cap));
+        self.offer(spans, Vec::new());
     }
 
     /// One batch to every sink: shared when the sink's filter takes all of it, a filtered copy
