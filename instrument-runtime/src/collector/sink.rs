@@ -2,9 +2,10 @@
 //! backoff, circuit breaker and accounting.
 //!
 //! The exporter thread drains the rings once, converts once, and offers each batch to every
-//! sink ([`Sink::offer`] only locks the sink's queue and never waits on the exporter). Each
-//! sink's worker thread (`instrument-sink-<name>`) calls its exporter, so an exporter that is
-//! slow, failing, hung or panicking can only hold up its own queue:
+//! sink. [`Sink::offer`] takes no lock: it pushes onto the sink's lock-free inbox and unparks
+//! the worker, so even a worker preempted while it holds its sink's lock cannot stall the
+//! drain. Each sink's worker thread (`instrument-sink-<name>`) calls its exporter, so an
+//! exporter that is slow, failing, hung or panicking can only hold up its own queue:
 //!
 //! - a retry goes only to the exporter that failed (the batch stays at the head of that
 //!   exporter's queue), and its circuit breaker silences only that exporter;
@@ -16,22 +17,29 @@
 //! - a panic in `export`, `flush`, `poll`, `shutdown`, `held` or `Drop` is caught on the worker
 //!   and counted (the batch: `exporter_panic`).
 //!
-//! Accounting, per signal, kept under the sink's lock: every record offered is in exactly one
-//! of queued, busy (in the export call right now), held (the exporter said it keeps it, see
-//! [`Exporter::held`]), exported, or dropped by reason. Hence, exactly,
-//! `offered = exported + dropped + queued + busy + held`.
+//! Accounting, per signal: the exporter thread counts what it offered and what it dropped
+//! itself (filtered, queue full); the worker counts, under the sink's lock, what it settled
+//! (exported, dropped by reason). A record offered and not settled is in flight (in the inbox,
+//! the worker's queue, the export call, or held by the exporter, see [`Exporter::held`]), so
+//! `offered = exported + dropped + in flight` exactly, from any consistent read of the
+//! worker's counters (the exporter thread never waits for the lock between flushes: if it is
+//! taken, the previous read is used, which only moves records from settled to in flight).
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
+
+use crossbeam_queue::SegQueue;
 
 use super::breaker::{Breaker, Verdict};
 use crate::buffer::record::Signal;
 use crate::export::{Batch, ExportError, ExportErrorKind, Exporter, Filter, Held, POLL_INTERVAL};
 use crate::stats::{self, DropReason, ExporterStats, SignalStats, REASONS};
 
-/// A batch waiting in a sink's queue, with its record counts `[spans, logs]`.
+/// A batch waiting for a sink, with its record counts `[spans, logs]`.
 struct Item {
     batch: Arc<Batch>,
     counts: [u64; 2],
@@ -43,19 +51,12 @@ impl Item {
     }
 }
 
+/// What the worker settled, and the requests it answers; under the sink's lock.
 #[derive(Default)]
 struct State {
-    queue: VecDeque<Item>,
-    queued: [u64; 2],
-    busy: [u64; 2],
-    held: [u64; 2],
-    offered: [u64; 2],
     exported: [u64; 2],
     dropped: [[u64; REASONS]; 2],
     panics: u64,
-    breaker: Breaker,
-    /// The head of the queue failed; try it again at this time.
-    retry_at: Option<Instant>,
     flush_requested: u64,
     flush_done: u64,
     shutdown_requested: bool,
@@ -68,8 +69,21 @@ struct State {
     shutdown_result: Option<Result<(), ExportError>>,
 }
 
+/// Settled figures as last read by the exporter thread.
+#[derive(Clone, Copy, Default)]
+struct Settled {
+    exported: [u64; 2],
+    dropped: [[u64; REASONS]; 2],
+    panics: u64,
+}
+
 struct Shared {
+    inbox: SegQueue<Item>,
+    /// Records offered and accepted, not settled yet (inbox, queue, export call, held): what
+    /// the queue bound applies to.
+    unsettled: AtomicU64,
     state: Mutex<State>,
+    /// Signalled by the worker when a flush is done or it finished.
     cv: Condvar,
 }
 
@@ -80,12 +94,18 @@ impl Shared {
     }
 }
 
-/// The exporter thread's handle on one sink.
+/// The exporter thread's handle on one sink (owned by the exporter thread).
 pub(crate) struct Sink {
     name: &'static str,
     filter: Filter,
     queue_limit: u64,
     shared: Arc<Shared>,
+    worker: Thread,
+    /// Records offered (accepted, filtered or refused), per signal.
+    offered: [u64; 2],
+    /// Drops decided on the exporter thread: filtered, queue full, offered after the end.
+    dropped_here: [[u64; REASONS]; 2],
+    cached: Settled,
     /// Drops before a ring when this sink joined: its figures start from there.
     base_before_ring: [[u64; REASONS]; 2],
 }
@@ -99,6 +119,8 @@ impl Sink {
     ) -> std::io::Result<Sink> {
         let name = catch_unwind(AssertUnwindSafe(|| exporter.name())).unwrap_or("custom");
         let shared = Arc::new(Shared {
+            inbox: SegQueue::new(),
+            unsettled: AtomicU64::new(0),
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
         });
@@ -106,10 +128,14 @@ impl Sink {
             name,
             shared: Arc::clone(&shared),
             exporter: Some(exporter),
+            queue: VecDeque::new(),
+            held: [0, 0],
+            breaker: Breaker::default(),
+            retry_at: None,
             last_poll: Instant::now(),
         };
         // Detached: a hung exporter is abandoned at a deadline, never joined.
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name(format!("instrument-sink-{name}"))
             .spawn(move || worker.run())?;
         Ok(Sink {
@@ -117,6 +143,10 @@ impl Sink {
             filter,
             queue_limit: queue_limit.max(1) as u64,
             shared,
+            worker: handle.thread().clone(),
+            offered: [0, 0],
+            dropped_here: [[0; REASONS]; 2],
+            cached: Settled::default(),
             base_before_ring: [
                 stats::dropped_before_ring(Signal::Span),
                 stats::dropped_before_ring(Signal::Log),
@@ -128,60 +158,42 @@ impl Sink {
         &self.filter
     }
 
-    /// Queues a batch of records (`counts` = `[spans, logs]`) for this sink, or counts it
-    /// dropped (`exporter_queue_full`) when the queue is at its bound.
-    pub(crate) fn offer(&self, batch: Arc<Batch>, counts: [u64; 2]) {
-        let mut st = self.shared.lock();
+    /// Hands a batch of records (`counts` = `[spans, logs]`) to this sink, or counts it
+    /// dropped (`exporter_queue_full`) when the sink is at its bound. Takes no lock.
+    pub(crate) fn offer(&mut self, batch: Arc<Batch>, counts: [u64; 2]) {
         for i in 0..2 {
-            st.offered[i] += counts[i];
+            self.offered[i] += counts[i];
         }
-        if st.abandoned || st.finished {
+        let n = counts[0] + counts[1];
+        // Relaxed: a bound, not a synchronisation; the worker's decrements arrive eventually.
+        let unsettled = self.shared.unsettled.load(Ordering::Relaxed);
+        if unsettled > 0 && unsettled + n > self.queue_limit {
             for i in 0..2 {
-                st.dropped[i][DropReason::Timeout as usize] += counts[i];
+                self.dropped_here[i][DropReason::ExporterQueueFull as usize] += counts[i];
             }
             return;
         }
-        let waiting = st.queued[0] + st.queued[1] + st.busy[0] + st.busy[1];
-        if waiting > 0 && waiting + counts[0] + counts[1] > self.queue_limit {
-            for i in 0..2 {
-                st.dropped[i][DropReason::ExporterQueueFull as usize] += counts[i];
-            }
-            return;
-        }
-        for i in 0..2 {
-            st.queued[i] += counts[i];
-        }
-        st.queue.push_back(Item { batch, counts });
-        drop(st);
-        self.shared.cv.notify_all();
+        self.shared.unsettled.fetch_add(n, Ordering::Relaxed);
+        self.shared.inbox.push(Item { batch, counts });
+        self.worker.unpark();
     }
 
     /// Counts records this sink's filter refused.
-    pub(crate) fn filtered(&self, counts: [u64; 2]) {
-        if counts == [0, 0] {
-            return;
-        }
-        let mut st = self.shared.lock();
+    pub(crate) fn filtered(&mut self, counts: [u64; 2]) {
         for i in 0..2 {
-            st.offered[i] += counts[i];
-            st.dropped[i][DropReason::Filtered as usize] += counts[i];
+            self.offered[i] += counts[i];
+            self.dropped_here[i][DropReason::Filtered as usize] += counts[i];
         }
     }
 
-    /// Queues a metrics snapshot; an older one still queued is superseded (snapshots are
-    /// cumulative).
+    /// Hands a metrics snapshot over (the worker keeps only the newest one queued: snapshots
+    /// are cumulative).
     pub(crate) fn offer_metrics(&self, batch: Arc<Batch>) {
-        let mut st = self.shared.lock();
-        if st.abandoned || st.finished {
-            return;
-        }
-        st.queue.retain(|item| !item.is_metrics());
-        st.queue.push_back(Item {
+        self.shared.inbox.push(Item {
             batch,
             counts: [0, 0],
         });
-        drop(st);
-        self.shared.cv.notify_all();
+        self.worker.unpark();
     }
 
     /// Asks the worker to flush once its queue is empty; returns the ticket to wait for.
@@ -190,7 +202,7 @@ impl Sink {
         st.flush_requested += 1;
         let ticket = st.flush_requested;
         drop(st);
-        self.shared.cv.notify_all();
+        self.worker.unpark();
         ticket
     }
 
@@ -204,7 +216,7 @@ impl Sink {
     /// Asks the worker to deliver its queue, flush, shut the exporter down and exit.
     pub(crate) fn request_shutdown(&self) {
         self.shared.lock().shutdown_requested = true;
-        self.shared.cv.notify_all();
+        self.worker.unpark();
     }
 
     /// Waits until the worker finished its shutdown, up to `deadline`.
@@ -222,37 +234,38 @@ impl Sink {
             if now >= deadline {
                 return false;
             }
+            // Bounded waits: a missed notification costs at most 10 ms.
+            let wait = (deadline - now).min(Duration::from_millis(10));
             st = self
                 .shared
                 .cv
-                .wait_timeout(st, deadline - now)
+                .wait_timeout(st, wait)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
         }
     }
 
-    /// A deadline passed before the worker finished: everything this sink still has (queued,
-    /// in the export call it is stuck in, held) is counted dropped with reason `timeout`, and
-    /// the worker's later results are ignored. `false` if it had finished after all.
-    pub(crate) fn abandon(&self) -> bool {
+    /// A deadline passed before the worker finished: everything this sink still has (inbox,
+    /// queue, the export call it is stuck in, held) is counted dropped with reason `timeout`,
+    /// and the worker's later results are ignored. `false` if it had finished after all.
+    pub(crate) fn abandon(&mut self) -> bool {
         let mut st = self.shared.lock();
         if st.finished || st.abandoned {
             return false;
         }
         st.abandoned = true;
         for i in 0..2 {
-            let n = st.queued[i] + st.busy[i] + st.held[i];
-            st.dropped[i][DropReason::Timeout as usize] += n;
-            st.queued[i] = 0;
-            st.busy[i] = 0;
-            st.held[i] = 0;
+            let settled: u64 = st.exported[i]
+                + st.dropped[i].iter().sum::<u64>()
+                + self.dropped_here[i].iter().sum::<u64>();
+            st.dropped[i][DropReason::Timeout as usize] += self.offered[i].saturating_sub(settled);
         }
-        st.queue.clear();
         st.shutdown_result = Some(Err(ExportError::timeout(format!(
             "exporter {:?} did not finish before the deadline",
             self.name
         ))));
         drop(st);
+        while self.shared.inbox.pop().is_some() {}
         self.shared.cv.notify_all();
         true
     }
@@ -263,33 +276,47 @@ impl Sink {
     }
 
     /// This sink's figures; `not_offered` = records drained or still in rings that this sink
-    /// will be offered (`[spans, logs]`).
-    pub(crate) fn stats(&self, not_offered: [u64; 2], active: bool) -> ExporterStats {
+    /// will be offered (`[spans, logs]`). `exact`: wait for the worker's lock (flush,
+    /// shutdown); otherwise a busy lock means the previous read is used.
+    pub(crate) fn stats(&mut self, not_offered: [u64; 2], active: bool, exact: bool) -> ExporterStats {
+        let read = if exact {
+            Some(self.shared.lock())
+        } else {
+            self.shared.state.try_lock().ok()
+        };
+        if let Some(st) = read {
+            self.cached = Settled {
+                exported: st.exported,
+                dropped: st.dropped,
+                panics: st.panics,
+            };
+        }
         let before_ring = [
             stats::dropped_before_ring(Signal::Span),
             stats::dropped_before_ring(Signal::Log),
         ];
-        let st = self.shared.lock();
         let signal = |i: usize| {
-            let mut dropped = st.dropped[i];
+            let mut dropped = [0; REASONS];
             let mut pre_total = 0;
-            for r in 0..REASONS {
+            for (r, d) in dropped.iter_mut().enumerate() {
                 let pre = before_ring[i][r].saturating_sub(self.base_before_ring[i][r]);
-                dropped[r] += pre;
+                *d = self.cached.dropped[i][r] + self.dropped_here[i][r] + pre;
                 pre_total += pre;
             }
+            let settled = self.cached.exported[i] + dropped.iter().sum::<u64>() - pre_total;
+            let unsettled = self.offered[i].saturating_sub(settled);
             SignalStats {
-                emitted: st.offered[i] + not_offered[i] + pre_total,
-                exported: st.exported[i],
+                emitted: self.offered[i] + not_offered[i] + pre_total,
+                exported: self.cached.exported[i],
                 dropped,
-                in_flight: not_offered[i] + st.queued[i] + st.busy[i] + st.held[i],
+                in_flight: not_offered[i] + unsettled,
             }
         };
         ExporterStats {
             name: self.name,
             spans: signal(0),
             logs: signal(1),
-            panics: st.panics,
+            panics: self.cached.panics,
             active,
         }
     }
@@ -304,11 +331,17 @@ enum Action {
     Exit,
 }
 
-/// The worker thread of one sink: owns the exporter.
+/// The worker thread of one sink: owns the exporter, its queue, retries and breaker.
 struct Worker {
     name: &'static str,
     shared: Arc<Shared>,
     exporter: Option<Box<dyn Exporter>>,
+    queue: VecDeque<Item>,
+    /// Records the exporter reported holding after its last call.
+    held: [u64; 2],
+    breaker: Breaker,
+    /// The head of the queue failed; try it again at this time.
+    retry_at: Option<Instant>,
     last_poll: Instant,
 }
 
@@ -342,10 +375,8 @@ impl Worker {
                     let mut st = self.shared.lock();
                     if !st.abandoned {
                         // Whatever the exporter still holds after its shutdown is lost.
-                        for i in 0..2 {
-                            let n = std::mem::take(&mut st.held[i]);
-                            st.dropped[i][DropReason::ExportFailed as usize] += n;
-                        }
+                        let held = std::mem::take(&mut self.held);
+                        add(&mut st, DropReason::ExportFailed, held);
                         st.shutdown_result = Some(result);
                         st.finished = true;
                     }
@@ -362,56 +393,89 @@ impl Worker {
         }
     }
 
-    fn next_action(&mut self) -> Action {
-        let mut st = self.shared.lock();
-        loop {
-            if st.abandoned {
-                return Action::Exit;
+    /// Moves what the exporter thread handed over into the queue (a newer metrics snapshot
+    /// replaces a queued one).
+    fn take_inbox(&mut self) {
+        while let Some(item) = self.shared.inbox.pop() {
+            if item.is_metrics() {
+                self.queue.retain(|i| !i.is_metrics());
             }
-            let now = Instant::now();
-            if !st.queue.is_empty() {
-                let due = st
-                    .retry_at
-                    .is_none_or(|at| at <= now || st.shutdown_requested);
-                if due {
-                    if st.breaker.is_open(now) {
-                        drop_open(&mut st);
-                        continue;
-                    }
-                    st.retry_at = None;
-                    let item = st.queue.pop_front().expect("queue is not empty");
-                    for i in 0..2 {
-                        st.queued[i] -= item.counts[i];
-                        st.busy[i] = item.counts[i];
-                    }
-                    return Action::Export(item);
-                }
-            } else if st.flush_requested > st.flush_done {
-                return Action::Flush(st.flush_requested);
-            } else if st.shutdown_requested {
-                return Action::Shutdown;
-            }
-            let next_poll = self.last_poll + POLL_INTERVAL;
-            if st.queue.is_empty() && now >= next_poll {
-                return Action::Poll;
-            }
-            let wake = match st.retry_at {
-                Some(at) if !st.queue.is_empty() => at.min(next_poll),
-                _ => next_poll,
-            };
-            let wait = wake
-                .saturating_duration_since(now)
-                .max(Duration::from_millis(1));
-            st = self
-                .shared
-                .cv
-                .wait_timeout(st, wait)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
+            self.queue.push_back(item);
         }
     }
 
-    /// Calls the exporter, catching a panic.
+    fn next_action(&mut self) -> Action {
+        loop {
+            self.take_inbox();
+            let (abandoned, flush, shutdown) = {
+                let st = self.shared.lock();
+                (
+                    st.abandoned,
+                    (st.flush_requested > st.flush_done).then_some(st.flush_requested),
+                    st.shutdown_requested,
+                )
+            };
+            if abandoned {
+                return Action::Exit;
+            }
+            let now = Instant::now();
+            if !self.queue.is_empty() {
+                let due = self.retry_at.is_none_or(|at| at <= now || shutdown);
+                if due {
+                    if self.breaker.is_open(now) {
+                        self.drop_open();
+                        continue;
+                    }
+                    self.retry_at = None;
+                    let item = self.queue.pop_front().expect("queue is not empty");
+                    return Action::Export(item);
+                }
+            } else if let Some(ticket) = flush {
+                return Action::Flush(ticket);
+            } else if shutdown {
+                return Action::Shutdown;
+            }
+            let next_poll = self.last_poll + POLL_INTERVAL;
+            if self.queue.is_empty() && now >= next_poll {
+                return Action::Poll;
+            }
+            let wake = match self.retry_at {
+                Some(at) if !self.queue.is_empty() => at.min(next_poll),
+                _ => next_poll,
+            };
+            if self.shared.inbox.is_empty() {
+                std::thread::park_timeout(
+                    wake.saturating_duration_since(now)
+                        .max(Duration::from_millis(1)),
+                );
+            }
+        }
+    }
+
+    /// Circuit open: every queued record batch is dropped (`circuit_open`) without an attempt.
+    fn drop_open(&mut self) {
+        let mut n = [0u64; 2];
+        for item in self.queue.drain(..) {
+            n[0] += item.counts[0];
+            n[1] += item.counts[1];
+        }
+        self.retry_at = None;
+        let mut st = self.shared.lock();
+        if !st.abandoned {
+            add(&mut st, DropReason::CircuitOpen, n);
+        }
+        drop(st);
+        self.settle(n);
+    }
+
+    /// Records left the sink (exported or dropped): the queue bound has room again.
+    fn settle(&self, n: [u64; 2]) {
+        self.shared
+            .unsettled
+            .fetch_sub(n[0] + n[1], Ordering::Relaxed);
+    }
+
+    /// Calls the exporter, catching a panic; returns the outcome and what it holds now.
     fn call(
         &mut self,
         f: impl FnOnce(&mut dyn Exporter) -> Result<(), ExportError>,
@@ -423,37 +487,36 @@ impl Worker {
             Ok(r) => Outcome::Done(r),
             Err(_) => Outcome::Panicked,
         };
-        let held = catch_unwind(AssertUnwindSafe(|| exporter.held()));
-        let (held, panicked) = match held {
-            Ok(Held { spans, logs }) => ([spans, logs], false),
-            Err(_) => ([0, 0], true),
-        };
-        if panicked {
-            self.shared.lock().panics += 1;
+        match catch_unwind(AssertUnwindSafe(|| exporter.held())) {
+            Ok(Held { spans, logs }) => (outcome, [spans, logs]),
+            Err(_) => {
+                self.shared.lock().panics += 1;
+                (outcome, [0, 0])
+            }
         }
-        (outcome, held)
     }
 
     /// One export attempt of the head batch, judged by the breaker.
     fn export(&mut self, item: Item) {
-        let held_before = self.shared.lock().held;
+        let held_before = self.held;
         let (outcome, held_after) = self.call(|e| e.export(&item.batch));
-        let mut st = self.shared.lock();
-        if st.abandoned {
-            return;
-        }
-        st.busy = [0, 0];
         let n = item.counts;
         // What left the batch and the held set in this call, per signal; and what is held now.
         let after: [u64; 2] = std::array::from_fn(|i| held_after[i].min(held_before[i] + n[i]));
         let settled: [u64; 2] = std::array::from_fn(|i| n[i] + held_before[i] - after[i]);
         let now = Instant::now();
+        let mut st = self.shared.lock();
+        if st.abandoned {
+            return;
+        }
         let result = match outcome {
             Outcome::Done(r) => r,
             Outcome::Panicked => {
                 st.panics += 1;
-                st.held = after;
+                self.held = after;
                 add(&mut st, DropReason::ExporterPanic, settled);
+                drop(st);
+                self.settle(settled);
                 warn_failure(
                     self.name,
                     &format!("panicked exporting {} records", n[0] + n[1]),
@@ -464,23 +527,26 @@ impl Worker {
         if item.is_metrics() {
             // Snapshots are cumulative: a failed one is superseded by the next; it does not
             // feed the breaker (the record batches judge the receiver).
-            st.held = after;
+            self.held = after;
             match &result {
                 Ok(()) => add_exported(&mut st, settled),
-                Err(e) => {
-                    add(&mut st, DropReason::ExportFailed, settled);
-                    warn_failure(self.name, &format!("metrics export failed: {e}"));
-                }
+                Err(_) => add(&mut st, DropReason::ExportFailed, settled),
+            }
+            drop(st);
+            self.settle(settled);
+            if let Err(e) = &result {
+                warn_failure(self.name, &format!("metrics export failed: {e}"));
             }
             return;
         }
-        match st.breaker.on_result(&result, now) {
+        let mut done = settled;
+        match self.breaker.on_result(&result, now) {
             Verdict::Exported => {
-                st.held = after;
+                self.held = after;
                 add_exported(&mut st, settled);
             }
             Verdict::Partial(rejected) => {
-                st.held = after;
+                self.held = after;
                 let mut rejected_left = rejected;
                 for i in 0..2 {
                     let r = rejected_left.min(n[i]).min(settled[i]);
@@ -493,20 +559,19 @@ impl Worker {
                 // The batch stays first in the queue; what left the held set is lost.
                 let after: [u64; 2] = std::array::from_fn(|i| after[i].min(held_before[i]));
                 let lost: [u64; 2] = std::array::from_fn(|i| held_before[i] - after[i]);
-                st.held = after;
+                self.held = after;
                 add(&mut st, DropReason::ExportFailed, lost);
-                for i in 0..2 {
-                    st.queued[i] += n[i];
-                }
-                st.queue.push_front(item);
-                st.retry_at = Some(at);
+                done = lost;
+                self.queue.push_front(item);
+                self.retry_at = Some(at);
             }
             Verdict::Drop => {
-                st.held = after;
+                self.held = after;
                 add(&mut st, DropReason::ExportFailed, settled);
             }
         }
         drop(st);
+        self.settle(done);
         if let Err(e) = &result {
             if !matches!(e.kind, ExportErrorKind::Rejected { .. }) {
                 warn_failure(self.name, &e.to_string());
@@ -521,15 +586,15 @@ impl Worker {
         f: impl FnOnce(&mut dyn Exporter) -> Result<(), ExportError>,
         what: &str,
     ) -> Result<(), ExportError> {
-        let held_before = self.shared.lock().held;
+        let held_before = self.held;
         let (outcome, held_after) = self.call(f);
+        let after: [u64; 2] = std::array::from_fn(|i| held_after[i].min(held_before[i]));
+        let released: [u64; 2] = std::array::from_fn(|i| held_before[i] - after[i]);
+        self.held = after;
         let mut st = self.shared.lock();
         if st.abandoned {
             return Err(ExportError::timeout("abandoned"));
         }
-        let after: [u64; 2] = std::array::from_fn(|i| held_after[i].min(held_before[i]));
-        let released: [u64; 2] = std::array::from_fn(|i| held_before[i] - after[i]);
-        st.held = after;
         let result = match outcome {
             Outcome::Done(Ok(())) => {
                 add_exported(&mut st, released);
@@ -542,10 +607,13 @@ impl Worker {
             Outcome::Panicked => {
                 st.panics += 1;
                 add(&mut st, DropReason::ExporterPanic, released);
-                Err(ExportError::permanent(format!("the exporter panicked in {what}")))
+                Err(ExportError::permanent(format!(
+                    "the exporter panicked in {what}"
+                )))
             }
         };
         drop(st);
+        self.settle(released);
         if let Err(e) = &result {
             warn_failure(self.name, &format!("{what} failed: {e}"));
         }
@@ -561,18 +629,6 @@ impl Worker {
             }
         }
     }
-}
-
-/// Circuit open: every queued record batch is dropped (`circuit_open`) without an attempt.
-fn drop_open(st: &mut State) {
-    let items: Vec<Item> = st.queue.drain(..).collect();
-    for item in items {
-        for i in 0..2 {
-            st.queued[i] -= item.counts[i];
-            st.dropped[i][DropReason::CircuitOpen as usize] += item.counts[i];
-        }
-    }
-    st.retry_at = None;
 }
 
 fn add(st: &mut State, reason: DropReason, n: [u64; 2]) {

@@ -113,7 +113,7 @@ impl Collector {
             next_metrics: now + cfg.metrics_interval,
             cfg,
         };
-        collector.publish();
+        collector.publish(true);
         collector
     }
 
@@ -141,7 +141,7 @@ impl Collector {
                 }
                 Err(TryRecvError::Empty) => {
                     self.cycle(Instant::now(), false);
-                    self.publish();
+                    self.publish(false);
                     std::thread::park_timeout(self.park_time());
                 }
             }
@@ -231,16 +231,17 @@ impl Collector {
 
     /// One batch to every sink: shared when the sink's filter takes all of it, a filtered copy
     /// when it takes part, nothing (counted `filtered`) when it takes none.
-    fn offer(&self, spans: Vec<SpanData>, logs: Vec<LogData>) {
+    fn offer(&mut self, spans: Vec<SpanData>, logs: Vec<LogData>) {
         let counts = [spans.len() as u64, logs.len() as u64];
+        let resource = Arc::clone(&self.resource);
         let shared = Arc::new(Batch {
             spans,
             logs,
             metrics: None,
-            resource: Some(Arc::clone(&self.resource)),
+            resource: Some(Arc::clone(&resource)),
         });
-        for sink in &self.sinks {
-            let f = sink.filter();
+        for sink in &mut self.sinks {
+            let f = *sink.filter();
             if f.is_all() {
                 sink.offer(Arc::clone(&shared), counts);
                 continue;
@@ -255,7 +256,7 @@ impl Collector {
                     spans: shared.spans.iter().filter(|s| f.takes_span(s)).cloned().collect(),
                     logs: shared.logs.iter().filter(|l| f.takes_log(l)).cloned().collect(),
                     metrics: None,
-                    resource: Some(Arc::clone(&self.resource)),
+                    resource: Some(Arc::clone(&resource)),
                 };
                 sink.offer(Arc::new(part), [span_ok, log_ok]);
             }
@@ -263,7 +264,7 @@ impl Collector {
     }
 
     fn export_metrics(&mut self) {
-        let stats = self.stats();
+        let stats = self.stats(false);
         let mut metrics = self.p.metrics.call_metrics();
         metrics.extend(self_metrics::metrics(&stats));
         let batch = Arc::new(Batch {
@@ -286,7 +287,7 @@ impl Collector {
     /// waiting until `deadline`.
     fn flush(&mut self, deadline: Instant) -> FlushReport {
         let started = Instant::now();
-        let before = self.stats();
+        let before = self.stats(true);
         self.drain_everything();
         let tickets: Vec<u64> = self.sinks.iter().map(Sink::request_flush).collect();
         let completed = self
@@ -294,7 +295,7 @@ impl Collector {
             .iter()
             .zip(tickets)
             .fold(true, |ok, (sink, t)| sink.wait_flushed(t, deadline) && ok);
-        let after = self.publish();
+        let after = self.publish(true);
         let mut report = FlushReport::between(&before, &after, started.elapsed());
         report.completed = completed;
         report
@@ -332,17 +333,17 @@ impl Collector {
         self.flush(deadline);
         let old = std::mem::replace(&mut self.sinks, started);
         let result = self.retire(old, deadline);
-        self.publish();
+        self.publish(true);
         result
     }
 
     /// Shuts sinks down until `deadline` and keeps their final figures.
-    fn retire(&mut self, old: Vec<Sink>, deadline: Instant) -> Result<(), ExportError> {
+    fn retire(&mut self, mut old: Vec<Sink>, deadline: Instant) -> Result<(), ExportError> {
         for sink in &old {
             sink.request_shutdown();
         }
         let mut result = Ok(());
-        for sink in &old {
+        for sink in &mut old {
             if !sink.wait_finished(deadline) {
                 sink.abandon();
             }
@@ -351,7 +352,7 @@ impl Collector {
                     result = Err(e);
                 }
             }
-            let mut stats = sink.stats([0, 0], false);
+            let mut stats = sink.stats([0, 0], false, true);
             match self.retired.iter_mut().find(|r| r.name == stats.name) {
                 Some(r) => {
                     r.spans += stats.spans;
@@ -371,33 +372,33 @@ impl Collector {
     /// that do not finish by `deadline`: in flight is 0 for every exporter afterwards.
     fn shutdown(mut self, deadline: Instant) -> FlushReport {
         let started = Instant::now();
-        let before = self.stats();
+        let before = self.stats(true);
         self.drain_everything();
         for sink in &self.sinks {
             sink.request_shutdown();
         }
         let mut completed = true;
-        for sink in &self.sinks {
+        for sink in &mut self.sinks {
             if !sink.wait_finished(deadline) && sink.abandon() {
                 completed = false;
             }
         }
-        let after = self.publish();
+        let after = self.publish(true);
         *lock(&PARKED) = Some(std::mem::take(&mut self.p));
         let mut report = FlushReport::between(&before, &after, started.elapsed());
         report.completed = completed;
         report
     }
 
-    fn publish(&mut self) -> Stats {
-        let stats = self.stats();
+    fn publish(&mut self, exact: bool) -> Stats {
+        let stats = self.stats(exact);
         *lock(&self.shared.stats) = stats.clone();
         stats
     }
 
     /// Exact accounting at this instant, per sink (on the exporter thread, nothing moves but
     /// the rings, which are read once, and the sinks, each read under its lock).
-    fn stats(&mut self) -> Stats {
+    fn stats(&mut self, exact: bool) -> Stats {
         let in_rings = self.records_in_rings();
         let not_offered = [
             in_rings[0] + self.pending_spans.len() as u64,
@@ -405,8 +406,8 @@ impl Collector {
         ];
         let mut exporters: Vec<ExporterStats> = self
             .sinks
-            .iter()
-            .map(|s| s.stats(not_offered, true))
+            .iter_mut()
+            .map(|s| s.stats(not_offered, true, exact))
             .collect();
         exporters.extend(self.retired.iter().cloned());
         Stats::from_exporters(exporters)
