@@ -431,7 +431,7 @@ impl Recipe {
             let sink = match sink {
                 Ok(sink) => sink,
                 Err(e) => {
-                    for s in &sinks {
+                    for s in &mut sinks {
                         Sink::request_shutdown(s);
                     }
                     return Err(InitError::Spawn(e));

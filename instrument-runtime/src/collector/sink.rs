@@ -108,6 +108,8 @@ pub(crate) struct Sink {
     cached: Settled,
     /// Drops before a ring when this sink joined: its figures start from there.
     base_before_ring: [[u64; REASONS]; 2],
+    /// Something was pushed since the last [`Sink::wake`].
+    to_wake: bool,
 }
 
 impl Sink {
@@ -147,11 +149,23 @@ impl Sink {
             offered: [0, 0],
             dropped_here: [[0; REASONS]; 2],
             cached: Settled::default(),
-            base_before_ring: [
-                stats::dropped_before_ring(Signal::Span),
-                stats::dropped_before_ring(Signal::Log),
-            ],
+            base_before_ring: before_ring_now(),
+            to_wake: false,
         })
+    }
+
+    /// Unparks the worker if something was handed over since the last call: once per
+    /// exporter-thread cycle, not once per batch (fewer context switches under load).
+    pub(crate) fn wake(&mut self) {
+        if std::mem::take(&mut self.to_wake) {
+            self.worker.unpark();
+        }
+    }
+
+    /// From now on this sink counts the drops before a ring after `snapshot` (a swap: the
+    /// replaced sinks' figures end at the same snapshot, so no drop is counted twice or lost).
+    pub(crate) fn rebase(&mut self, snapshot: &[[u64; REASONS]; 2]) {
+        self.base_before_ring = *snapshot;
     }
 
     pub(crate) fn filter(&self) -> &Filter {
@@ -175,7 +189,7 @@ impl Sink {
         }
         self.shared.unsettled.fetch_add(n, Ordering::Relaxed);
         self.shared.inbox.push(Item { batch, counts });
-        self.worker.unpark();
+        self.to_wake = true;
     }
 
     /// Counts records this sink's filter refused.
@@ -188,16 +202,17 @@ impl Sink {
 
     /// Hands a metrics snapshot over (the worker keeps only the newest one queued: snapshots
     /// are cumulative).
-    pub(crate) fn offer_metrics(&self, batch: Arc<Batch>) {
+    pub(crate) fn offer_metrics(&mut self, batch: Arc<Batch>) {
         self.shared.inbox.push(Item {
             batch,
             counts: [0, 0],
         });
-        self.worker.unpark();
+        self.to_wake = true;
     }
 
     /// Asks the worker to flush once its queue is empty; returns the ticket to wait for.
-    pub(crate) fn request_flush(&self) -> u64 {
+    pub(crate) fn request_flush(&mut self) -> u64 {
+        self.to_wake = false;
         let mut st = self.shared.lock();
         st.flush_requested += 1;
         let ticket = st.flush_requested;
@@ -214,7 +229,8 @@ impl Sink {
     }
 
     /// Asks the worker to deliver its queue, flush, shut the exporter down and exit.
-    pub(crate) fn request_shutdown(&self) {
+    pub(crate) fn request_shutdown(&mut self) {
+        self.to_wake = false;
         self.shared.lock().shutdown_requested = true;
         self.worker.unpark();
     }
@@ -278,7 +294,15 @@ impl Sink {
     /// This sink's figures; `not_offered` = records drained or still in rings that this sink
     /// will be offered (`[spans, logs]`). `exact`: wait for the worker's lock (flush,
     /// shutdown); otherwise a busy lock means the previous read is used.
-    pub(crate) fn stats(&mut self, not_offered: [u64; 2], active: bool, exact: bool) -> ExporterStats {
+    /// `before_ring`: the drops before a ring now (one snapshot for every sink read together,
+    /// see [`before_ring_now`]).
+    pub(crate) fn stats(
+        &mut self,
+        not_offered: [u64; 2],
+        active: bool,
+        exact: bool,
+        before_ring: &[[u64; REASONS]; 2],
+    ) -> ExporterStats {
         let read = if exact {
             Some(self.shared.lock())
         } else {
@@ -291,10 +315,6 @@ impl Sink {
                 panics: st.panics,
             };
         }
-        let before_ring = [
-            stats::dropped_before_ring(Signal::Span),
-            stats::dropped_before_ring(Signal::Log),
-        ];
         let signal = |i: usize| {
             let mut dropped = [0; REASONS];
             let mut pre_total = 0;
@@ -629,6 +649,14 @@ impl Worker {
             }
         }
     }
+}
+
+/// Drops before a ring so far, `[spans, logs]` by reason.
+pub(crate) fn before_ring_now() -> [[u64; REASONS]; 2] {
+    [
+        stats::dropped_before_ring(Signal::Span),
+        stats::dropped_before_ring(Signal::Log),
+    ]
 }
 
 fn add(st: &mut State, reason: DropReason, n: [u64; 2]) {

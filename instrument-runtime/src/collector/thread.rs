@@ -170,6 +170,9 @@ impl Collector {
         }
         self.p.metrics.retire_exited();
         self.p.rings.retain(|r| !r.is_finished());
+        for sink in &mut self.sinks {
+            sink.wake();
+        }
     }
 
     /// Takes what every ring holds now (at most its length at the start, so a thread that
@@ -276,7 +279,7 @@ impl Collector {
             resource: Some(Arc::clone(&self.resource)),
             ..Batch::default()
         });
-        for sink in &self.sinks {
+        for sink in &mut self.sinks {
             if sink.filter().takes(crate::export::SignalKind::Metrics) {
                 sink.offer_metrics(Arc::clone(&batch));
             }
@@ -289,7 +292,7 @@ impl Collector {
         let started = Instant::now();
         let before = self.stats(true);
         self.drain_everything();
-        let tickets: Vec<u64> = self.sinks.iter().map(Sink::request_flush).collect();
+        let tickets: Vec<u64> = self.sinks.iter_mut().map(Sink::request_flush).collect();
         let completed = self
             .sinks
             .iter()
@@ -332,14 +335,25 @@ impl Collector {
         }
         self.flush(deadline);
         let old = std::mem::replace(&mut self.sinks, started);
-        let result = self.retire(old, deadline);
+        // One snapshot ends the old sinks' share of the drops before a ring and starts the
+        // new ones'.
+        let snapshot = super::sink::before_ring_now();
+        for sink in &mut self.sinks {
+            sink.rebase(&snapshot);
+        }
+        let result = self.retire(old, deadline, &snapshot);
         self.publish(true);
         result
     }
 
     /// Shuts sinks down until `deadline` and keeps their final figures.
-    fn retire(&mut self, mut old: Vec<Sink>, deadline: Instant) -> Result<(), ExportError> {
-        for sink in &old {
+    fn retire(
+        &mut self,
+        mut old: Vec<Sink>,
+        deadline: Instant,
+        before_ring: &[[u64; crate::stats::REASONS]; 2],
+    ) -> Result<(), ExportError> {
+        for sink in &mut old {
             sink.request_shutdown();
         }
         let mut result = Ok(());
@@ -352,7 +366,7 @@ impl Collector {
                     result = Err(e);
                 }
             }
-            let mut stats = sink.stats([0, 0], false, true);
+            let mut stats = sink.stats([0, 0], false, true, before_ring);
             match self.retired.iter_mut().find(|r| r.name == stats.name) {
                 Some(r) => {
                     r.spans += stats.spans;
@@ -374,7 +388,7 @@ impl Collector {
         let started = Instant::now();
         let before = self.stats(true);
         self.drain_everything();
-        for sink in &self.sinks {
+        for sink in &mut self.sinks {
             sink.request_shutdown();
         }
         let mut completed = true;
@@ -404,10 +418,11 @@ impl Collector {
             in_rings[0] + self.pending_spans.len() as u64,
             in_rings[1] + self.pending_logs.len() as u64,
         ];
+        let before_ring = super::sink::before_ring_now();
         let mut exporters: Vec<ExporterStats> = self
             .sinks
             .iter_mut()
-            .map(|s| s.stats(not_offered, true, exact))
+            .map(|s| s.stats(not_offered, true, exact, &before_ring))
             .collect();
         exporters.extend(self.retired.iter().cloned());
         Stats::from_exporters(exporters)
