@@ -254,7 +254,7 @@ pub(crate) struct Selection {
 ///   signal when neither does. So compiling a feature in never makes a program talk to a
 ///   collector that is not there or open a port: configuration does.
 pub(crate) fn select_exporters() -> Selection {
-    select_with(|name| env_string(name))
+    select_with(env_string)
 }
 
 pub(crate) fn select_with(get: impl Fn(&str) -> Option<String>) -> Selection {
@@ -390,12 +390,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        select_with(|name| {
-            vars.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        })
-        .sinks
+        select_with(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).sinks
     }
 
     #[test]
@@ -410,8 +405,14 @@ mod tests {
             assert_eq!(otlp, vec![(Kind::Otlp, all.clone())]);
             // A per-signal endpoint: that signal only; stdout keeps the others.
             assert_eq!(
-                select(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://127.0.0.1:4318/v1/logs")]),
-                vec![(Kind::Otlp, vec![Logs]), (Kind::Console, vec![Traces, Metrics])]
+                select(&[(
+                    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                    "http://127.0.0.1:4318/v1/logs"
+                )]),
+                vec![
+                    (Kind::Otlp, vec![Logs]),
+                    (Kind::Console, vec![Traces, Metrics])
+                ]
             );
             // Named explicitly: comma lists, per signal; `none`.
             assert_eq!(
@@ -420,7 +421,10 @@ mod tests {
                     ("OTEL_LOGS_EXPORTER", "none"),
                     ("OTEL_METRICS_EXPORTER", "otlp"),
                 ]),
-                vec![(Kind::Otlp, vec![Traces, Metrics]), (Kind::Console, vec![Traces])]
+                vec![
+                    (Kind::Otlp, vec![Traces, Metrics]),
+                    (Kind::Console, vec![Traces])
+                ]
             );
         } else {
             assert_eq!(otlp, vec![(Kind::Console, all.clone())]);
@@ -428,11 +432,17 @@ mod tests {
         if cfg!(feature = "prometheus") {
             assert_eq!(
                 select(&[("INSTRUMENT_PROMETHEUS_ADDR", "127.0.0.1:0")]),
-                vec![(Kind::Console, vec![Traces, Logs]), (Kind::Prometheus, vec![Metrics])]
+                vec![
+                    (Kind::Console, vec![Traces, Logs]),
+                    (Kind::Prometheus, vec![Metrics])
+                ]
             );
             assert_eq!(
                 select(&[("OTEL_METRICS_EXPORTER", "prometheus")]),
-                vec![(Kind::Console, vec![Traces, Logs]), (Kind::Prometheus, vec![Metrics])]
+                vec![
+                    (Kind::Console, vec![Traces, Logs]),
+                    (Kind::Prometheus, vec![Metrics])
+                ]
             );
         }
         // Bad values: ignored (one line each), the default applies if nothing usable is left.
@@ -445,7 +455,10 @@ mod tests {
             vec![(Kind::Console, all.clone())]
         );
         assert_eq!(
-            select(&[("OTEL_TRACES_EXPORTER", "zipkin,console"), ("OTEL_LOGS_EXPORTER", "none")]),
+            select(&[
+                ("OTEL_TRACES_EXPORTER", "zipkin,console"),
+                ("OTEL_LOGS_EXPORTER", "none")
+            ]),
             vec![(Kind::Console, vec![Traces, Metrics])]
         );
         // Everything `none`: no exporter at all.

@@ -64,7 +64,7 @@ pub use level::Level;
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
 pub use metrics::BOUNDS_SECONDS;
 pub use pipeline::{
-    builder, flush, flush_async, init, set_exporter, stats, Builder, FlushReport, InitError, SwapError,
-    Telemetry,
+    builder, flush, flush_async, init, set_exporter, stats, Builder, FlushReport, InitError,
+    SwapError, Telemetry,
 };
 pub use stats::{DropReason, ExporterStats, SignalStats, Stats};

@@ -331,10 +331,8 @@ impl Builder {
         make: impl Fn() -> E + Send + Sync + 'static,
         filter: Filter,
     ) -> Self {
-        self.exporters.push((
-            Source::Factory(Arc::new(move || Box::new(make()))),
-            filter,
-        ));
+        self.exporters
+            .push((Source::Factory(Arc::new(move || Box::new(make()))), filter));
         self
     }
 
@@ -692,10 +690,7 @@ impl<T: Send + 'static> OffThread<T> {
 
 impl<T> std::future::Future for OffThread<T> {
     type Output = T;
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<T> {
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
         let mut g = self.slot.lock().unwrap_or_else(|p| p.into_inner());
         match g.0.take() {
             Some(v) => std::task::Poll::Ready(v),

@@ -87,7 +87,8 @@ fn child() {
             result(format!(
                 "exported={} failed={} inflight={}",
                 e.spans.exported + e.logs.exported,
-                e.spans.dropped(DropReason::ExportFailed) + e.logs.dropped(DropReason::ExportFailed),
+                e.spans.dropped(DropReason::ExportFailed)
+                    + e.logs.dropped(DropReason::ExportFailed),
                 e.in_flight()
             ));
         }
@@ -134,7 +135,10 @@ fn child() {
             work(1);
             let second = instrument_runtime::init(); // refused (already installed): a warning
             let r = telemetry.shutdown_with_timeout(Duration::from_secs(3));
-            let otlp = r.stats.exporter("otlp").map(|e| (e.spans.emitted, e.in_flight()));
+            let otlp = r
+                .stats
+                .exporter("otlp")
+                .map(|e| (e.spans.emitted, e.in_flight()));
             result(format!(
                 "active={active} otlp={otlp:?} second_active={}",
                 second.is_active()
@@ -168,7 +172,10 @@ fn run(scenario: &str, env: &[(&str, &str)], stdout: Stdio, stderr: Stdio) -> Ve
     });
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let _ = std::fs::remove_file(&path);
-    assert!(status.success(), "child {scenario} failed ({status}): {text}");
+    assert!(
+        status.success(),
+        "child {scenario} failed ({status}): {text}"
+    );
     // (the child leaves with exit(0) right after writing its results)
     text.lines().map(str::to_owned).collect()
 }
@@ -221,12 +228,28 @@ const BAD_SETTINGS: [(&str, &str); 7] = [
 
 #[test]
 fn closed_stderr_never_panics_init() {
-    let lines = run("stderr-closed", &BAD_SETTINGS, Stdio::null(), Stdio::inherit());
-    assert_eq!(lines, vec!["active=true otlp=Some((1, 0)) second_active=false"]);
+    let lines = run(
+        "stderr-closed",
+        &BAD_SETTINGS,
+        Stdio::null(),
+        Stdio::inherit(),
+    );
+    assert_eq!(
+        lines,
+        vec!["active=true otlp=Some((1, 0)) second_active=false"]
+    );
 }
 
 #[test]
 fn stderr_pipe_without_reader_never_panics_init() {
-    let lines = run("stderr-no-reader", &BAD_SETTINGS, Stdio::null(), Stdio::null());
-    assert_eq!(lines, vec!["active=true otlp=Some((1, 0)) second_active=false"]);
+    let lines = run(
+        "stderr-no-reader",
+        &BAD_SETTINGS,
+        Stdio::null(),
+        Stdio::null(),
+    );
+    assert_eq!(
+        lines,
+        vec!["active=true otlp=Some((1, 0)) second_active=false"]
+    );
 }

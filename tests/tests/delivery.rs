@@ -62,7 +62,11 @@ fn run_and_check_healthy(telemetry: Telemetry, hc: &Collected) -> (Stats, Durati
     assert_eq!(spans.len() as u64, N, "healthy: every span exactly once");
     assert_eq!(ids.len() as u64, N, "healthy: no duplicate");
     assert_eq!(hc.logs().len() as u64, N, "healthy: every log exactly once");
-    let h = report.stats.exporter("healthy").expect("healthy stats").clone();
+    let h = report
+        .stats
+        .exporter("healthy")
+        .expect("healthy stats")
+        .clone();
     assert_exact(&h, N, N, 0);
     for e in &report.stats.exporters {
         assert!(e.balances(), "{e:?}");
@@ -77,60 +81,77 @@ fn assert_exact(e: &ExporterStats, spans_exported: u64, logs_exported: u64, drop
     assert_eq!(e.logs.emitted, N, "{e:?}");
     assert_eq!(e.spans.exported, spans_exported, "{e:?}");
     assert_eq!(e.logs.exported, logs_exported, "{e:?}");
-    assert_eq!(e.spans.dropped_total() + e.logs.dropped_total(), dropped, "{e:?}");
+    assert_eq!(
+        e.spans.dropped_total() + e.logs.dropped_total(),
+        dropped,
+        "{e:?}"
+    );
 }
 
 #[test]
 fn permanent_failure_does_not_touch_the_healthy_exporter() {
-    isolated("permanent_failure_does_not_touch_the_healthy_exporter", T, || {
-        let (telemetry, hc, fc) = healthy_and_failing(Behavior::FailPermanent);
-        let (stats, _, completed) = run_and_check_healthy(telemetry, &hc);
-        assert!(completed);
-        let f = stats.exporter("failing").unwrap();
-        assert_exact(f, 0, 0, 2 * N);
-        assert_eq!(f.spans.dropped(DropReason::ExportFailed), N);
-        assert_eq!(f.logs.dropped(DropReason::ExportFailed), N);
-        assert!(fc.spans().is_empty());
-    });
+    isolated(
+        "permanent_failure_does_not_touch_the_healthy_exporter",
+        T,
+        || {
+            let (telemetry, hc, fc) = healthy_and_failing(Behavior::FailPermanent);
+            let (stats, _, completed) = run_and_check_healthy(telemetry, &hc);
+            assert!(completed);
+            let f = stats.exporter("failing").unwrap();
+            assert_exact(f, 0, 0, 2 * N);
+            assert_eq!(f.spans.dropped(DropReason::ExportFailed), N);
+            assert_eq!(f.logs.dropped(DropReason::ExportFailed), N);
+            assert!(fc.spans().is_empty());
+        },
+    );
 }
 
 #[test]
 fn retryable_failure_is_retried_for_the_failing_exporter_only() {
-    isolated("retryable_failure_is_retried_for_the_failing_exporter_only", T, || {
-        let (telemetry, hc, fc) = healthy_and_failing(Behavior::FailRetryable);
-        let (stats, _, _) = run_and_check_healthy(telemetry, &hc);
-        let f = stats.exporter("failing").unwrap();
-        assert_eq!(f.spans.exported + f.logs.exported, 0, "{f:?}");
-        for s in [f.spans, f.logs] {
-            let by_reason = s.dropped(DropReason::ExportFailed)
-                + s.dropped(DropReason::CircuitOpen)
-                + s.dropped(DropReason::Timeout);
-            assert_eq!(by_reason, N, "{f:?}");
-            assert_eq!(s.dropped_total(), N, "{f:?}");
-        }
-        assert!(
-            f.spans.dropped(DropReason::ExportFailed) + f.logs.dropped(DropReason::ExportFailed)
-                > 0,
-            "{f:?}"
-        );
-        // The retries went to the failing exporter only: the healthy one saw each batch once
-        // (checked above) and the failing one was attempted more often than batches exist.
-        assert!(fc.attempts() >= 3, "{}", fc.attempts());
-    });
+    isolated(
+        "retryable_failure_is_retried_for_the_failing_exporter_only",
+        T,
+        || {
+            let (telemetry, hc, fc) = healthy_and_failing(Behavior::FailRetryable);
+            let (stats, _, _) = run_and_check_healthy(telemetry, &hc);
+            let f = stats.exporter("failing").unwrap();
+            assert_eq!(f.spans.exported + f.logs.exported, 0, "{f:?}");
+            for s in [f.spans, f.logs] {
+                let by_reason = s.dropped(DropReason::ExportFailed)
+                    + s.dropped(DropReason::CircuitOpen)
+                    + s.dropped(DropReason::Timeout);
+                assert_eq!(by_reason, N, "{f:?}");
+                assert_eq!(s.dropped_total(), N, "{f:?}");
+            }
+            assert!(
+                f.spans.dropped(DropReason::ExportFailed)
+                    + f.logs.dropped(DropReason::ExportFailed)
+                    > 0,
+                "{f:?}"
+            );
+            // The retries went to the failing exporter only: the healthy one saw each batch once
+            // (checked above) and the failing one was attempted more often than batches exist.
+            assert!(fc.attempts() >= 3, "{}", fc.attempts());
+        },
+    );
 }
 
 #[test]
 fn hung_exporter_holds_only_its_own_share_and_is_abandoned_at_shutdown() {
-    isolated("hung_exporter_holds_only_its_own_share_and_is_abandoned_at_shutdown", T, || {
-        let (telemetry, hc, _fc) = healthy_and_failing(Behavior::Hang);
-        let (stats, elapsed, completed) = run_and_check_healthy(telemetry, &hc);
-        assert!(!completed, "the hung exporter did not finish");
-        assert!(elapsed < Duration::from_millis(2_500), "{elapsed:?}");
-        let f = stats.exporter("failing").unwrap();
-        assert_exact(f, 0, 0, 2 * N);
-        assert_eq!(f.spans.dropped(DropReason::Timeout), N, "{f:?}");
-        assert_eq!(f.logs.dropped(DropReason::Timeout), N, "{f:?}");
-    });
+    isolated(
+        "hung_exporter_holds_only_its_own_share_and_is_abandoned_at_shutdown",
+        T,
+        || {
+            let (telemetry, hc, _fc) = healthy_and_failing(Behavior::Hang);
+            let (stats, elapsed, completed) = run_and_check_healthy(telemetry, &hc);
+            assert!(!completed, "the hung exporter did not finish");
+            assert!(elapsed < Duration::from_millis(2_500), "{elapsed:?}");
+            let f = stats.exporter("failing").unwrap();
+            assert_exact(f, 0, 0, 2 * N);
+            assert_eq!(f.spans.dropped(DropReason::Timeout), N, "{f:?}");
+            assert_eq!(f.logs.dropped(DropReason::Timeout), N, "{f:?}");
+        },
+    );
 }
 
 #[test]
@@ -179,31 +200,43 @@ fn hung_exporter_memory_is_bounded_by_its_queue() {
 
 #[test]
 fn panicking_exporter_is_counted_and_the_other_keeps_working() {
-    isolated("panicking_exporter_is_counted_and_the_other_keeps_working", T, || {
-        let (telemetry, hc, _fc) = healthy_and_failing(Behavior::Panic);
-        let (stats, _, completed) = run_and_check_healthy(telemetry, &hc);
-        assert!(completed);
-        let f = stats.exporter("failing").unwrap();
-        assert_exact(f, 0, 0, 2 * N);
-        assert_eq!(f.spans.dropped(DropReason::ExporterPanic), N);
-        assert_eq!(f.logs.dropped(DropReason::ExporterPanic), N);
-        assert!(f.panics >= 2, "{f:?}");
-    });
+    isolated(
+        "panicking_exporter_is_counted_and_the_other_keeps_working",
+        T,
+        || {
+            let (telemetry, hc, _fc) = healthy_and_failing(Behavior::Panic);
+            let (stats, _, completed) = run_and_check_healthy(telemetry, &hc);
+            assert!(completed);
+            let f = stats.exporter("failing").unwrap();
+            assert_exact(f, 0, 0, 2 * N);
+            assert_eq!(f.spans.dropped(DropReason::ExporterPanic), N);
+            assert_eq!(f.logs.dropped(DropReason::ExporterPanic), N);
+            assert!(f.panics >= 2, "{f:?}");
+        },
+    );
 }
 
 #[test]
 fn flapping_exporter_gets_everything_once_by_retrying_alone() {
-    isolated("flapping_exporter_gets_everything_once_by_retrying_alone", T, || {
-        let (telemetry, hc, fc) = healthy_and_failing(Behavior::Flap);
-        let (stats, _, completed) = run_and_check_healthy(telemetry, &hc);
-        assert!(completed);
-        let f = stats.exporter("failing").unwrap();
-        assert_exact(f, N, N, 0);
-        let spans = fc.spans();
-        let ids: HashSet<_> = spans.iter().map(|s| s.span_id).collect();
-        assert_eq!((spans.len() as u64, ids.len() as u64), (N, N), "no loss, no duplicate");
-        assert_eq!(fc.logs().len() as u64, N);
-    });
+    isolated(
+        "flapping_exporter_gets_everything_once_by_retrying_alone",
+        T,
+        || {
+            let (telemetry, hc, fc) = healthy_and_failing(Behavior::Flap);
+            let (stats, _, completed) = run_and_check_healthy(telemetry, &hc);
+            assert!(completed);
+            let f = stats.exporter("failing").unwrap();
+            assert_exact(f, N, N, 0);
+            let spans = fc.spans();
+            let ids: HashSet<_> = spans.iter().map(|s| s.span_id).collect();
+            assert_eq!(
+                (spans.len() as u64, ids.len() as u64),
+                (N, N),
+                "no loss, no duplicate"
+            );
+            assert_eq!(fc.logs().len() as u64, N);
+        },
+    );
 }
 
 #[instrument(level = "debug")]
@@ -301,8 +334,13 @@ fn self_metrics_carry_the_exporter_label() {
             points
                 .iter()
                 .find(|p| {
-                    p.labels.iter().any(|(k, v)| k == "exporter" && v == exporter)
-                        && p.labels.iter().find(|(k, _)| k == "error.type").map(|(_, v)| v.as_ref())
+                    p.labels
+                        .iter()
+                        .any(|(k, v)| k == "exporter" && v == exporter)
+                        && p.labels
+                            .iter()
+                            .find(|(k, _)| k == "error.type")
+                            .map(|(_, v)| v.as_ref())
                             == error
                 })
                 .map(|p| p.value)
@@ -346,7 +384,10 @@ fn panics_in_every_method_and_drop_during_swap_and_shutdown_are_survived() {
             // pipeline lives on with the new exporter.
             let (next, nc) = TestExporter::named("next");
             let swap = telemetry.set_exporter(next, T);
-            assert!(swap.is_err(), "the old exporter's panicking shutdown is reported");
+            assert!(
+                swap.is_err(),
+                "the old exporter's panicking shutdown is reported"
+            );
             let deadline = Instant::now() + Duration::from_secs(5);
             while !bc.was_dropped() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
@@ -355,11 +396,18 @@ fn panics_in_every_method_and_drop_during_swap_and_shutdown_are_survived() {
             work(2);
             let r = telemetry.flush(T);
             assert!(r.completed);
-            assert_eq!(nc.spans().len(), 1, "the pipeline still delivers after the panics");
+            assert_eq!(
+                nc.spans().len(),
+                1,
+                "the pipeline still delivers after the panics"
+            );
             let old_bad = r.stats.exporter("bad").unwrap();
             assert!(!old_bad.active);
             assert!(old_bad.panics >= 4, "flush ×2, shutdown, Drop: {old_bad:?}");
-            assert!(old_bad.balances() && old_bad.in_flight() == 0, "{old_bad:?}");
+            assert!(
+                old_bad.balances() && old_bad.in_flight() == 0,
+                "{old_bad:?}"
+            );
 
             // And at shutdown: a panicking exporter's shutdown and Drop.
             nc.set_panics(Panics {
@@ -434,14 +482,24 @@ fn async_flush_leaves_a_one_worker_runtime_running() {
             });
             let (report, took) = flusher.await.unwrap();
             ticker.abort();
-            (ticks.load(std::sync::atomic::Ordering::Relaxed), report, took)
+            (
+                ticks.load(std::sync::atomic::Ordering::Relaxed),
+                report,
+                took,
+            )
         });
-        assert!(!report.completed, "the hung exporter cannot finish its flush");
+        assert!(
+            !report.completed,
+            "the hung exporter cannot finish its flush"
+        );
         assert!(
             took >= Duration::from_millis(900) && took < Duration::from_millis(1_300),
             "{took:?}"
         );
-        assert!(ticks >= 8, "the runtime kept running during the flush: {ticks} ticks");
+        assert!(
+            ticks >= 8,
+            "the runtime kept running during the flush: {ticks} ticks"
+        );
         let report = rt.block_on(telemetry.shutdown_async());
         assert!(report.stats.exporters.iter().all(|e| e.in_flight() == 0));
         assert!(report.stats.balances());
@@ -487,21 +545,35 @@ fn collector_down_stdout_still_prints_every_record_exactly_once() {
             }
             let report = telemetry.shutdown_with_timeout(Duration::from_secs(3));
             let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-            let span_lines = text.lines().filter(|l| l.contains("\"kind\":\"span\"")).count();
-            let log_lines = text.lines().filter(|l| l.contains("\"kind\":\"log\"")).count();
+            let span_lines = text
+                .lines()
+                .filter(|l| l.contains("\"kind\":\"span\""))
+                .count();
+            let log_lines = text
+                .lines()
+                .filter(|l| l.contains("\"kind\":\"log\""))
+                .count();
             let ids: HashSet<&str> = text
                 .lines()
                 .filter(|l| l.contains("\"kind\":\"span\""))
                 .filter_map(|l| l.split("\"span_id\":\"").nth(1))
                 .map(|rest| &rest[..16])
                 .collect();
-            assert_eq!((span_lines as u64, ids.len() as u64), (N, N), "each span once");
+            assert_eq!(
+                (span_lines as u64, ids.len() as u64),
+                (N, N),
+                "each span once"
+            );
             assert_eq!(log_lines as u64, N);
             let s = report.stats.exporter("stdout").unwrap();
             assert_exact(s, N, N, 0);
             let o = report.stats.exporter("otlp").unwrap();
             assert_eq!(o.spans.exported + o.logs.exported, 0, "{o:?}");
-            assert_eq!(o.spans.dropped_total() + o.logs.dropped_total(), 2 * N, "{o:?}");
+            assert_eq!(
+                o.spans.dropped_total() + o.logs.dropped_total(),
+                2 * N,
+                "{o:?}"
+            );
             assert!(o.balances() && o.in_flight() == 0, "{o:?}");
             // The closing note of the issue: per-exporter accounting of a run with one sink down.
             for e in &report.stats.exporters {

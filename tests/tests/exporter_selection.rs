@@ -117,7 +117,8 @@ fn per_signal_lists_and_none() {
     // Only the (expected) delivery failure of OTLP to the closed port; no configuration line.
     let w = warnings(&err);
     assert!(
-        w.iter().all(|l| l.starts_with("instrument-runtime: exporter \"otlp\"")),
+        w.iter()
+            .all(|l| l.starts_with("instrument-runtime: exporter \"otlp\"")),
         "{err}"
     );
 }

@@ -72,14 +72,32 @@ fn readme_first_command_from_a_fresh_clone() {
     // Nothing failure-like on stderr: only cargo's progress lines and the final report.
     for line in stderr.lines() {
         let l = line.trim_start();
-        let cargo_progress = ["Compiling", "Finished", "Running", "Blocking", "Locking", "Updating", "Downloaded", "Downloading"]
-            .iter()
-            .any(|p| l.starts_with(p));
+        let cargo_progress = [
+            "Compiling",
+            "Finished",
+            "Running",
+            "Blocking",
+            "Locking",
+            "Updating",
+            "Downloaded",
+            "Downloading",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p));
         let report = l.starts_with("stdout: ");
-        assert!(cargo_progress || report, "unexpected stderr line: {line:?}\n{stderr}");
+        assert!(
+            cargo_progress || report,
+            "unexpected stderr line: {line:?}\n{stderr}"
+        );
     }
     let lower = stderr.to_lowercase();
-    for bad in ["error", "failed", "warning", "panicked", "instrument-runtime:"] {
+    for bad in [
+        "error",
+        "failed",
+        "warning",
+        "panicked",
+        "instrument-runtime:",
+    ] {
         assert!(!lower.contains(bad), "stderr mentions {bad:?}:\n{stderr}");
     }
 
@@ -111,12 +129,13 @@ fn readme_first_command_from_a_fresh_clone() {
         .iter()
         .filter_map(|s| s["trace_id"].as_str())
         .collect();
-    let span_ids: HashSet<&str> = spans
-        .iter()
-        .filter_map(|s| s["span_id"].as_str())
-        .collect();
+    let span_ids: HashSet<&str> = spans.iter().filter_map(|s| s["span_id"].as_str()).collect();
     let traced: Vec<_> = logs.iter().filter(|l| !l["trace_id"].is_null()).collect();
-    assert_eq!(traced.len(), 7, "every log inside a span carries its trace id");
+    assert_eq!(
+        traced.len(),
+        7,
+        "every log inside a span carries its trace id"
+    );
     for l in &traced {
         assert!(traces.contains(l["trace_id"].as_str().unwrap()), "{l}");
         assert!(span_ids.contains(l["span_id"].as_str().unwrap()), "{l}");

@@ -82,33 +82,36 @@ fn normalize(text: &str) -> String {
 
 #[test]
 fn logs_under_their_spans_whatever_the_batch_boundaries() {
-    isolated("logs_under_their_spans_whatever_the_batch_boundaries", T, || {
-        let out = Shared::default();
-        let telemetry = instrument_runtime::builder()
-            .exporter_filtered(
-                StdoutExporter::with_writer(out.clone(), StdoutMode::Pretty),
-                Filter::all().signals(&[SignalKind::Traces, SignalKind::Logs]),
-            )
-            .max_batch(1) // every record in its own batch
-            .export_interval(Duration::from_millis(5))
-            .install()
-            .unwrap();
-        request();
-        // Wait for the local tree (printed when its root arrives), then the remote one.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !out.text().contains("request done") && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let mut headers = HashMap::new();
-        headers.insert(
-            "traceparent".to_owned(),
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
-        );
-        from_upstream(propagation::extract(&headers));
-        // A remote-rooted trace has no local root span: printed at the flush (or after
-        // pending_timeout).
-        telemetry.flush(T);
-        let expected = "\
+    isolated(
+        "logs_under_their_spans_whatever_the_batch_boundaries",
+        T,
+        || {
+            let out = Shared::default();
+            let telemetry = instrument_runtime::builder()
+                .exporter_filtered(
+                    StdoutExporter::with_writer(out.clone(), StdoutMode::Pretty),
+                    Filter::all().signals(&[SignalKind::Traces, SignalKind::Logs]),
+                )
+                .max_batch(1) // every record in its own batch
+                .export_interval(Duration::from_millis(5))
+                .install()
+                .unwrap();
+            request();
+            // Wait for the local tree (printed when its root arrives), then the remote one.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !out.text().contains("request done") && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let mut headers = HashMap::new();
+            headers.insert(
+                "traceparent".to_owned(),
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+            );
+            from_upstream(propagation::extract(&headers));
+            // A remote-rooted trace has no local root span: printed at the flush (or after
+            // pending_timeout).
+            telemetry.flush(T);
+            let expected = "\
 request [trace <id>] <dur>
   │ INFO request starts
   ├─ step <dur>
@@ -126,13 +129,14 @@ from_upstream [trace <id>] <dur> (orphan: parent <id> not seen)
   └─ step <dur>
        INFO step 7 begins
        WARN step 7 ends";
-        let got = normalize(&out.text());
-        assert_eq!(got.trim_end(), expected, "\n--- got ---\n{}", out.text());
-        let r = telemetry.shutdown_with_timeout(T);
-        let e = r.stats.exporter("stdout").unwrap();
-        assert_eq!((e.spans.exported, e.logs.exported), (6, 11), "{e:?}");
-        assert_eq!(e.in_flight(), 0);
-    });
+            let got = normalize(&out.text());
+            assert_eq!(got.trim_end(), expected, "\n--- got ---\n{}", out.text());
+            let r = telemetry.shutdown_with_timeout(T);
+            let e = r.stats.exporter("stdout").unwrap();
+            assert_eq!((e.spans.exported, e.logs.exported), (6, 11), "{e:?}");
+            assert_eq!(e.in_flight(), 0);
+        },
+    );
 }
 
 #[instrument]
@@ -168,17 +172,31 @@ fn a_tree_whose_root_never_ends_is_printed_within_the_pending_timeout() {
             let took = started.elapsed();
             // pending_timeout + poll interval (100 ms) + the export interval, with slack for a
             // loaded machine.
-            assert!(out.text().contains("step 1 ends"), "not printed: {}", out.text());
+            assert!(
+                out.text().contains("step 1 ends"),
+                "not printed: {}",
+                out.text()
+            );
             assert!(took < timeout + Duration::from_millis(600), "{took:?}");
             // Printed means exported (the stats are published every exporter-thread cycle).
             let deadline = Instant::now() + Duration::from_secs(2);
-            let mut e = instrument_runtime::stats().exporter("stdout").unwrap().clone();
+            let mut e = instrument_runtime::stats()
+                .exporter("stdout")
+                .unwrap()
+                .clone();
             while (e.spans.exported, e.logs.exported) != (1, 2) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
-                e = instrument_runtime::stats().exporter("stdout").unwrap().clone();
+                e = instrument_runtime::stats()
+                    .exporter("stdout")
+                    .unwrap()
+                    .clone();
             }
             assert_eq!((e.spans.exported, e.logs.exported), (1, 2), "{e:?}");
-            assert_eq!(e.in_flight(), 0, "the root is still open; nothing else waits: {e:?}");
+            assert_eq!(
+                e.in_flight(),
+                0,
+                "the root is still open; nothing else waits: {e:?}"
+            );
             tx.send(()).unwrap();
             root.join().unwrap();
             drop(telemetry);

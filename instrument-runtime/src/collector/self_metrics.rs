@@ -16,12 +16,7 @@ pub(crate) fn metrics(stats: &Stats) -> Vec<Metric> {
         queue.push(gauge(e.name, "log", e.logs.in_flight));
     }
     vec![
-        processed(
-            "otel.sdk.processor.span.processed",
-            "spans",
-            stats,
-            spans,
-        ),
+        processed("otel.sdk.processor.span.processed", "spans", stats, spans),
         processed(
             "otel.sdk.processor.log.processed",
             "log records",

@@ -175,15 +175,15 @@ impl Sink {
     /// Hands a batch of records (`counts` = `[spans, logs]`) to this sink, or counts it
     /// dropped (`exporter_queue_full`) when the sink is at its bound. Takes no lock.
     pub(crate) fn offer(&mut self, batch: Arc<Batch>, counts: [u64; 2]) {
-        for i in 0..2 {
-            self.offered[i] += counts[i];
+        for (offered, n) in self.offered.iter_mut().zip(counts) {
+            *offered += n;
         }
         let n = counts[0] + counts[1];
         // Relaxed: a bound, not a synchronisation; the worker's decrements arrive eventually.
         let unsettled = self.shared.unsettled.load(Ordering::Relaxed);
         if unsettled > 0 && unsettled + n > self.queue_limit {
-            for i in 0..2 {
-                self.dropped_here[i][DropReason::ExporterQueueFull as usize] += counts[i];
+            for (dropped, n) in self.dropped_here.iter_mut().zip(counts) {
+                dropped[DropReason::ExporterQueueFull as usize] += n;
             }
             return;
         }
@@ -194,9 +194,9 @@ impl Sink {
 
     /// Counts records this sink's filter refused.
     pub(crate) fn filtered(&mut self, counts: [u64; 2]) {
-        for i in 0..2 {
-            self.offered[i] += counts[i];
-            self.dropped_here[i][DropReason::Filtered as usize] += counts[i];
+        for (i, n) in counts.into_iter().enumerate() {
+            self.offered[i] += n;
+            self.dropped_here[i][DropReason::Filtered as usize] += n;
         }
     }
 

@@ -16,7 +16,9 @@ use crate::buffer::record::Record;
 use crate::buffer::registry::{self, RingHandle};
 use crate::clock::WallClock;
 use crate::config::Config;
-use crate::export::{Batch, ExportError, Exporter, Filter, LogData, MetricsSnapshot, Resource, SpanData};
+use crate::export::{
+    Batch, ExportError, Exporter, Filter, LogData, MetricsSnapshot, Resource, SpanData,
+};
 use crate::metrics::aggregate::Aggregator;
 use crate::pipeline::FlushReport;
 use crate::stats::{ExporterStats, Stats};
@@ -218,7 +220,7 @@ impl Collector {
         if self.pending_logs.is_empty() {
             return;
         }
-        let cap = self.cfg.max_batch.max(1).min(4096);
+        let cap = self.cfg.max_batch.clamp(1, 4096);
         let logs = std::mem::replace(&mut self.pending_logs, Vec::with_capacity(cap));
         self.offer(Vec::new(), logs);
     }
@@ -227,7 +229,7 @@ impl Collector {
         if self.pending_spans.is_empty() {
             return;
         }
-        let cap = self.cfg.max_batch.max(1).min(4096);
+        let cap = self.cfg.max_batch.clamp(1, 4096);
         let spans = std::mem::replace(&mut self.pending_spans, Vec::with_capacity(cap));
         self.offer(spans, Vec::new());
     }
@@ -256,8 +258,18 @@ impl Collector {
                 sink.offer(Arc::clone(&shared), counts);
             } else if span_ok + log_ok > 0 {
                 let part = Batch {
-                    spans: shared.spans.iter().filter(|s| f.takes_span(s)).cloned().collect(),
-                    logs: shared.logs.iter().filter(|l| f.takes_log(l)).cloned().collect(),
+                    spans: shared
+                        .spans
+                        .iter()
+                        .filter(|s| f.takes_span(s))
+                        .cloned()
+                        .collect(),
+                    logs: shared
+                        .logs
+                        .iter()
+                        .filter(|l| f.takes_log(l))
+                        .cloned()
+                        .collect(),
                     metrics: None,
                     resource: Some(Arc::clone(&resource)),
                 };
@@ -449,4 +461,3 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // recover anyway rather than propagate a poison.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
-

@@ -197,4 +197,3 @@ pub(super) fn cumulative_buckets_json(point: &HistogramPoint) -> Json {
     buckets.push(json!({ "le": "Infinity", "count": total }));
     Json::Array(buckets)
 }
-

@@ -89,9 +89,7 @@ impl Pending {
             return self.take_all();
         }
         let timeout = self.timeout;
-        self.take_where(|id, t| {
-            rooted.contains(id) || now.duration_since(t.first_seen) >= timeout
-        })
+        self.take_where(|id, t| rooted.contains(id) || now.duration_since(t.first_seen) >= timeout)
     }
 
     /// The traces whose root did not arrive within the timeout of their first record.
@@ -533,4 +531,3 @@ pub(super) fn estimate_quantile(point: &HistogramPoint, q: f64) -> Option<f64> {
     }
     point.bounds.last().copied()
 }
-

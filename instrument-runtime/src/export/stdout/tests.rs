@@ -14,8 +14,8 @@ use crate::export::{
     Batch, CounterPoint, GaugePoint, HistogramPoint, KeyValue, LogData, Metric, MetricData,
     MetricsSnapshot, Resource, SpanData, SpanStatus,
 };
-use crate::{SpanId, TraceId};
 use crate::Level;
+use crate::{SpanId, TraceId};
 
 /// A writer tests can read back while the exporter owns a clone.
 #[derive(Clone, Default)]
@@ -58,13 +58,7 @@ const ROOT: u64 = 0x00f0_67aa_0ba9_02b7;
 const CART: u64 = 0x0000_0000_0000_00c1;
 const CHARGE: u64 = 0x0000_0000_0000_00c2;
 
-fn span(
-    name: &'static str,
-    id: u64,
-    parent: Option<u64>,
-    start_ms: u64,
-    end_ms: u64,
-) -> SpanData {
+fn span(name: &'static str, id: u64, parent: Option<u64>, start_ms: u64, end_ms: u64) -> SpanData {
     SpanData {
         trace_id: TraceId::from_u128(TRACE),
         span_id: SpanId::from_u64(id),
@@ -607,4 +601,3 @@ fn pretty_escapes_control_characters() {
         std::borrow::Cow::Borrowed("plain")
     ));
 }
-
