@@ -332,23 +332,33 @@ impl Exporter for NoopExporter {
 /// The exporters `init()` starts when the builder names none, each with the signals it takes
 /// (see `config::select_exporters` for the rules). Empty when every signal is `none`.
 pub(crate) fn feature_exporters() -> Vec<(Box<dyn Exporter>, Filter)> {
-    use crate::config::Kind;
     let mut out: Vec<(Box<dyn Exporter>, Filter)> = Vec::new();
     for (kind, signals) in crate::config::select_exporters().sinks {
-        let filter = Filter::all().signals(&signals);
-        match kind {
-            #[cfg(feature = "stdout")]
-            Kind::Console => out.push((Box::new(stdout::StdoutExporter::from_env()), filter)),
-            #[cfg(feature = "otlp")]
-            Kind::Otlp => out.push((Box::new(otlp::OtlpExporter::from_env()), filter)),
-            #[cfg(feature = "prometheus")]
-            Kind::Prometheus => match prometheus::PrometheusExporter::builder().build() {
-                Ok(p) => out.push((Box::new(p), filter)),
-                Err(e) => crate::diag::warn(format!("prometheus endpoint not started: {e}")),
-            },
-            #[allow(unreachable_patterns)]
-            _ => {}
+        if let Some(exporter) = make_feature_exporter(kind) {
+            out.push((exporter, Filter::all().signals(&signals)));
         }
     }
     out
+}
+
+/// One compiled-in exporter, configured from the environment (`None` if it cannot start).
+fn make_feature_exporter(kind: crate::config::Kind) -> Option<Box<dyn Exporter>> {
+    match kind {
+        #[cfg(feature = "stdout")]
+        crate::config::Kind::Console => Some(Box::new(stdout::StdoutExporter::from_env())),
+        #[cfg(feature = "otlp")]
+        crate::config::Kind::Otlp => Some(Box::new(otlp::OtlpExporter::from_env())),
+        #[cfg(feature = "prometheus")]
+        crate::config::Kind::Prometheus => {
+            match prometheus::PrometheusExporter::builder().build() {
+                Ok(p) => Some(Box::new(p)),
+                Err(e) => {
+                    crate::diag::warn(format!("prometheus endpoint not started: {e}"));
+                    None
+                }
+            }
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
