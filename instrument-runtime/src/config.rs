@@ -19,8 +19,9 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) max_value_len: usize,
     pub(crate) disabled: bool,
-    /// Most records one exporter's queue holds (what a hung exporter can pin in memory).
-    pub(crate) exporter_queue: usize,
+    /// Most records one exporter's queue holds (what a hung exporter can pin in memory);
+    /// `None`: the default, see [`Config::exporter_queue_limit`].
+    pub(crate) exporter_queue: Option<usize>,
 }
 
 impl Config {
@@ -50,8 +51,16 @@ impl Config {
             max_value_len: env_parse("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", parse_positive)
                 .unwrap_or(4096),
             disabled: env_parse("OTEL_SDK_DISABLED", parse_bool).unwrap_or(false),
-            exporter_queue: DEFAULT_EXPORTER_QUEUE,
+            exporter_queue: None,
         }
+    }
+
+    /// The bound of each exporter's queue: the configured one, else the larger of
+    /// [`DEFAULT_EXPORTER_QUEUE`] and what all `rings` can hold, so a healthy exporter is
+    /// never refused a flush's worth of records (every ring full at once).
+    pub(crate) fn exporter_queue_limit(&self, rings: usize) -> usize {
+        self.exporter_queue
+            .unwrap_or_else(|| DEFAULT_EXPORTER_QUEUE.max(self.ring_capacity * rings))
     }
 }
 

@@ -308,11 +308,12 @@ impl Builder {
         self
     }
 
-    /// Most records each exporter's queue holds (default 16384): what a hung or slow exporter
-    /// can keep in memory. Past it, records are dropped for that exporter only, with reason
-    /// `exporter_queue_full`.
+    /// Most records each exporter's queue holds: what a hung or slow exporter can keep in
+    /// memory. Past it, records are dropped for that exporter only, with reason
+    /// `exporter_queue_full`. Default: 16384, or what all threads' rings hold together if that
+    /// is more (so a healthy exporter is never refused a flush's worth of records).
     pub fn exporter_queue(mut self, records: usize) -> Self {
-        self.cfg.exporter_queue = records.max(1);
+        self.cfg.exporter_queue = Some(records.max(1));
         self
     }
 
@@ -425,7 +426,7 @@ impl Recipe {
         MAX_VALUE_LEN.store(self.cfg.max_value_len, Ordering::Relaxed);
         let mut sinks = Vec::with_capacity(exporters.len());
         for (exporter, filter) in exporters {
-            let sink = Sink::start(exporter, filter, self.cfg.exporter_queue);
+            let sink = Sink::start(exporter, filter, self.cfg.exporter_queue_limit(0));
             let sink = match sink {
                 Ok(sink) => sink,
                 Err(e) => {

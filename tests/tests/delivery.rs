@@ -582,3 +582,53 @@ fn collector_down_stdout_still_prints_every_record_exactly_once() {
         },
     );
 }
+
+#[test]
+fn a_slow_healthy_exporter_is_never_refused_a_flush_worth_of_records() {
+    isolated(
+        "a_slow_healthy_exporter_is_never_refused_a_flush_worth_of_records",
+        T,
+        || {
+            // 8 threads fill their rings to 3000 of 4096 records (below every admission
+            // threshold) while the exporter takes 2 ms per batch: 24000 records wait for it at
+            // once, more than the 16384 floor of the default queue bound, which therefore
+            // grows with the rings (8 x 4096). (With `.exporter_queue(16_384)` this drops
+            // 3808 + 3808 records `exporter_queue_full`.)
+            let (slow, sc) = TestExporter::named("slow");
+            sc.set_behavior(Behavior::Slow(Duration::from_millis(2)));
+            let telemetry = instrument_runtime::builder()
+                .exporter(slow)
+                .export_interval(Duration::from_secs(60))
+                .install()
+                .unwrap();
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(9));
+            let threads: Vec<_> = (0..8u64)
+                .map(|t| {
+                    let barrier = std::sync::Arc::clone(&barrier);
+                    std::thread::spawn(move || {
+                        for i in 0..1500 {
+                            work(t << 32 | i);
+                        }
+                        barrier.wait(); // alive until the flush is over
+                        barrier.wait();
+                    })
+                })
+                .collect();
+            barrier.wait();
+            let report = telemetry.flush(T);
+            barrier.wait();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert!(report.completed);
+            let s = report.stats.exporter("slow").unwrap();
+            assert_eq!(s.spans.dropped_total() + s.logs.dropped_total(), 0, "{s:?}");
+            assert_eq!(
+                (s.spans.exported, s.logs.exported),
+                (12_000, 12_000),
+                "{s:?}"
+            );
+            assert_eq!(sc.spans().len(), 12_000);
+        },
+    );
+}

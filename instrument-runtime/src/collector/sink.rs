@@ -168,6 +168,11 @@ impl Sink {
         self.base_before_ring = *snapshot;
     }
 
+    /// The queue bound (the default grows with the number of rings).
+    pub(crate) fn set_queue_limit(&mut self, limit: usize) {
+        self.queue_limit = limit.max(1) as u64;
+    }
+
     pub(crate) fn filter(&self) -> &Filter {
         &self.filter
     }

@@ -161,6 +161,10 @@ impl Collector {
     fn cycle(&mut self, now: Instant, force: bool) {
         registry::take_new(&mut self.p.rings);
         self.p.metrics.register_new();
+        let limit = self.cfg.exporter_queue_limit(self.p.rings.len());
+        for sink in &mut self.sinks {
+            sink.set_queue_limit(limit);
+        }
         self.drain();
         if force || now >= self.next_export {
             self.next_export = now + self.cfg.export_interval;
@@ -336,7 +340,11 @@ impl Collector {
     fn swap(&mut self, new: Vec<SinkSpec>, deadline: Instant) -> Result<(), ExportError> {
         let mut started = Vec::new();
         for (exporter, filter) in new {
-            match Sink::start(exporter, filter, self.cfg.exporter_queue) {
+            match Sink::start(
+                exporter,
+                filter,
+                self.cfg.exporter_queue_limit(self.p.rings.len()),
+            ) {
                 Ok(s) => started.push(s),
                 Err(e) => {
                     return Err(ExportError::permanent(format!(
