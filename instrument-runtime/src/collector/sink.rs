@@ -9,8 +9,9 @@
 //!
 //! - a retry goes only to the exporter that failed (the batch stays at the head of that
 //!   exporter's queue), and its circuit breaker silences only that exporter;
-//! - a hung exporter holds at most its queue bound (`Builder::exporter_queue`, default
-//!   [`DEFAULT_EXPORTER_QUEUE`](crate::config::DEFAULT_EXPORTER_QUEUE) records) plus the batch
+//! - a hung exporter holds at most its queue bound (`Builder::exporter_queue`; by default
+//!   [`DEFAULT_EXPORTER_QUEUE`](crate::config::DEFAULT_EXPORTER_QUEUE) records or what all
+//!   rings hold, whichever is more) plus the batch
 //!   it is stuck on; records offered beyond that are dropped for it with reason
 //!   `exporter_queue_full`, and at shutdown whatever it still has is dropped with reason
 //!   `timeout` and its worker is abandoned (never joined);
