@@ -4,19 +4,16 @@
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::export::Value;
-
-/// Maximum length of a string attribute or log body, in bytes (UTF-8 boundaries respected).
-pub(crate) static MAX_VALUE_LEN: AtomicUsize = AtomicUsize::new(4096);
+use crate::switches;
 
 /// Marker appended to a truncated value.
 pub const TRUNCATION_MARKER: &str = "…[truncated]";
 
 /// Truncates `s` to the configured maximum, at a char boundary, marking the cut.
 pub(crate) fn truncate(mut s: String) -> String {
-    let max = MAX_VALUE_LEN.load(Ordering::Relaxed);
+    let max = switches::max_value_len();
     if s.len() > max {
         let mut cut = max;
         while !s.is_char_boundary(cut) {

@@ -44,6 +44,7 @@ mod metrics;
 mod pipeline;
 pub mod propagation;
 mod stats;
+mod switches;
 
 pub use instrument_macros::instrument;
 /// Derives [`Label`](trait@Label) for a fieldless enum (see the trait for the rules).
@@ -62,7 +63,6 @@ pub use level::Level;
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
 pub use metrics::BOUNDS_SECONDS;
 pub use pipeline::{
-    builder, flush, init, set_exporter, stats, Builder, FlushReport, InitError, SwapError,
-    Telemetry,
+    builder, flush, init, set_exporter, stats, Builder, InitError, SwapError, Telemetry,
 };
-pub use stats::{DropReason, SignalStats, Stats};
+pub use stats::{DropReason, FlushReport, SignalStats, Stats};

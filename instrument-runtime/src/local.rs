@@ -2,31 +2,20 @@
 //! records, its metric shards, and the re-entrancy depth. One TLS access per call.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-
-use crossbeam_queue::SegQueue;
 
 use crate::buffer::record::{Priority, Record};
 use crate::buffer::registry::{self, RingHandle};
 use crate::callsite::Callsite;
-use crate::context::current::SpanContext;
 use crate::context::id::IdGen;
-use crate::metrics::histogram::CallsiteCells;
+use crate::context::span_context::SpanContext;
+use crate::metrics::histogram::{CallsiteCells, NEW_CELLS};
 use crate::stats::{self, DropReason};
+use crate::switches;
 
 /// How deep record-making may nest on one thread (a log inside a `Debug` impl inside a log...)
 /// before further records are dropped and counted as re-entrant.
 const MAX_DEPTH: u8 = 4;
-
-/// Per-thread ring capacity used when a thread makes its first record.
-pub(crate) static RING_CAPACITY: AtomicUsize = AtomicUsize::new(4096);
-
-/// `true` while a pipeline is installed and accepting records.
-pub(crate) static ACTIVE: AtomicBool = AtomicBool::new(false);
-
-/// Metric shards created since the exporter thread last looked.
-pub(crate) static NEW_CELLS: SegQueue<Arc<CallsiteCells>> = SegQueue::new();
 
 struct Ring {
     producer: rtrb::Producer<Record>,
@@ -193,7 +182,7 @@ fn new_shard<'a>(
     callsite: &'static Callsite,
     index: usize,
 ) -> &'a Arc<CallsiteCells> {
-    crate::fork::restart_if_pending();
+    switches::restart_if_pending();
     if cells.len() <= index {
         cells.resize(index + 1, None);
     }
@@ -250,9 +239,7 @@ impl Local {
         if self.is_exporter.get() {
             return Ok(()); // the pipeline's own records: not fed back, not counted
         }
-        // Relaxed: a standalone flag; a record racing with shutdown is either drained by the
-        // exporter's last look or counted as dropped (after shutdown).
-        if !ACTIVE.load(Ordering::Relaxed) {
+        if !switches::is_active() {
             return Err(DropReason::Shutdown);
         }
         let Ok(mut ring) = self.ring.try_borrow_mut() else {
@@ -266,8 +253,8 @@ impl Local {
 impl Ring {
     #[cold]
     fn register() -> Ring {
-        crate::fork::restart_if_pending();
-        let capacity = RING_CAPACITY.load(Ordering::Relaxed).max(2);
+        switches::restart_if_pending();
+        let capacity = switches::ring_capacity();
         let (producer, consumer) = rtrb::RingBuffer::new(capacity);
         registry::register(RingHandle::new(consumer));
         Ring {

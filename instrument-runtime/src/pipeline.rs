@@ -14,58 +14,12 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
-use crate::attributes::MAX_VALUE_LEN;
 use crate::buffer::registry;
 use crate::collector::thread::{Collector, Command, Shared};
 use crate::config::{self, Config};
-use crate::context::current::SAMPLER;
 use crate::export::{ExportError, Exporter, Fanout};
-use crate::local::{ACTIVE, RING_CAPACITY};
-use crate::stats::{SignalStats, Stats};
-
-/// What a flush (or shutdown) did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FlushReport {
-    /// `false` if the deadline passed before the exporter thread answered.
-    pub completed: bool,
-    /// Records (spans + logs) exported during the flush.
-    pub exported: u64,
-    /// Records dropped during the flush.
-    pub dropped: u64,
-    /// Records neither exported nor dropped when the flush ended (0 after a complete flush,
-    /// unless other threads kept emitting or the exporter is failing).
-    pub in_flight: u64,
-    /// Accounting as of the end of the flush (or the last known, if it timed out).
-    pub stats: Stats,
-    /// How long it took.
-    pub elapsed: Duration,
-}
-
-impl FlushReport {
-    pub(crate) fn between(before: &Stats, after: &Stats, elapsed: Duration) -> FlushReport {
-        let delta = |f: fn(&SignalStats) -> u64| {
-            f(&after.spans) + f(&after.logs) - f(&before.spans) - f(&before.logs)
-        };
-        FlushReport {
-            completed: true,
-            exported: delta(|s| s.exported),
-            dropped: delta(SignalStats::dropped_total),
-            in_flight: after.spans.in_flight + after.logs.in_flight,
-            stats: *after,
-            elapsed,
-        }
-    }
-
-    fn timed_out(stats: Stats, elapsed: Duration) -> FlushReport {
-        FlushReport {
-            completed: false,
-            in_flight: stats.spans.in_flight + stats.logs.in_flight,
-            stats,
-            elapsed,
-            ..FlushReport::default()
-        }
-    }
-}
+use crate::stats::{FlushReport, Stats};
+use crate::switches::{self, ForkHooks, SAMPLER};
 
 /// Why the pipeline could not be installed.
 #[derive(Debug)]
@@ -331,7 +285,10 @@ impl Builder {
         let (exporter, recipe) = self.split();
         let telemetry = recipe.launch(exporter)?;
         *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = Some(recipe);
-        crate::fork::register();
+        crate::fork::register(ForkHooks {
+            forget: forget_after_fork,
+            restart: restart_after_fork,
+        });
         Ok(telemetry)
     }
 
@@ -379,8 +336,8 @@ impl Recipe {
         crate::clock::calibrate();
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared::default());
-        RING_CAPACITY.store(self.cfg.ring_capacity, Ordering::Relaxed);
-        MAX_VALUE_LEN.store(self.cfg.max_value_len, Ordering::Relaxed);
+        switches::set_ring_capacity(self.cfg.ring_capacity);
+        switches::set_max_value_len(self.cfg.max_value_len);
         let collector = Collector::new(exporter, self.cfg.clone(), rx, Arc::clone(&shared));
         // Detached: shutdown waits for the thread's last answer, never for a join (a join
         // could hang on a stuck exporter, and cannot be done at all in a forked child).
@@ -391,7 +348,7 @@ impl Recipe {
         let thread = join.thread().clone();
         registry::set_exporter_thread(Some(thread.clone()));
         CURRENT.store(Some(Arc::new(Handle { tx, thread, shared })));
-        ACTIVE.store(true, Ordering::Release);
+        switches::set_active(true);
         SAMPLER.set_ratio(self.cfg.sample_ratio);
         self.install_log_bridge();
         Ok(Telemetry {
@@ -492,12 +449,12 @@ impl Telemetry {
         if !std::mem::replace(&mut self.active, false) {
             return FlushReport::default();
         }
-        crate::fork::restart_if_pending();
+        switches::restart_if_pending();
         let started = Instant::now();
         // Stop sampling first: no new span records; logs from now on are counted as dropped
         // (after shutdown) once the exporter thread has taken its last look.
         SAMPLER.set_ratio(0.0);
-        ACTIVE.store(false, Ordering::Release);
+        switches::set_active(false);
         let handle = CURRENT.swap(None);
         let report = match &handle {
             Some(h) if !crate::local::is_exporter_thread() => h
@@ -534,7 +491,7 @@ impl Drop for Telemetry {
 /// `timeout` whatever the exporter does, from any thread or async context. On the exporter
 /// thread itself (e.g. from inside an exporter) it returns at once, incomplete.
 pub fn flush(timeout: Duration) -> FlushReport {
-    crate::fork::restart_if_pending();
+    switches::restart_if_pending();
     let started = Instant::now();
     let Some(handle) = CURRENT.load_full() else {
         // No pipeline: nothing buffered, nothing in flight; the flush trivially completed.
@@ -553,7 +510,7 @@ pub fn flush(timeout: Duration) -> FlushReport {
 
 /// Accounting as of the exporter thread's last cycle (all zeros when not running).
 pub fn stats() -> Stats {
-    crate::fork::restart_if_pending();
+    switches::restart_if_pending();
     CURRENT.load_full().map(|h| h.stats()).unwrap_or_default()
 }
 
@@ -617,5 +574,5 @@ pub(crate) fn restart_after_fork() {
 
 fn stop_recording_in_child() {
     SAMPLER.set_ratio(0.0);
-    ACTIVE.store(false, Ordering::Release);
+    switches::set_active(false);
 }

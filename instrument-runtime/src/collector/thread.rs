@@ -17,8 +17,7 @@ use crate::clock::WallClock;
 use crate::config::Config;
 use crate::export::{Batch, ExportError, Exporter, MetricsSnapshot, Resource};
 use crate::metrics::aggregate::Aggregator;
-use crate::pipeline::FlushReport;
-use crate::stats::{self, DropReason, SignalStats, Stats};
+use crate::stats::{self, DropReason, FlushReport, SignalStats, Stats};
 
 /// Longest sleep between two drains, so rings are emptied promptly even without pressure.
 const MAX_PARK: Duration = Duration::from_millis(50);

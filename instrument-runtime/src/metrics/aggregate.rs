@@ -6,10 +6,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS};
+use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS, NEW_CELLS};
 use crate::callsite::{Callsite, RESULT_CARDINALITY};
 use crate::export::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
-use crate::local::NEW_CELLS;
 
 /// Name of the call counter (autometrics' name, so existing dashboards work).
 pub const CALLS_TOTAL: &str = "function_calls_total";

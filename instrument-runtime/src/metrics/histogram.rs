@@ -7,9 +7,15 @@
 //! and shards outlive their thread until folded into the retired totals.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_queue::SegQueue;
 
 use crate::callsite::Callsite;
+
+/// Metric shards created since the exporter thread last looked (pushed by the thread that
+/// creates a shard, drained by the aggregator).
+pub(crate) static NEW_CELLS: SegQueue<Arc<CallsiteCells>> = SegQueue::new();
 
 /// Upper bounds of the latency buckets, in seconds (the `le` values exported).
 pub const BOUNDS_SECONDS: [f64; 20] = [
