@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
-use crate::export::Value;
+use crate::data::Value;
 use crate::switches;
 
 /// Marker appended to a truncated value.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::export::KeyValue;
+use crate::data::KeyValue;
 
 /// Resolved configuration of a pipeline.
 #[derive(Clone, Debug)]

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use crate::callsite::LabelDesc;
-use crate::export::Value;
+use crate::data::Value;
 
 /// A type whose values can label metric series: it has a small, fixed set of values, known at
 /// compile time.

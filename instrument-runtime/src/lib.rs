@@ -33,6 +33,7 @@ mod clock;
 mod collector;
 mod config;
 pub mod context;
+mod data;
 mod diag;
 pub mod export;
 mod fork;

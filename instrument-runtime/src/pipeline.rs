@@ -175,11 +175,11 @@ impl Builder {
     pub fn resource_attribute(
         mut self,
         key: impl Into<std::borrow::Cow<'static, str>>,
-        value: impl Into<crate::export::Value>,
+        value: impl Into<crate::data::Value>,
     ) -> Self {
         self.cfg
             .resource_attributes
-            .push(crate::export::KeyValue::new(key, value));
+            .push(crate::data::KeyValue::new(key, value));
         self
     }
 

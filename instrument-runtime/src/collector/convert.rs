@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::buffer::record::{LogRecordRaw, SpanRecord, StatusCode};
 use crate::clock::WallClock;
-use crate::export::{LogData, SpanData, SpanStatus};
+use crate::data::{LogData, SpanData, SpanStatus};
 use crate::{SpanId, TraceId};
 
 pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
@@ -48,14 +48,14 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
 fn label_attributes(
     cs: &'static crate::callsite::Callsite,
     label_index: usize,
-) -> impl Iterator<Item = crate::export::KeyValue> {
+) -> impl Iterator<Item = crate::data::KeyValue> {
     let mut rest = label_index;
     cs.labels().iter().filter_map(move |l| {
         let card = l.cardinality.max(1);
         let digit = rest % card;
         rest /= card;
         (!(l.key == "error" && digit == 0))
-            .then(|| crate::export::KeyValue::new(l.key, (l.value_name)(digit)))
+            .then(|| crate::data::KeyValue::new(l.key, (l.value_name)(digit)))
     })
 }
 

@@ -15,7 +15,8 @@ use crate::buffer::record::{Record, Signal};
 use crate::buffer::registry::{self, RingHandle};
 use crate::clock::WallClock;
 use crate::config::Config;
-use crate::export::{Batch, ExportError, Exporter, MetricsSnapshot, Resource};
+use crate::data::{Batch, MetricsSnapshot, Resource};
+use crate::export::{ExportError, Exporter};
 use crate::metrics::aggregate::Aggregator;
 use crate::stats::{self, DropReason, FlushReport, SignalStats, Stats};
 

@@ -10,7 +10,7 @@ use crate::attributes::{self, truncate};
 use crate::buffer::record::{Priority, Record, SpanExtras, SpanRecord, StatusCode};
 use crate::callsite::{Callsite, RESULT_CARDINALITY};
 use crate::clock::{self, Instant};
-use crate::export::{KeyValue, Value};
+use crate::data::{KeyValue, Value};
 use crate::{local, log_record, Level};
 
 /// How a call ended, for the `result` label.

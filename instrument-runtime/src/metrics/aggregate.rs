@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS, NEW_CELLS};
 use crate::callsite::{Callsite, RESULT_CARDINALITY};
-use crate::export::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
+use crate::data::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
 
 /// Name of the call counter (autometrics' name, so existing dashboards work).
 pub const CALLS_TOTAL: &str = "function_calls_total";
