@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use crate::buffer::record::{Priority, Record};
-use crate::buffer::registry::{self, RingHandle};
+use crate::buffer::ring::Ring;
 use crate::callsite::Callsite;
 use crate::context::id::IdGen;
 use crate::context::span_context::SpanContext;
@@ -16,13 +16,6 @@ use crate::switches;
 /// How deep record-making may nest on one thread (a log inside a `Debug` impl inside a log...)
 /// before further records are dropped and counted as re-entrant.
 const MAX_DEPTH: u8 = 4;
-
-struct Ring {
-    producer: rtrb::Producer<Record>,
-    capacity: usize,
-    /// The exporter was woken for this ring's fill and has not been seen to drain it since.
-    woke: bool,
-}
 
 pub(crate) struct Local {
     current: Cell<SpanContext>,
@@ -247,101 +240,5 @@ impl Local {
         };
         ring.get_or_insert_with(Ring::register)
             .push(record, priority)
-    }
-}
-
-impl Ring {
-    #[cold]
-    fn register() -> Ring {
-        switches::restart_if_pending();
-        let capacity = switches::ring_capacity();
-        let (producer, consumer) = rtrb::RingBuffer::new(capacity);
-        registry::register(RingHandle::new(consumer));
-        Ring {
-            producer,
-            capacity,
-            woke: false,
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, record: Record, priority: Priority) -> Result<(), DropReason> {
-        let reserve = priority.reserve(self.capacity);
-        // `cached_slots` reads only this thread's cache; the consumer's head (a line the
-        // exporter writes) is loaded only when the cached view says we are short of room.
-        if self.producer.cached_slots() <= reserve && self.producer.slots() <= reserve {
-            return Err(DropReason::QueueFull);
-        }
-        self.producer
-            .push(record)
-            .map_err(|_| DropReason::QueueFull)?;
-        self.wake_if_half_full();
-        Ok(())
-    }
-
-    /// Wakes the exporter once when the ring passes half full (fastrace's rule), so a burst is
-    /// drained before it overflows; re-armed once the ring is seen below half again.
-    #[inline]
-    fn wake_if_half_full(&mut self) {
-        if self.producer.cached_slots() >= self.capacity / 2 {
-            // At least half is really free (the cached view only under-reports): the exporter
-            // drained this ring since any earlier wake, so the next crossing must wake it again.
-            self.woke = false;
-            return;
-        }
-        if self.producer.slots() >= self.capacity / 2 {
-            self.woke = false;
-        } else if !self.woke {
-            self.woke = true;
-            registry::wake_exporter();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::buffer::record::LogRecordRaw;
-    use crate::Level;
-
-    fn log() -> Record {
-        Record::Log(Box::new(LogRecordRaw {
-            at: crate::clock::Instant::now(),
-            level: Level::Error,
-            target: String::new(),
-            body: String::new(),
-            trace_id: 0,
-            span_id: 0,
-            flags: 0,
-            module_path: None,
-            file: None,
-            line: None,
-        }))
-    }
-
-    #[test]
-    fn half_full_wake_is_rearmed_after_a_drain() {
-        let (producer, mut consumer) = rtrb::RingBuffer::new(8);
-        let mut ring = Ring {
-            producer,
-            capacity: 8,
-            woke: false,
-        };
-        for _ in 0..6 {
-            ring.push(log(), Priority::High).unwrap();
-        }
-        assert!(ring.woke, "passing half full wakes the exporter");
-        while consumer.pop().is_ok() {}
-        // The producer learns of the drain (here through the admission check's refresh, the
-        // path that used to leave `woke` set for good).
-        assert_eq!(ring.producer.slots(), 8);
-        ring.push(log(), Priority::High).unwrap();
-        assert!(!ring.woke, "a drained ring re-arms the wake");
-        for _ in 0..5 {
-            ring.push(log(), Priority::High).unwrap();
-        }
-        assert!(ring.woke, "the next crossing wakes the exporter again");
-        // Admission: only high-priority records get the last fifth of the ring.
-        assert_eq!(ring.push(log(), Priority::Low), Err(DropReason::QueueFull));
     }
 }
