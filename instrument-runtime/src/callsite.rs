@@ -48,6 +48,23 @@ pub struct Callsite {
 /// Number of values of the built-in `result` label (`ok`, `error`).
 pub const RESULT_CARDINALITY: usize = 2;
 
+// The series index codec (the one place it is encoded and decoded). A call's metric series is
+// a mixed-radix number: the `result` digit (0 `ok`, 1 `error`) least significant, then the
+// label index, whose digits are the callsite's labels in order (first label least
+// significant, each in base `cardinality`).
+
+/// The series of a call with `result` digit `outcome` and label index `label_index`.
+#[inline]
+pub(crate) const fn series_index(outcome: usize, label_index: usize) -> usize {
+    outcome + RESULT_CARDINALITY * label_index
+}
+
+/// Splits a series index into its `result` digit and its label index.
+#[inline]
+pub(crate) const fn split_series(series: usize) -> (usize, usize) {
+    (series % RESULT_CARDINALITY, series / RESULT_CARDINALITY)
+}
+
 impl Callsite {
     /// Builds a callsite (used by the macro's generated `static`).
     #[allow(clippy::too_many_arguments)]
@@ -135,17 +152,26 @@ impl Callsite {
         }
     }
 
-    /// The label values of series `index` (the `result` digit excluded).
-    pub(crate) fn label_values(
+    /// Each label of this callsite with its value digit in `label_index`.
+    pub(crate) fn label_digits(
         &self,
-        index: usize,
-    ) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
-        let mut rest = index / RESULT_CARDINALITY;
+        label_index: usize,
+    ) -> impl Iterator<Item = (&'static LabelDesc, usize)> + '_ {
+        let mut rest = label_index;
         self.labels().iter().map(move |l| {
             let card = l.cardinality.max(1);
-            let v = rest % card;
+            let digit = rest % card;
             rest /= card;
-            (l.key, (l.value_name)(v))
+            (l, digit)
         })
+    }
+
+    /// The label values (key, rendered value) of `label_index`.
+    pub(crate) fn label_values(
+        &self,
+        label_index: usize,
+    ) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.label_digits(label_index)
+            .map(|(l, digit)| (l.key, (l.value_name)(digit)))
     }
 }

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 
+use crate::context::id::parse_lower_hex;
 use crate::{SpanId, TraceId};
 
 /// Header name of the W3C `traceparent` header (lowercase, as the spec says to send it).
@@ -34,8 +35,8 @@ pub const TRACEPARENT: &str = "traceparent";
 /// Header name of the W3C `tracestate` header (lowercase, as the spec says to send it).
 pub const TRACESTATE: &str = "tracestate";
 
-/// The `sampled` trace flag: the caller may have recorded trace data.
-pub const FLAG_SAMPLED: u8 = 0x01;
+/// The `sampled` trace flag (`0x01`): the caller may have recorded trace data.
+pub use crate::context::span_context::FLAG_SAMPLED;
 /// The Level 2 `random-trace-id` trace flag: at least the right-most 7 bytes of the trace id are
 /// random. Preserved when propagating the same trace id.
 pub const FLAG_RANDOM_TRACE_ID: u8 = 0x02;
@@ -292,18 +293,7 @@ fn all_zero_digits(field: &[u8]) -> bool {
 
 /// Exactly two lowercase hex digits.
 fn parse_hex_byte(pair: &[u8]) -> Option<u8> {
-    match pair {
-        [hi, lo] => Some(hex_digit(*hi)? << 4 | hex_digit(*lo)?),
-        _ => None,
-    }
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
+    parse_lower_hex::<2>(pair).map(|b| b as u8)
 }
 
 /// Combines `tracestate` header values (in order, joined by `,` as RFC 7230 says) and validates

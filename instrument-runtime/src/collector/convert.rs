@@ -49,11 +49,7 @@ fn label_attributes(
     cs: &'static crate::callsite::Callsite,
     label_index: usize,
 ) -> impl Iterator<Item = crate::data::KeyValue> {
-    let mut rest = label_index;
-    cs.labels().iter().filter_map(move |l| {
-        let card = l.cardinality.max(1);
-        let digit = rest % card;
-        rest /= card;
+    cs.label_digits(label_index).filter_map(|(l, digit)| {
         (!(l.key == "error" && digit == 0))
             .then(|| crate::data::KeyValue::new(l.key, (l.value_name)(digit)))
     })

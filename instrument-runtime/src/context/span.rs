@@ -8,7 +8,7 @@ use std::fmt;
 use super::current::SpanContext;
 use crate::attributes::{self, truncate};
 use crate::buffer::record::{Priority, Record, SpanExtras, SpanRecord, StatusCode};
-use crate::callsite::{Callsite, RESULT_CARDINALITY};
+use crate::callsite::{series_index, Callsite};
 use crate::clock::{self, Instant};
 use crate::data::{KeyValue, Value};
 use crate::{local, log_record, Level};
@@ -168,7 +168,7 @@ impl Span {
         }
         let end = Instant::now();
         let nanos = clock::nanos_between(self.start, end);
-        let series = outcome as usize + RESULT_CARDINALITY * self.label_index;
+        let series = series_index(outcome as usize, self.label_index);
         let restore = self.entered.then_some(self.previous);
         local::close(self.callsite, series, nanos, restore, || {
             self.ctx

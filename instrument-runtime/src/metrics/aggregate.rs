@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS, NEW_CELLS};
-use crate::callsite::{Callsite, RESULT_CARDINALITY};
+use crate::callsite::{split_series, Callsite, RESULT_CARDINALITY};
 use crate::data::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
 
 /// Name of the call counter (autometrics' name, so existing dashboards work).
@@ -112,16 +112,17 @@ impl Aggregator {
 
 /// `function`, `module`, `result`, then the user's labels.
 fn series_labels(cs: &'static Callsite, series: usize) -> Labels {
+    let (outcome, label_index) = split_series(series);
     let mut labels: Labels = vec![
         (Cow::Borrowed("function"), Cow::Borrowed(cs.name)),
         (Cow::Borrowed("module"), Cow::Borrowed(cs.module_path)),
         (
             Cow::Borrowed("result"),
-            Cow::Borrowed(RESULT_VALUES[series % RESULT_CARDINALITY]),
+            Cow::Borrowed(RESULT_VALUES[outcome]),
         ),
     ];
     labels.extend(
-        cs.label_values(series)
+        cs.label_values(label_index)
             .map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v))),
     );
     labels
