@@ -33,7 +33,7 @@ mod tracestate;
 
 pub use carriers::{Extractor, Injector};
 pub use traceparent::{parse_traceparent, TraceparentError};
-pub use tracestate::parse_tracestate;
+pub use tracestate::{parse_tracestate, MAX_REMEMBERED_TRACESTATES};
 
 /// Header name of the W3C `traceparent` header (lowercase, as the spec says to send it).
 pub const TRACEPARENT: &str = "traceparent";
@@ -185,7 +185,9 @@ pub fn inject_context(ctx: &RemoteContext, carrier: &mut impl Injector) {
 }
 
 /// Writes the CURRENT span's `traceparent` into an outgoing carrier (nothing outside a span),
-/// so the callee continues this trace.
+/// so the callee continues this trace, and the `tracestate` this trace arrived with (if it
+/// was continued from a [`RemoteContext`] that carried one), so vendors' state survives the
+/// hop. The last [`MAX_REMEMBERED_TRACESTATES`] traces' states are kept.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -199,10 +201,27 @@ pub fn inject_context(ctx: &RemoteContext, carrier: &mut impl Injector) {
 /// }
 /// let headers = call_downstream();
 /// assert_eq!(headers["traceparent"].len(), 55);
+///
+/// // A trace continued from a caller forwards the caller's `tracestate`, from any span of it.
+/// #[instrument(parent = remote)]
+/// fn handle(remote: propagation::RemoteContext) -> HashMap<String, String> {
+///     call_downstream()
+/// }
+/// let mut incoming = HashMap::new();
+/// incoming.insert(
+///     "traceparent".to_string(),
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+/// );
+/// incoming.insert("tracestate".to_string(), "rojo=00f067aa0ba902b7".to_string());
+/// let outgoing = handle(propagation::extract(&incoming).unwrap());
+/// assert_eq!(outgoing["tracestate"], "rojo=00f067aa0ba902b7");
+/// assert!(outgoing["traceparent"].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
 /// ```
 pub fn inject(carrier: &mut impl Injector) {
     if let Some(ctx) = crate::current_span_context() {
-        inject_context(&RemoteContext::from(ctx), carrier);
+        let mut remote = RemoteContext::from(ctx);
+        remote.tracestate = tracestate::recall(ctx.trace_id);
+        inject_context(&remote, carrier);
     }
 }
 
@@ -212,8 +231,15 @@ impl From<crate::SpanContext> for RemoteContext {
     }
 }
 
+/// Continuing a remote trace: the context's `tracestate` (if any) is remembered for its trace,
+/// so [`inject`] forwards it from every span of the trace.
 impl From<&RemoteContext> for crate::SpanContext {
     fn from(r: &RemoteContext) -> Self {
+        if let Some(state) = &r.tracestate {
+            if r.is_valid() {
+                tracestate::remember(r.trace_id, state);
+            }
+        }
         crate::SpanContext {
             trace_id: r.trace_id,
             span_id: r.span_id,
@@ -873,5 +899,58 @@ mod tests {
             Injector::set(&mut map, "bad name", "v".to_owned());
             assert!(map.get("x-test").is_none());
         }
+    }
+
+    #[test]
+    fn tracestate_survives_the_next_hop_from_any_span_of_the_trace() {
+        use crate::context::span::Span;
+        use crate::{Callsite, Level, SpanContext};
+        static CS: Callsite = Callsite::new("hop", "t", "m", "f.rs", 1, Level::Info, &[]);
+
+        let remote = RemoteContext {
+            tracestate: Some("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE".to_owned()),
+            ..parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap()
+        };
+        let outgoing = |span: &Span| {
+            let mut headers = HashMap::new();
+            inject(&mut headers);
+            assert_eq!(
+                headers.get(TRACEPARENT).map(|t| t[3..35].to_owned()),
+                Some(remote.trace_id.to_string()),
+                "{span:?} continues the remote trace"
+            );
+            headers.get(TRACESTATE).cloned()
+        };
+        let server = Span::enter_with_parent(&CS, Some(SpanContext::from(&remote)));
+        let expected = remote.tracestate.clone();
+        assert_eq!(outgoing(&server), expected, "the remote parent's child");
+        let child = Span::enter(&CS);
+        assert_eq!(outgoing(&child), expected, "a grandchild");
+        let grandchild_ctx = crate::current_span_context();
+        let other_thread = std::thread::spawn(move || {
+            let span = Span::enter_with_parent(&CS, grandchild_ctx);
+            outgoing_on_this_thread().map(|state| (state, span.context().trace_id))
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            other_thread,
+            expected.clone().map(|s| (s, remote.trace_id)),
+            "another thread"
+        );
+        drop(child);
+        drop(server);
+
+        // A trace that arrived without `tracestate` sends none.
+        let plain =
+            parse_traceparent("00-11111111111111111111111111111111-b7ad6b7169203331-01").unwrap();
+        let span = Span::enter_with_parent(&CS, Some(SpanContext::from(&plain)));
+        assert_eq!(outgoing_on_this_thread(), None, "{span:?}");
+    }
+
+    fn outgoing_on_this_thread() -> Option<String> {
+        let mut headers = HashMap::new();
+        inject(&mut headers);
+        headers.get(TRACESTATE).cloned()
     }
 }

@@ -76,3 +76,93 @@ fn is_valid_value(value: &str) -> bool {
     let is_chr = |c: &u8| matches!(*c, 0x20..=0x7e) && *c != b',' && *c != b'=';
     !b.is_empty() && b.len() <= 256 && b.iter().all(is_chr) && b.last() != Some(&b' ')
 }
+
+/// How many traces' `tracestate` this process keeps for forwarding (the oldest is forgotten
+/// first). A `tracestate` is at most [`MAX_TRACESTATE_LEN`] bytes, so this bounds the memory.
+pub const MAX_REMEMBERED_TRACESTATES: usize = 1024;
+
+/// The `tracestate` received for each trace continued in this process, so every span of that
+/// trace (the remote parent's direct child and its descendants, on any thread) forwards it on
+/// the next hop. Keyed by trace id: `tracestate` belongs to the trace, and this process never
+/// changes it.
+mod remembered {
+    use std::collections::{HashMap, VecDeque};
+    use std::sync::Mutex;
+
+    use super::MAX_REMEMBERED_TRACESTATES;
+    use crate::TraceId;
+
+    #[derive(Default)]
+    pub(super) struct Store {
+        by_trace: HashMap<TraceId, String>,
+        /// Insertion order, oldest first (each trace id once).
+        order: VecDeque<TraceId>,
+    }
+
+    static STORE: Mutex<Option<Store>> = Mutex::new(None);
+
+    fn with<R>(f: impl FnOnce(&mut Store) -> R) -> R {
+        // A panic while holding the lock cannot leave the store inconsistent in a way that
+        // matters (at worst one entry is missing from `order`), so a poisoned lock is used.
+        let mut guard = STORE.lock().unwrap_or_else(|e| e.into_inner());
+        f(guard.get_or_insert_with(Store::default))
+    }
+
+    impl Store {
+        pub(super) fn remember(&mut self, trace: TraceId, state: &str) {
+            if let Some(old) = self.by_trace.get_mut(&trace) {
+                state.clone_into(old);
+                return;
+            }
+            if self.order.len() >= MAX_REMEMBERED_TRACESTATES {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.by_trace.remove(&oldest);
+                }
+            }
+            self.order.push_back(trace);
+            self.by_trace.insert(trace, state.to_owned());
+        }
+
+        pub(super) fn recall(&self, trace: TraceId) -> Option<String> {
+            self.by_trace.get(&trace).cloned()
+        }
+    }
+
+    /// Remembers `state` as the `tracestate` of `trace`.
+    pub(crate) fn remember(trace: TraceId, state: &str) {
+        with(|s| s.remember(trace, state));
+    }
+
+    /// The `tracestate` remembered for `trace`, if any.
+    pub(crate) fn recall(trace: TraceId) -> Option<String> {
+        with(|s| s.recall(trace))
+    }
+}
+
+pub(crate) use remembered::{recall, remember};
+
+#[cfg(test)]
+mod tests {
+    use super::remembered::Store;
+    use super::MAX_REMEMBERED_TRACESTATES;
+    use crate::TraceId;
+
+    #[test]
+    fn remembered_tracestates_are_bounded_oldest_first() {
+        let id = |n: usize| TraceId::from_u128(0xabc0 << 112 | n as u128);
+        let mut store = Store::default();
+        for n in 0..=MAX_REMEMBERED_TRACESTATES {
+            store.remember(id(n), &format!("k={n}"));
+        }
+        assert_eq!(store.recall(id(0)), None, "the oldest is forgotten");
+        assert_eq!(store.recall(id(1)).as_deref(), Some("k=1"));
+        let last = MAX_REMEMBERED_TRACESTATES;
+        assert_eq!(store.recall(id(last)), Some(format!("k={last}")));
+        store.remember(id(1), "k=new");
+        assert_eq!(
+            store.recall(id(1)).as_deref(),
+            Some("k=new"),
+            "a trace's state is replaced"
+        );
+    }
+}
