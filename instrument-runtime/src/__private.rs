@@ -7,7 +7,8 @@ pub use crate::callsite::{Callsite, LabelDesc};
 pub use crate::context::current::SpanContext;
 pub use crate::context::span::{level_from_str, Outcome, Span};
 pub use crate::data::Value;
-pub use crate::labels::{label_index, no_error, redacted, Budget, ErrorLabel, Label, LabelSet};
+pub use crate::labels::check::{no_error, redacted, Budget, LabelSet};
+pub use crate::labels::{label_index, ErrorLabel, Label};
 pub use crate::Level;
 
 /// A value moved into a sync body's closure so the closure is `FnOnce` (it may then return
