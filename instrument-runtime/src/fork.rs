@@ -20,6 +20,9 @@
 
 use crate::switches::{self, ForkHooks};
 
+// The crate denies `unsafe_code`; this module is allowed it for its one block (registering
+// the `pthread_atfork` handler), which carries its SAFETY comment.
+
 /// Installs the pipeline's `hooks` and registers the fork handler (once per process).
 pub(crate) fn register(hooks: ForkHooks) {
     switches::install_fork_hooks(hooks);

@@ -23,6 +23,8 @@
 //! - the exporter thread: `collector/thread.rs`;
 //! - exporters: [`export`], one file each.
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 #[doc(hidden)]
 pub mod __private;
@@ -36,6 +38,7 @@ pub mod context;
 mod data;
 mod diag;
 pub mod export;
+#[allow(unsafe_code, reason = "pthread_atfork: the one FFI call of the crate")]
 mod fork;
 mod labels;
 mod level;

@@ -6,7 +6,6 @@
 //! function, nests instead of deadlocking; nesting is bounded (deeper records are dropped and
 //! counted as re-entrant). Records made on the exporter thread are never fed back.
 
-use crate::attributes::truncate;
 use crate::buffer::record::Signal;
 use crate::buffer::record::{LogRecordRaw, Priority, Record};
 use crate::callsite::Callsite;
@@ -71,6 +70,7 @@ pub(crate) use bridge::install as install_log_bridge;
 #[cfg(feature = "log")]
 mod bridge {
     use super::*;
+    use crate::attributes::truncate;
     use std::fmt::Write as _;
 
     /// The `log::Log` implementation installed by `init()`.

@@ -137,7 +137,11 @@ struct Recipe {
     cfg: Config,
     /// `None` when an exporter was given as an instance (it cannot be re-created).
     factories: Option<Vec<Factory>>,
+    // Without the `log` feature there is no bridge to install in the child, so these are kept
+    // but never read.
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
     log_level: Option<crate::Level>,
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
     log_bridge: bool,
 }
 
