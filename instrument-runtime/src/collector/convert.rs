@@ -49,10 +49,9 @@ fn label_attributes(
     cs: &'static crate::callsite::Callsite,
     label_index: usize,
 ) -> impl Iterator<Item = crate::data::KeyValue> {
-    cs.label_digits(label_index).filter_map(|(l, digit)| {
-        (!(l.key == "error" && digit == 0))
-            .then(|| crate::data::KeyValue::new(l.key, (l.value_name)(digit)))
-    })
+    cs.label_digits(label_index)
+        .filter(|(l, digit)| !(l.key == "error" && *digit == 0))
+        .map(|(l, digit)| crate::data::KeyValue::new(l.key, (l.value_name)(digit)))
 }
 
 pub(crate) fn log(rec: LogRecordRaw, clock: &WallClock) -> LogData {
