@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::data::KeyValue;
+use crate::limits;
 
 /// Resolved configuration of a pipeline.
 #[derive(Clone, Debug)]
@@ -37,15 +38,17 @@ impl Config {
             service_name,
             resource_attributes,
             sample_ratio: env_sampler().unwrap_or(1.0),
-            ring_capacity: env_parse("OTEL_BSP_MAX_QUEUE_SIZE", parse_positive).unwrap_or(4096),
-            max_batch: env_parse("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", parse_positive).unwrap_or(512),
-            export_interval: env_parse("OTEL_BSP_SCHEDULE_DELAY", parse_millis)
+            ring_capacity: env_size("OTEL_BSP_MAX_QUEUE_SIZE", limits::MAX_RING_CAPACITY)
+                .unwrap_or(4096),
+            max_batch: env_size("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", limits::MAX_BATCH)
+                .unwrap_or(512),
+            export_interval: env_millis("OTEL_BSP_SCHEDULE_DELAY", limits::MAX_INTERVAL)
                 .unwrap_or(Duration::from_millis(1000)),
-            metrics_interval: env_parse("OTEL_METRIC_EXPORT_INTERVAL", parse_millis)
+            metrics_interval: env_millis("OTEL_METRIC_EXPORT_INTERVAL", limits::MAX_INTERVAL)
                 .unwrap_or(Duration::from_secs(10)),
-            shutdown_timeout: env_parse("OTEL_BSP_EXPORT_TIMEOUT", parse_millis)
+            shutdown_timeout: env_millis("OTEL_BSP_EXPORT_TIMEOUT", limits::MAX_TIMEOUT)
                 .unwrap_or(Duration::from_secs(5)),
-            max_value_len: env_parse("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", parse_positive)
+            max_value_len: env_size("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", limits::MAX_VALUE_LEN)
                 .unwrap_or(4096),
             disabled: env_parse("OTEL_SDK_DISABLED", parse_bool).unwrap_or(false),
         }
@@ -91,8 +94,18 @@ pub(crate) fn env_parse<T>(name: &str, parse: fn(&str) -> Result<T, String>) -> 
     }
 }
 
-pub(crate) fn parse_positive(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
+/// A positive count from the environment, clamped to `max` (see [`crate::limits`]).
+fn env_size(name: &str, max: usize) -> Option<usize> {
+    env_parse(name, parse_positive).map(|v| limits::size_u64(v, max, name))
+}
+
+/// Milliseconds from the environment, clamped to `max` (see [`crate::limits`]).
+fn env_millis(name: &str, max: Duration) -> Option<Duration> {
+    env_parse(name, parse_millis).map(|v| limits::duration(v, max, name))
+}
+
+fn parse_positive(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
         Ok(0) => Err("must be greater than 0".into()),
         Ok(v) => Ok(v),
         Err(e) => Err(e.to_string()),

@@ -89,6 +89,7 @@ pub mod export;
 mod fork;
 mod labels;
 mod level;
+mod limits;
 mod local;
 mod log_record;
 mod metrics;
@@ -111,6 +112,7 @@ pub use context::id::{SpanId, TraceId};
 pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
 pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;
+pub use limits::{MAX_BATCH, MAX_INTERVAL, MAX_RING_CAPACITY, MAX_TIMEOUT, MAX_VALUE_LEN};
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
 pub use metrics::BOUNDS_SECONDS;
 pub use pipeline::{

@@ -17,6 +17,7 @@ use arc_swap::ArcSwapOption;
 use crate::buffer::registry;
 use crate::collector::thread::{Collector, Command, Shared};
 use crate::config::{self, Config};
+use crate::limits;
 use crate::export::{ExportError, Exporter, Fanout};
 use crate::stats::{FlushReport, Stats};
 use crate::switches::{self, ForkHooks, SAMPLER};
@@ -194,42 +195,63 @@ impl Builder {
         self
     }
 
-    /// Capacity of each thread's ring, in records (default 4096, or `OTEL_BSP_MAX_QUEUE_SIZE`).
-    /// Memory for buffered records is bounded by threads × capacity × ~72 bytes plus strings.
+    /// Capacity of each thread's ring, in records (default 4096, or `OTEL_BSP_MAX_QUEUE_SIZE`;
+    /// at most [`MAX_RING_CAPACITY`](crate::MAX_RING_CAPACITY), larger values are clamped
+    /// with a warning).
+    ///
+    /// Memory for buffered records is bounded by the threads alive at once, whatever the
+    /// thread-creation rate: a thread's ring goes back to a pool when the thread exits (its
+    /// records are still exported) and the next new thread reuses it, so at most
+    /// `R = most threads alive at the same time that made a record` rings ever exist, and
+    ///
+    /// `ring memory <= R x capacity x 72 bytes`
+    ///
+    /// plus the captured strings, each at most [`Builder::max_value_len`] bytes.
     pub fn ring_capacity(mut self, records: usize) -> Self {
-        self.cfg.ring_capacity = records.max(2);
+        self.cfg.ring_capacity =
+            limits::size(records, limits::MAX_RING_CAPACITY, "Builder::ring_capacity").max(2);
         self
     }
 
-    /// Most records per export call (default 512, or `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+    /// Most records per export call (default 512, or `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`; at most
+    /// [`MAX_BATCH`](crate::MAX_BATCH)).
     pub fn max_batch(mut self, records: usize) -> Self {
-        self.cfg.max_batch = records.max(1);
+        self.cfg.max_batch = limits::size(records, limits::MAX_BATCH, "Builder::max_batch").max(1);
         self
     }
 
-    /// How often buffered records are exported (default 1 s, or `OTEL_BSP_SCHEDULE_DELAY`).
+    /// How often buffered records are exported (default 1 s, or `OTEL_BSP_SCHEDULE_DELAY`; at
+    /// most [`MAX_INTERVAL`](crate::MAX_INTERVAL)).
     pub fn export_interval(mut self, every: Duration) -> Self {
-        self.cfg.export_interval = every;
+        self.cfg.export_interval =
+            limits::duration(every, limits::MAX_INTERVAL, "Builder::export_interval");
         self
     }
 
     /// How often a metrics snapshot is exported (default 10 s, or
-    /// `OTEL_METRIC_EXPORT_INTERVAL`); one is also exported at every flush.
+    /// `OTEL_METRIC_EXPORT_INTERVAL`; at most [`MAX_INTERVAL`](crate::MAX_INTERVAL)); one is
+    /// also exported at every flush.
     pub fn metrics_interval(mut self, every: Duration) -> Self {
-        self.cfg.metrics_interval = every;
+        self.cfg.metrics_interval =
+            limits::duration(every, limits::MAX_INTERVAL, "Builder::metrics_interval");
         self
     }
 
-    /// Deadline of the flush and shutdown done when the guard is dropped (default 5 s).
+    /// Deadline of the flush and shutdown done when the guard is dropped (default 5 s, or
+    /// `OTEL_BSP_EXPORT_TIMEOUT`; at most [`MAX_TIMEOUT`](crate::MAX_TIMEOUT)).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.cfg.shutdown_timeout = timeout;
+        self.cfg.shutdown_timeout =
+            limits::duration(timeout, limits::MAX_TIMEOUT, "Builder::shutdown_timeout");
         self
     }
 
-    /// Longest string attribute or log body kept, in bytes (default 4096); longer values are
-    /// cut at a character boundary and marked.
+    /// Longest string attribute or log body kept, in bytes (default 4096, or
+    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`; at most [`MAX_VALUE_LEN`](crate::MAX_VALUE_LEN));
+    /// longer values are cut at a character boundary and marked. The cut happens while the
+    /// value is formatted: a 10 MB `Display` value costs what a `bytes`-long one costs.
     pub fn max_value_len(mut self, bytes: usize) -> Self {
-        self.cfg.max_value_len = bytes.max(16);
+        self.cfg.max_value_len =
+            limits::size(bytes, limits::MAX_VALUE_LEN, "Builder::max_value_len").max(16);
         self
     }
 
