@@ -70,8 +70,7 @@ pub(crate) use bridge::install as install_log_bridge;
 #[cfg(feature = "log")]
 mod bridge {
     use super::*;
-    use crate::attributes::truncate;
-    use std::fmt::Write as _;
+    use crate::attributes::bounded_args;
 
     /// The `log::Log` implementation installed by `init()`.
     struct Bridge;
@@ -113,9 +112,9 @@ mod bridge {
             };
             let ctx = local::current();
             let at = Instant::now();
-            // User Display/Debug impls run here, with nothing borrowed or locked.
-            let mut body = String::new();
-            let _ = write!(body, "{}", record.args());
+            // User Display/Debug impls run here, with nothing borrowed or locked; the body is
+            // cut at the configured maximum while it is formatted.
+            let body = bounded_args(*record.args());
             let level = Level::from(record.level());
             let origin = Origin {
                 target: record.target().to_owned(),
@@ -123,7 +122,7 @@ mod bridge {
                 file: record.file_static(),
                 line: record.line(),
             };
-            let raw = log_record(at, level, truncate(body), ctx, origin);
+            let raw = log_record(at, level, body, ctx, origin);
             local::push(raw, Priority::of(level, false));
         }
 

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::current::SpanContext;
-use crate::attributes::{self, truncate};
+use crate::attributes;
 use crate::buffer::record::{Priority, Record, SpanExtras, SpanRecord, StatusCode};
 use crate::callsite::{series_index, Callsite};
 use crate::clock::{self, Instant};
@@ -135,7 +135,7 @@ impl Span {
     /// The `err` argument: marks the span as failed with the error's text, and emits an ERROR
     /// log record carrying it and this span's ids.
     pub fn record_error(&mut self, error: &dyn fmt::Display) {
-        let message = truncate(error.to_string());
+        let message = attributes::display_string(error);
         log_record::emit_error(self.callsite, self.ctx, &message);
         if self.is_sampled() {
             self.extras
