@@ -9,6 +9,7 @@ use crate::buffer::ring::Ring;
 use crate::callsite::Callsite;
 use crate::context::id::IdGen;
 use crate::context::span_context::SpanContext;
+use crate::metrics::fallback;
 use crate::metrics::histogram::{CallsiteCells, NEW_CELLS};
 use crate::stats::{self, DropReason};
 use crate::switches;
@@ -134,6 +135,8 @@ pub(crate) fn close(
                 _ => new_shard(&mut cells, callsite, index),
             };
             shard.record(series, nanos);
+        } else {
+            fallback::record(callsite, series, nanos);
         }
         if let Some((rec, priority)) = record.take().and_then(|make| make()) {
             let signal = rec.signal();
@@ -143,6 +146,9 @@ pub(crate) fn close(
         }
     });
     if done.is_err() {
+        // The thread-local is gone (a call ending in another thread-local's destructor): the
+        // sample goes to the shared fallback shard, so the metrics stay exact.
+        fallback::record(callsite, series, nanos);
         if let Some((rec, _)) = record.take().and_then(|make| make()) {
             stats::count_drop(rec.signal(), DropReason::ThreadExit, 1);
         }
@@ -167,6 +173,7 @@ pub(crate) fn forget_after_fork() {
     while let Some(shard) = NEW_CELLS.pop() {
         std::mem::forget(shard);
     }
+    fallback::reset_after_fork();
 }
 
 #[cold]

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::fallback;
 use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS, NEW_CELLS};
 use crate::callsite::{split_series, Callsite, RESULT_CARDINALITY};
 use crate::data::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
@@ -67,6 +68,11 @@ impl Aggregator {
     /// Current cumulative totals.
     fn totals(&self) -> Totals {
         let mut totals = self.retired.clone();
+        for shard in fallback::shards() {
+            for (series, cell) in shard.iter() {
+                cell.add_to(add(&mut totals, shard, series));
+            }
+        }
         for shard in &self.shards {
             for (series, cell) in shard.iter() {
                 cell.add_to(add(&mut totals, shard, series));
