@@ -234,10 +234,17 @@ mod tests {
         let s = display_string(&Endless);
         assert!(s.ends_with(TRUNCATION_MARKER));
         assert!(s.len() <= max + TRUNCATION_MARKER.len());
-        assert!(s.capacity() <= max + TRUNCATION_MARKER.len(), "{}", s.capacity());
+        assert!(
+            s.capacity() <= max + TRUNCATION_MARKER.len(),
+            "{}",
+            s.capacity()
+        );
         assert!(s.trim_end_matches(TRUNCATION_MARKER).len() > max - 3);
         assert_eq!(display_string(&"short"), "short");
         assert_eq!(bounded_str(&"x".repeat(max)), "x".repeat(max));
-        assert_eq!(bounded_str(&"x".repeat(max + 1)).len(), max + TRUNCATION_MARKER.len());
+        assert_eq!(
+            bounded_str(&"x".repeat(max + 1)).len(),
+            max + TRUNCATION_MARKER.len()
+        );
     }
 }

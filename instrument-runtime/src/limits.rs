@@ -74,6 +74,9 @@ mod tests {
         assert_eq!(size(101, 100, "t"), 100);
         assert_eq!(size_u64(u64::MAX, 100, "t"), 100);
         assert_eq!(duration(Duration::MAX, MAX_INTERVAL, "t"), MAX_INTERVAL);
-        assert_eq!(duration(Duration::from_secs(1), MAX_INTERVAL, "t"), Duration::from_secs(1));
+        assert_eq!(
+            duration(Duration::from_secs(1), MAX_INTERVAL, "t"),
+            Duration::from_secs(1)
+        );
     }
 }

@@ -233,6 +233,15 @@ pub(crate) fn push(record: Record, priority: Priority) {
     }
 }
 
+impl Drop for Local {
+    /// Thread exit: the ring goes back to the pool (see [`Ring::recycle`]).
+    fn drop(&mut self) {
+        if let Some(ring) = self.ring.get_mut().take() {
+            ring.recycle();
+        }
+    }
+}
+
 impl Local {
     #[inline]
     fn push(&self, record: Record, priority: Priority) -> Result<(), DropReason> {

@@ -17,8 +17,8 @@ use arc_swap::ArcSwapOption;
 use crate::buffer::registry;
 use crate::collector::thread::{Collector, Command, Shared};
 use crate::config::{self, Config};
-use crate::limits;
 use crate::export::{ExportError, Exporter, Fanout};
+use crate::limits;
 use crate::stats::{FlushReport, Stats};
 use crate::switches::{self, ForkHooks, SAMPLER};
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::buffer::record::Signal;
 
 /// Number of [`DropReason`]s.
-pub const REASONS: usize = 7;
+pub const REASONS: usize = 8;
 
 /// Why a record was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -31,6 +31,9 @@ pub enum DropReason {
     ThreadExit,
     /// The receiver accepted the batch but rejected this record (OTLP partial success).
     Rejected,
+    /// Held by a pipeline whose shutdown timed out (its exporter hung): counted when a new
+    /// pipeline took over the rings, since that exporter thread may never finish.
+    ShutdownTimeout,
 }
 
 impl DropReason {
@@ -43,6 +46,7 @@ impl DropReason {
         DropReason::Shutdown,
         DropReason::ThreadExit,
         DropReason::Rejected,
+        DropReason::ShutdownTimeout,
     ];
 
     /// The `error.type` value exported in self-metrics.
@@ -55,6 +59,7 @@ impl DropReason {
             DropReason::Shutdown => "shutdown",
             DropReason::ThreadExit => "thread_exit",
             DropReason::Rejected => "rejected",
+            DropReason::ShutdownTimeout => "shutdown_timeout",
         }
     }
 }

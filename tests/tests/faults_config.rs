@@ -6,8 +6,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use instrument_runtime::testing::TestExporter;
 use instrument_runtime::instrument;
+use instrument_runtime::testing::TestExporter;
 use instrument_tests::isolated;
 
 const T: Duration = Duration::from_secs(120);
@@ -50,12 +50,42 @@ fn probe() {
 
 /// `(case, env var, value, text the one warning must contain)`.
 const CASES: &[(&str, &str, &str, &str)] = &[
-    ("env", "OTEL_BSP_MAX_QUEUE_SIZE", "4000000000", "OTEL_BSP_MAX_QUEUE_SIZE"),
-    ("env", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "18446744073709551615", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
-    ("env", "OTEL_BSP_SCHEDULE_DELAY", "18446744073709551615", "OTEL_BSP_SCHEDULE_DELAY"),
-    ("env", "OTEL_METRIC_EXPORT_INTERVAL", "18446744073709551615", "OTEL_METRIC_EXPORT_INTERVAL"),
-    ("env", "OTEL_BSP_EXPORT_TIMEOUT", "18446744073709551615", "OTEL_BSP_EXPORT_TIMEOUT"),
-    ("env", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4000000000000", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"),
+    (
+        "env",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "4000000000",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+    ),
+    (
+        "env",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        "18446744073709551615",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    ),
+    (
+        "env",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "18446744073709551615",
+        "OTEL_BSP_SCHEDULE_DELAY",
+    ),
+    (
+        "env",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "18446744073709551615",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+    ),
+    (
+        "env",
+        "OTEL_BSP_EXPORT_TIMEOUT",
+        "18446744073709551615",
+        "OTEL_BSP_EXPORT_TIMEOUT",
+    ),
+    (
+        "env",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "4000000000000",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    ),
     ("ring_capacity", "", "", "Builder::ring_capacity"),
     ("max_batch", "", "", "Builder::max_batch"),
     ("export_interval", "", "", "Builder::export_interval"),
@@ -67,11 +97,17 @@ const CASES: &[(&str, &str, &str, &str)] = &[
 fn run_case(case: &str, var: &str, value: &str) -> (bool, String, String) {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new(exe);
-    cmd.args(["probe", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(CASE_ENV, case)
-        .env_remove("INSTRUMENT_TEST_CHILD")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "probe",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CASE_ENV, case)
+    .env_remove("INSTRUMENT_TEST_CHILD")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     if !var.is_empty() {
         cmd.env(var, value);
     }
@@ -94,27 +130,31 @@ fn run_case(case: &str, var: &str, value: &str) -> (bool, String, String) {
 
 #[test]
 fn absurd_configuration_is_clamped_with_one_warning() {
-    isolated("absurd_configuration_is_clamped_with_one_warning", T, || {
-        let mut failures = Vec::new();
-        for &(case, var, value, names) in CASES {
-            let (ok, stdout, stderr) = run_case(case, var, value);
-            let warnings: Vec<&str> = stderr
-                .lines()
-                .filter(|l| l.starts_with("instrument-runtime: "))
-                .collect();
-            let clear = warnings.len() == 1
-                && warnings[0].contains(names)
-                && warnings[0].contains("maximum");
-            println!(
-                "{case} {var}={value}: {} {warnings:?}",
-                if ok { "ok" } else { "FAILED" }
-            );
-            if !ok || !stdout.contains("PROBE OK") || !clear {
-                failures.push(format!(
-                    "{case} {var}={value}: success={ok} warnings={warnings:?}\n{stderr}"
-                ));
+    isolated(
+        "absurd_configuration_is_clamped_with_one_warning",
+        T,
+        || {
+            let mut failures = Vec::new();
+            for &(case, var, value, names) in CASES {
+                let (ok, stdout, stderr) = run_case(case, var, value);
+                let warnings: Vec<&str> = stderr
+                    .lines()
+                    .filter(|l| l.starts_with("instrument-runtime: "))
+                    .collect();
+                let clear = warnings.len() == 1
+                    && warnings[0].contains(names)
+                    && warnings[0].contains("maximum");
+                println!(
+                    "{case} {var}={value}: {} {warnings:?}",
+                    if ok { "ok" } else { "FAILED" }
+                );
+                if !ok || !stdout.contains("PROBE OK") || !clear {
+                    failures.push(format!(
+                        "{case} {var}={value}: success={ok} warnings={warnings:?}\n{stderr}"
+                    ));
+                }
             }
-        }
-        assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
-    });
+            assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
+        },
+    );
 }

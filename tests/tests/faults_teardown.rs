@@ -64,7 +64,11 @@ fn calls_during_thread_teardown_are_counted() {
         assert_eq!(calls, total, "every call is in the metrics");
         let s = report.stats.spans;
         // Spans of calls made after the ring was torn down cannot be buffered: counted.
-        assert_eq!(s.exported + s.dropped(DropReason::ThreadExit), total, "{s:?}");
+        assert_eq!(
+            s.exported + s.dropped(DropReason::ThreadExit),
+            total,
+            "{s:?}"
+        );
         assert!(s.balances(), "{s:?}");
         assert_eq!(c.spans_named("teardown_call").len() as u64, s.exported);
     });

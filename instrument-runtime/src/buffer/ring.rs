@@ -16,17 +16,30 @@ pub(crate) struct Ring {
 }
 
 impl Ring {
+    /// This thread's ring: an exited thread's ring from the pool if one of the configured
+    /// capacity is there (records it still holds are drained as before), else a new one,
+    /// registered with the exporter. See [`registry`] for the resulting memory bound.
     #[cold]
     pub(crate) fn register() -> Ring {
         switches::restart_if_pending();
         let capacity = switches::ring_capacity();
-        let (producer, consumer) = rtrb::RingBuffer::new(capacity);
-        registry::register(RingHandle::new(consumer));
+        let producer = registry::reuse(capacity).unwrap_or_else(|| {
+            let (producer, consumer) = rtrb::RingBuffer::new(capacity);
+            registry::register(RingHandle::new(consumer));
+            producer
+        });
         Ring {
             producer,
             capacity,
             woke: false,
         }
+    }
+
+    /// At thread exit: gives the ring back to the pool for the next new thread (its consumer
+    /// stays with the exporter, which drains what is left).
+    #[cold]
+    pub(crate) fn recycle(self) {
+        registry::recycle(self.producer, self.capacity);
     }
 
     #[inline]
