@@ -200,13 +200,16 @@ impl Builder {
     /// with a warning).
     ///
     /// Memory for buffered records is bounded by the threads alive at once, whatever the
-    /// thread-creation rate: a thread's ring goes back to a pool when the thread exits (its
-    /// records are still exported) and the next new thread reuses it, so at most
-    /// `R = most threads alive at the same time that made a record` rings ever exist, and
+    /// thread-creation rate: a thread's ring goes back to a pool when the thread exits (the
+    /// records it holds are still exported) and the next new thread reuses it; a new ring is
+    /// made only while fewer than `2 x live threads + 4` exist, and empty pooled rings beyond
+    /// that are released. With `R` the most threads alive at the same time that made a
+    /// record:
     ///
-    /// `ring memory <= R x capacity x 72 bytes`
+    /// `ring memory <= (2 x R + 4) x capacity x 72 bytes`
     ///
-    /// plus the captured strings, each at most [`Builder::max_value_len`] bytes.
+    /// plus the captured strings of buffered records, each at most
+    /// [`Builder::max_value_len`] bytes.
     pub fn ring_capacity(mut self, records: usize) -> Self {
         self.cfg.ring_capacity =
             limits::size(records, limits::MAX_RING_CAPACITY, "Builder::ring_capacity").max(2);

@@ -9,9 +9,11 @@
 //! **Rings are recycled.** When a thread exits, its producer half goes back to a pool with its
 //! consumer still listed here, so whatever records the thread left are still drained (none
 //! lost, none counted twice: there is still one consumer), and the next new thread reuses the
-//! ring instead of allocating one. A ring is created only when the pool is empty, that is when
-//! every existing ring belongs to a live thread, so the number of rings never exceeds the
-//! number of threads alive at the same time that made a record.
+//! ring instead of allocating one. A new ring is made only while fewer than
+//! `2 x live threads + SPARE_RINGS` exist (see [`take_ring`]), and the exporter releases empty
+//! pooled rings beyond that, so with `R` the most threads alive at once that made a record:
+//!
+//! `rings <= 2 x R + SPARE_RINGS`, `ring memory <= (2 x R + 4) x capacity x 72 bytes`.
 //!
 //! **Generations.** Each exporter thread drains and accounts under a [`Generation`]. Starting
 //! a pipeline begins a new one and supersedes the previous: records the previous exporter
@@ -21,7 +23,7 @@
 //! exporter) changes no count. The totals drained and exported are process-wide, so counts
 //! stay exact across any number of pipelines.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
 
@@ -88,7 +90,7 @@ static RINGS: ArcSwapOption<Mutex<Vec<RingHandle>>> = ArcSwapOption::const_empty
 static POOL: SegQueue<(rtrb::Producer<Record>, usize)> = SegQueue::new();
 
 /// Lists a new ring's consumer (cold: once per ring ever created).
-pub(crate) fn register(handle: RingHandle) {
+fn register(handle: RingHandle) {
     NEW_RINGS.push(handle);
 }
 
@@ -104,21 +106,92 @@ fn all_rings() -> Arc<Mutex<Vec<RingHandle>>> {
     }
 }
 
-/// Puts an exited thread's producer back in the pool (its consumer stays listed).
+/// Rings kept beyond twice the live count (see [`take_ring`]).
+pub(crate) const SPARE_RINGS: usize = 4;
+
+/// Threads holding a ring now, and rings in existence (held, pooled, or released and not yet
+/// drained). Relaxed: counters compared for a sizing decision, never used to order memory.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+/// The most rings allowed to exist while `live` threads hold one.
+fn ring_limit(live: usize) -> usize {
+    2 * live + SPARE_RINGS
+}
+
+/// A producer for a thread making its first record (cold: once per thread).
+///
+/// An empty pooled ring of `capacity` slots is taken first. If every pooled ring still holds
+/// an exited thread's records, a new ring is made while fewer than
+/// `2 x live threads + SPARE_RINGS` rings exist, else the emptiest pooled ring is taken (the
+/// thread then shares its room with records the exporter has not drained yet; the exporter is
+/// woken). So at most `2 x R + SPARE_RINGS` rings ever exist, `R` being the most threads alive
+/// at once that made a record, whatever the thread-creation rate.
+pub(crate) fn take_ring(capacity: usize) -> rtrb::Producer<Record> {
+    let live = LIVE.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut emptiest: Option<rtrb::Producer<Record>> = None;
+    for _ in 0..POOL.len() {
+        let Some((producer, cap)) = POOL.pop() else {
+            break;
+        };
+        if cap != capacity {
+            // Made under another configuration: released, freed by the exporter once drained.
+            drop(producer);
+            TOTAL.fetch_sub(1, Ordering::Relaxed);
+            continue;
+        }
+        if producer.slots() == capacity {
+            if let Some(other) = emptiest {
+                POOL.push((other, capacity));
+            }
+            return producer;
+        }
+        match &emptiest {
+            Some(e) if e.slots() >= producer.slots() => POOL.push((producer, capacity)),
+            _ => {
+                if let Some(other) = emptiest.replace(producer) {
+                    POOL.push((other, capacity));
+                }
+            }
+        }
+    }
+    if let Some(producer) = emptiest {
+        if TOTAL.load(Ordering::Relaxed) >= ring_limit(live) {
+            wake_exporter();
+            return producer;
+        }
+        POOL.push((producer, capacity));
+    }
+    TOTAL.fetch_add(1, Ordering::Relaxed);
+    let (producer, consumer) = rtrb::RingBuffer::new(capacity);
+    register(RingHandle::new(consumer));
+    producer
+}
+
+/// Puts an exited thread's producer back in the pool (its consumer stays listed, so the
+/// records it holds are still drained: none lost, none counted twice).
 pub(crate) fn recycle(producer: rtrb::Producer<Record>, capacity: usize) {
+    LIVE.fetch_sub(1, Ordering::Relaxed);
     POOL.push((producer, capacity));
 }
 
-/// A pooled producer of exactly `capacity` slots, if any. Pooled rings of another capacity
-/// (the configuration changed) are released: their producer is dropped, so the exporter frees
-/// them once drained.
-pub(crate) fn reuse(capacity: usize) -> Option<rtrb::Producer<Record>> {
-    while let Some((producer, cap)) = POOL.pop() {
-        if cap == capacity {
-            return Some(producer);
+/// On the exporter thread: releases empty pooled rings while more than the limit exist (after
+/// a burst of threads has gone), so memory follows the live threads back down.
+fn trim_pool() {
+    for _ in 0..POOL.len() {
+        if TOTAL.load(Ordering::Relaxed) <= ring_limit(LIVE.load(Ordering::Relaxed)) {
+            return;
+        }
+        let Some((producer, cap)) = POOL.pop() else {
+            return;
+        };
+        if producer.slots() == cap {
+            drop(producer); // abandoned and empty: forgotten and freed below
+            TOTAL.fetch_sub(1, Ordering::Relaxed);
+        } else {
+            POOL.push((producer, cap));
         }
     }
-    None
 }
 
 /// The exporter thread's account of the records it drained: held until exported or dropped.
@@ -166,6 +239,7 @@ impl Generation {
         if !self.is_current() {
             return;
         }
+        trim_pool();
         let list = all_rings();
         let mut rings = lock(&list);
         while let Some(new) = NEW_RINGS.pop() {
@@ -233,6 +307,8 @@ pub(crate) fn forget_after_fork() {
     while let Some(pooled) = POOL.pop() {
         std::mem::forget(pooled);
     }
+    LIVE.store(0, Ordering::Relaxed);
+    TOTAL.store(0, Ordering::Relaxed);
     std::mem::forget(CURRENT.swap(None));
     for total in DRAINED.iter().chain(&EXPORTED) {
         total.store(0, Ordering::Relaxed);

@@ -3,7 +3,7 @@
 //! thread. The ring itself is `rtrb`'s wait-free SPSC ring buffer.
 
 use super::record::{Priority, Record};
-use super::registry::{self, RingHandle};
+use super::registry;
 use crate::stats::DropReason;
 use crate::switches;
 
@@ -23,11 +23,7 @@ impl Ring {
     pub(crate) fn register() -> Ring {
         switches::restart_if_pending();
         let capacity = switches::ring_capacity();
-        let producer = registry::reuse(capacity).unwrap_or_else(|| {
-            let (producer, consumer) = rtrb::RingBuffer::new(capacity);
-            registry::register(RingHandle::new(consumer));
-            producer
-        });
+        let producer = registry::take_ring(capacity);
         Ring {
             producer,
             capacity,
