@@ -37,7 +37,8 @@
 //! From the bottom layer to the top:
 //! 1. **Leaves**: `clock.rs` (TSC ticks, wall-clock conversion), [`Level`], [`context::id`]
 //!    (trace and span ids, the per-thread id generator), `diag.rs` (the one channel for the
-//!    library's own warnings: deduplicated, capped, never panics).
+//!    library's own warnings: deduplicated, capped, never panics), `limits.rs` (the maxima of
+//!    every size and duration, and the clamp that warns).
 //! 2. **Switches**: `switches.rs`, every value the pipeline sets and the hot path reads
 //!    (active flag, ring capacity, value length limit, head sampler, fork hooks), each
 //!    atomic ordering explained there.
@@ -45,11 +46,12 @@
 //!    [`export::LogData`], [`export::Metric`], [`export::Value`], ...), re-exported from
 //!    [`export`].
 //! 4. **Per-call parts**: [`SpanContext`] (`context/span_context.rs`), [`Callsite`] (static
-//!    metadata, the one series-index codec), `attributes.rs` (truncation), [`Label`]
-//!    (`labels/`), `buffer/` (`record.rs` the ring's record, `registry.rs` the rings the
-//!    exporter drains, `ring.rs` the producer: admission by priority, half-full wake),
-//!    `metrics/histogram.rs` (per-thread shards), `stats.rs` (exact accounting,
-//!    [`FlushReport`]).
+//!    metadata, the one series-index codec), `attributes.rs` (capture bounded while
+//!    formatting), [`Label`] (`labels/`), `buffer/` (`record.rs` the ring's record,
+//!    `registry.rs` the rings the exporter drains: process-wide, pooled, drained under
+//!    exporter generations; `ring.rs` the producer: admission by priority, half-full wake),
+//!    `metrics/histogram.rs` (per-thread shards), `metrics/fallback.rs` (the shared shard of
+//!    calls made during thread teardown), `stats.rs` (exact accounting, [`FlushReport`]).
 //! 5. **Thread-local state**: `local.rs`, everything an application thread owns in one
 //!    thread-local (current span, ring, shards, re-entrancy depth).
 //! 6. **Call API**: [`context`] (the current span, the span of one call, [`FutureExt`] for
@@ -62,6 +64,32 @@
 //! 9. **Pipeline**: `pipeline.rs` ([`Builder`], [`init`], [`Telemetry`], flush and shutdown
 //!    with deadlines) and `fork.rs` (a forked child starts its own exporter thread; the
 //!    restart reaches down through the hooks in `switches.rs`).
+//!
+//! # Bounds under faults
+//!
+//! What the design guarantees, whatever the application does (each is tested from the outside
+//! in its own process: `tests/tests/faults_*.rs`):
+//! - **Thread churn.** A thread's ring goes back to a pool when the thread exits (records it
+//!   holds are still exported) and is reused by the next new thread; a new ring is made only
+//!   while fewer than `2 x live threads + 4` exist, and empty pooled rings beyond that are
+//!   released (`buffer/registry.rs`). With `R` the most threads alive at once that made a
+//!   record: ring memory `<= (2 x R + 4) x ring_capacity x 72 bytes`, whatever the
+//!   thread-creation rate, even with a hung exporter.
+//! - **Thread teardown.** A call that ends after its thread's thread-local is gone (inside
+//!   another thread-local's destructor) is counted in a shared lock-free fallback shard
+//!   (`metrics/fallback.rs`): call counts and latency histograms stay exact.
+//! - **Huge values.** Fields, `err` messages and log bodies are formatted into a writer that
+//!   stops at [`Builder::max_value_len`] (`attributes.rs`): a buffered record holds at most
+//!   that many bytes per value, and a 10 MB value costs what the limit costs.
+//! - **Re-init after a hang.** Rings and metric shards are process-wide, not owned by one
+//!   exporter thread. A new pipeline drains every live thread's ring and sums every shard;
+//!   what a hung exporter thread still holds is counted as dropped
+//!   ([`DropReason::ShutdownTimeout`]) when the new pipeline takes over, and nothing that
+//!   thread does later changes a count.
+//! - **Absurd configuration.** Every size and duration has a documented maximum
+//!   ([`MAX_RING_CAPACITY`], [`MAX_BATCH`], [`MAX_VALUE_LEN`], [`MAX_INTERVAL`],
+//!   [`MAX_TIMEOUT`]); larger values, from the environment or the builder, are clamped with one
+//!   warning (`limits.rs`).
 //!
 //! The hot path (an unsampled call) is one thread-local access, two TSC reads and one
 //! relaxed update of the thread's own histogram cell: no lock, no syscall, no allocation, no
