@@ -493,8 +493,8 @@ impl Telemetry {
         };
         registry::set_exporter_thread(None);
         *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        // A timed-out exporter thread is detached: it keeps its state, and a new pipeline
-        // starts fresh.
+        // A timed-out exporter thread is detached; a new pipeline takes over every ring and
+        // metric shard and counts what the detached thread still holds (buffer/registry.rs).
         INSTALLED.store(false, Ordering::Release);
         report
     }
