@@ -52,6 +52,20 @@ impl RingHandle {
         lock(&self.0).pop().ok()
     }
 
+    /// Takes up to `n` records, oldest first, handing each to `f` (under the ring's lock, so
+    /// `f` must not call an exporter); returns how many were taken.
+    pub(crate) fn pop_up_to(&self, n: usize, mut f: impl FnMut(Record)) -> usize {
+        let mut consumer = lock(&self.0);
+        let n = n.min(consumer.slots());
+        match consumer.read_chunk(n) {
+            Ok(chunk) => {
+                chunk.into_iter().for_each(&mut f);
+                n
+            }
+            Err(_) => 0,
+        }
+    }
+
     /// Records waiting in the ring.
     pub(crate) fn len(&self) -> usize {
         lock(&self.0).slots()
@@ -202,8 +216,13 @@ struct Account {
 }
 
 /// One exporter thread's right to drain the rings and its account of what it holds. See the
-/// module docs.
-pub(crate) struct Generation(Arc<Mutex<Account>>);
+/// module docs. Records it takes are tallied locally (no lock per record) and put on the
+/// shared account by [`Generation::settle`], which the exporter thread calls before every
+/// exporter call (one that may hang) and every statistics snapshot.
+pub(crate) struct Generation {
+    account: Arc<Mutex<Account>>,
+    unsettled: [u64; 2],
+}
 
 /// The generation of the running (or last) exporter thread.
 static CURRENT: ArcSwapOption<Mutex<Account>> = ArcSwapOption::const_empty();
@@ -224,17 +243,41 @@ impl Generation {
             stats::count_drop(Signal::Span, DropReason::ShutdownTimeout, held[0]);
             stats::count_drop(Signal::Log, DropReason::ShutdownTimeout, held[1]);
         }
-        Generation(next)
+        Generation {
+            account: next,
+            unsettled: [0; 2],
+        }
+    }
+
+    /// Puts the records taken since the last call on the shared account.
+    pub(crate) fn settle(&mut self) {
+        let n = std::mem::take(&mut self.unsettled);
+        if n == [0; 2] {
+            return;
+        }
+        let mut account = lock(&self.account);
+        for signal in [Signal::Span, Signal::Log] {
+            let n = n[signal as usize];
+            // Relaxed: an independent total, read on the exporter thread after its updates.
+            DRAINED[signal as usize].fetch_add(n, Ordering::Relaxed);
+            if account.superseded {
+                // Taken by a thread that has lost the rings: dropped, counted at once.
+                stats::count_drop(signal, DropReason::ShutdownTimeout, n);
+            } else {
+                account.held[signal as usize] += n;
+            }
+        }
     }
 
     /// `false` once a newer pipeline has taken over.
-    pub(crate) fn is_current(&self) -> bool {
-        !lock(&self.0).superseded
+    pub(crate) fn is_current(&mut self) -> bool {
+        self.settle();
+        !lock(&self.account).superseded
     }
 
     /// Makes `into` the list of every ring to drain (empty once superseded), forgetting the
     /// rings that are finished.
-    pub(crate) fn rings(&self, into: &mut Vec<RingHandle>) {
+    pub(crate) fn rings(&mut self, into: &mut Vec<RingHandle>) {
         into.clear();
         if !self.is_current() {
             return;
@@ -249,23 +292,18 @@ impl Generation {
         into.extend(rings.iter().cloned());
     }
 
-    /// `n` records of `signal` were taken from a ring; they are held until settled.
-    pub(crate) fn drained(&self, signal: Signal, n: u64) {
-        // Relaxed: an independent total, read on the exporter thread after its own updates.
-        DRAINED[signal as usize].fetch_add(n, Ordering::Relaxed);
-        let mut account = lock(&self.0);
-        if account.superseded {
-            // Taken by a thread that has lost the rings: dropped, counted at once.
-            stats::count_drop(signal, DropReason::ShutdownTimeout, n);
-        } else {
-            account.held[signal as usize] += n;
-        }
+    /// `n` records of `signal` were taken from a ring; they are held until exported or
+    /// dropped (tallied here, put on the account by [`Generation::settle`]).
+    #[inline]
+    pub(crate) fn drained(&mut self, signal: Signal, n: u64) {
+        self.unsettled[signal as usize] += n;
     }
 
     /// `n` held records of `signal` were exported (ignored once superseded: they were counted
     /// as dropped when the newer pipeline took over).
-    pub(crate) fn exported(&self, signal: Signal, n: u64) {
-        let mut account = lock(&self.0);
+    pub(crate) fn exported(&mut self, signal: Signal, n: u64) {
+        self.settle();
+        let mut account = lock(&self.account);
         if !account.superseded {
             account.held[signal as usize] -= n.min(account.held[signal as usize]);
             EXPORTED[signal as usize].fetch_add(n, Ordering::Relaxed);
@@ -273,8 +311,9 @@ impl Generation {
     }
 
     /// `n` held records of `signal` were dropped for `reason` (ignored once superseded).
-    pub(crate) fn dropped(&self, signal: Signal, reason: DropReason, n: u64) {
-        let mut account = lock(&self.0);
+    pub(crate) fn dropped(&mut self, signal: Signal, reason: DropReason, n: u64) {
+        self.settle();
+        let mut account = lock(&self.account);
         if !account.superseded {
             account.held[signal as usize] -= n.min(account.held[signal as usize]);
             stats::count_drop(signal, reason, n);

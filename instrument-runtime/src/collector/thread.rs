@@ -188,13 +188,19 @@ impl Collector {
     fn drain_and_export(&mut self, now: Instant, force: bool) {
         let max = self.cfg.max_batch.max(1);
         'rings: for i in 0..self.p.rings.len() {
-            while let Some(record) = self.p.rings[i].pop() {
-                self.take(record);
+            let ring = self.p.rings[i].clone();
+            loop {
+                // One lock of the ring per chunk; the export happens after it is released.
+                let room = max.saturating_sub(self.pending.records()).max(1);
+                let taken = ring.pop_up_to(room, |record| self.take(record));
                 if self.pending.records() >= max {
                     self.send_pending();
                     if self.blocked() {
                         break 'rings;
                     }
+                }
+                if taken < room {
+                    break; // the ring is empty
                 }
             }
         }
@@ -304,6 +310,8 @@ impl Collector {
         &mut self,
         f: impl FnOnce(&mut dyn Exporter) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
+        // What this thread holds must be on record before a call that may never return.
+        self.gen.settle();
         let exporter = &mut *self.exporter;
         catch_unwind(AssertUnwindSafe(|| f(exporter)))
             .unwrap_or_else(|_| Err(ExportError::permanent("the exporter panicked")))
@@ -395,6 +403,7 @@ impl Collector {
     /// Exact accounting at this instant (on the exporter thread, nothing moves but the rings,
     /// which are read once).
     fn stats(&mut self) -> Stats {
+        self.gen.settle();
         let in_rings = self.records_in_rings();
         let mut held = [
             self.pending.spans.len() as u64,
