@@ -103,11 +103,20 @@ fn env_millis(name: &str, max: Duration) -> Option<Duration> {
     env_parse(name, parse_millis).map(|v| limits::duration(v, max, name))
 }
 
+/// A positive whole number; scientific notation of a whole number (`4e9`) is accepted, and a
+/// value beyond `u64` saturates (the caller clamps it to the setting's maximum anyway).
 fn parse_positive(s: &str) -> Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(0) => Err("must be greater than 0".into()),
-        Ok(v) => Ok(v),
-        Err(e) => Err(e.to_string()),
+    let value = match s.parse::<u64>() {
+        Ok(v) => v,
+        Err(e) => match s.parse::<f64>() {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 => f as u64,
+            _ => return Err(e.to_string()),
+        },
+    };
+    match value {
+        0 => Err("must be greater than 0".into()),
+        v => Ok(v),
     }
 }
 
@@ -202,6 +211,10 @@ mod tests {
         assert!(parse_positive("0").is_err());
         assert!(parse_positive("-3").is_err());
         assert_eq!(parse_positive("12"), Ok(12));
+        assert_eq!(parse_positive("4e9"), Ok(4_000_000_000));
+        assert_eq!(parse_positive("1e30"), Ok(u64::MAX));
+        assert!(parse_positive("1.5").is_err());
+        assert!(parse_positive("inf").is_err());
         assert!(parse_millis("1.5s").is_err());
         assert!(parse_ratio("1.5").is_err());
         assert!(parse_bool("yes").is_err());
