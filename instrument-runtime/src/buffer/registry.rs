@@ -170,13 +170,19 @@ pub(crate) fn take_ring(capacity: usize) -> rtrb::Producer<Record> {
         }
     }
     if let Some(producer) = emptiest {
-        if TOTAL.load(Ordering::Relaxed) >= ring_limit(live) {
+        // One atomic step, so threads starting together cannot all pass the check.
+        let grown = TOTAL.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+            (total < ring_limit(live)).then_some(total + 1)
+        });
+        if grown.is_err() {
             wake_exporter();
             return producer;
         }
         POOL.push((producer, capacity));
+    } else {
+        // The pool is empty: every ring is held by a live thread, so one more stays in bounds.
+        TOTAL.fetch_add(1, Ordering::Relaxed);
     }
-    TOTAL.fetch_add(1, Ordering::Relaxed);
     let (producer, consumer) = rtrb::RingBuffer::new(capacity);
     register(RingHandle::new(consumer));
     producer
