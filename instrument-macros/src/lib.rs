@@ -60,7 +60,7 @@ pub fn instrument(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `lowercase`, `UPPERCASE`, `SCREAMING_SNAKE_CASE`, `SCREAMING-KEBAB-CASE`, `camelCase`,
 /// `PascalCase`) and `#[label(crate = path::to::instrument_runtime)]`; on a variant,
 /// `#[label(rename = "...")]`. Refused, with an error on the offending token: structs, unions,
-/// variants with fields, enums without variants or with more than 64 variants, two variants
+/// variants with fields, enums without variants, two variants
 /// exported under the same name, empty names and unknown keys.
 #[proc_macro_derive(Label, attributes(label))]
 pub fn derive_label(input: TokenStream) -> TokenStream {

@@ -114,7 +114,7 @@ impl Aggregator {
 /// `function`, `module`, `result`, then the user's labels.
 fn series_labels(cs: &'static Callsite, series: usize) -> Labels {
     let mut labels: Labels = vec![
-        (Cow::Borrowed("function"), Cow::Borrowed(cs.name)),
+        (Cow::Borrowed("function"), Cow::Borrowed(cs.function())),
         (Cow::Borrowed("module"), Cow::Borrowed(cs.module_path)),
         (
             Cow::Borrowed("result"),
