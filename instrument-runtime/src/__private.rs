@@ -71,6 +71,21 @@ pub fn record_error(
     }
 }
 
+/// `err(Debug)`: [`record_error`] with the error's `Debug` form.
+pub fn record_error_debug(
+    span: &mut Span,
+    callsite: &'static Callsite,
+    level: Level,
+    error: &dyn fmt::Debug,
+) {
+    record_error(
+        span,
+        callsite,
+        level,
+        &crate::attributes::DebugAsDisplay(error),
+    );
+}
+
 /// A log record at `level` carrying `ctx`'s ids, made like `log_record::emit_error`'s (which
 /// is fixed at ERROR; the two can become one when that module takes a level).
 fn emit_log(callsite: &'static Callsite, ctx: SpanContext, level: Level, message: &str) {

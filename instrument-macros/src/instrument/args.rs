@@ -208,8 +208,10 @@ fn meta_name(meta: &Meta) -> String {
 impl Args {
     fn interpret(&mut self, meta: Meta, params: &[Ident], errors: &mut Errors) {
         match (meta_name(&meta).as_str(), meta) {
-            ("name", Meta::NameValue(nv)) => self.name = Some(nv.value),
-            ("target", Meta::NameValue(nv)) => self.target = Some(nv.value),
+            ("name", Meta::NameValue(nv)) => self.name = str_value(nv.value, "name", errors),
+            ("target", Meta::NameValue(nv)) => {
+                self.target = str_value(nv.value, "target", errors);
+            }
             ("level", Meta::NameValue(nv)) => self.level = level_value(&nv.value, errors),
             ("fields", Meta::List(l)) => {
                 match l.parse_args_with(|input: ParseStream<'_>| parse_fields(input, params)) {
@@ -389,6 +391,28 @@ fn event_arg(meta: Meta, default: Format, errors: &mut Errors) -> Option<Event> 
         }
     }
     Some(event)
+}
+
+/// `name = ...`, `target = ...`: a string literal or a constant expression (rustc checks it
+/// is a `&'static str`); another literal is refused here, with the form to write.
+fn str_value(value: Expr, name: &str, errors: &mut Errors) -> Option<Expr> {
+    match &value {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(_),
+            ..
+        }) => Some(value),
+        Expr::Lit(_) => {
+            errors.spanned(
+                &value,
+                format_args!(
+                    "expected a string: `{name} = \"...\"`, or a `&'static str` constant \
+                     (`{name} = NAME`)"
+                ),
+            );
+            None
+        }
+        _ => Some(value),
+    }
 }
 
 fn path_value(value: Expr, errors: &mut Errors) -> Option<Path> {

@@ -331,10 +331,12 @@ impl Work<'_> {
                 Some(b) => (b.async_token.to_token_stream(), b.capture.to_token_stream()),
                 None => (quote!(async), quote!(move)),
             };
+            // The user's statements in a block of their own: an item they declare (`use
+            // Bar::*`) does not reach the guard (tokio-rs/tracing#3306).
             return quote! {
                 let #ret #ty = #span_ty::instrument(
                     &#span,
-                    #asyncness #capture { #expect #(#stmts)* },
+                    #asyncness #capture { #expect { #(#stmts)* } },
                 ).await;
             };
         }
@@ -430,15 +432,15 @@ impl Work<'_> {
             "__instrument_error",
             span = Span::mixed_site().located_at(at)
         );
-        let get = match event.format {
-            Format::Display => quote!(err_display),
-            Format::Debug => quote!(err_debug),
+        let (get, record) = match event.format {
+            Format::Display => (quote!(err_display), quote!(record_error)),
+            Format::Debug => (quote!(err_debug), quote!(record_error_debug)),
         };
         let level = level_path(krate, event.level.unwrap_or("error"));
         let (ret, span) = (located(ret, at), located(span, at));
         quote_spanned! {at=>
             if let ::core::option::Option::Some(#e) = #krate::__private::#get(&#ret) {
-                #krate::__private::record_error(&mut #span, #callsite, #level, #e);
+                #krate::__private::#record(&mut #span, #callsite, #level, #e);
             }
         }
     }
