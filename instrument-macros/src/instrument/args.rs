@@ -63,6 +63,8 @@ pub(crate) struct Field {
     pub(crate) name_tokens: TokenStream,
     pub(crate) sigil: Sigil,
     pub(crate) value: FieldValue,
+    /// The `Empty` path of `name = Empty`.
+    pub(crate) empty_path: Option<Path>,
 }
 
 impl Field {
@@ -150,6 +152,9 @@ pub(crate) struct Args {
     pub(crate) error_label: Option<Path>,
     /// Every argument given, by name, with its tokens (for the "at most once" rule).
     pub(crate) seen: Vec<(String, TokenStream)>,
+    /// Paths read by their last segment (`tracing::Level::DEBUG`, `field::Empty`): named in
+    /// the expansion too, so their imports count as used and a wrong path is rustc's error.
+    pub(crate) uses: Vec<Path>,
 }
 
 /// Every argument name, for "unknown argument" errors.
@@ -212,10 +217,19 @@ impl Args {
             ("target", Meta::NameValue(nv)) => {
                 self.target = str_value(nv.value, "target", errors);
             }
-            ("level", Meta::NameValue(nv)) => self.level = level_value(&nv.value, errors),
+            ("level", Meta::NameValue(nv)) => {
+                self.level = level_value(&nv.value, errors);
+                if let (Some(LevelArg::Known(_)), Expr::Path(p)) = (&self.level, &nv.value) {
+                    self.uses.push(p.path.clone());
+                }
+            }
             ("fields", Meta::List(l)) => {
                 match l.parse_args_with(|input: ParseStream<'_>| parse_fields(input, params)) {
-                    Ok(f) => self.fields.extend(f),
+                    Ok(f) => {
+                        self.uses
+                            .extend(f.iter().filter_map(|f| f.empty_path.clone()));
+                        self.fields.extend(f);
+                    }
                     Err(e) => errors.push(e),
                 }
             }
@@ -233,8 +247,8 @@ impl Args {
                 }
             }
             ("skip_all", Meta::Path(_)) => self.skip_all = true,
-            ("err", m) => self.err = event_arg(m, Format::Display, errors),
-            ("ret", m) => self.ret = event_arg(m, Format::Debug, errors),
+            ("err", m) => self.err = event_arg(m, Format::Display, &mut self.uses, errors),
+            ("ret", m) => self.ret = event_arg(m, Format::Debug, &mut self.uses, errors),
             ("parent", Meta::NameValue(nv)) => self.parent = Some(nv.value),
             ("follows_from", Meta::NameValue(nv)) => self.follows_from = Some(nv.value),
             ("crate", Meta::NameValue(nv)) => self.krate = path_value(nv.value, errors),
@@ -337,7 +351,12 @@ fn level_value(value: &Expr, errors: &mut Errors) -> Option<LevelArg> {
 
 /// `err`, `err(Display)`, `err(Debug)`, `err(level = ...)`, `err(level = ..., Debug)` (and the
 /// same for `ret`).
-fn event_arg(meta: Meta, default: Format, errors: &mut Errors) -> Option<Event> {
+fn event_arg(
+    meta: Meta,
+    default: Format,
+    uses: &mut Vec<Path>,
+    errors: &mut Errors,
+) -> Option<Event> {
     let name = meta_name(&meta);
     let mut event = Event {
         format: default,
@@ -361,7 +380,12 @@ fn event_arg(meta: Meta, default: Format, errors: &mut Errors) -> Option<Event> 
                     Meta::Path(p) if p.is_ident("Debug") => event.format = Format::Debug,
                     Meta::NameValue(nv) if nv.path.is_ident("level") => {
                         match level_value(&nv.value, errors) {
-                            Some(LevelArg::Known(l)) => event.level = Some(l),
+                            Some(LevelArg::Known(l)) => {
+                                event.level = Some(l);
+                                if let Expr::Path(p) = &nv.value {
+                                    uses.push(p.path.clone());
+                                }
+                            }
                             Some(LevelArg::Path(p)) => errors.spanned(
                                 p,
                                 format_args!(
@@ -489,6 +513,7 @@ fn parse_field(input: ParseStream<'_>, params: &[Ident]) -> syn::Result<Field> {
             name_tokens,
             sigil: leading,
             value,
+            empty_path: None,
         });
     }
     let eq: Token![=] = input.parse()?;
@@ -506,26 +531,32 @@ fn parse_field(input: ParseStream<'_>, params: &[Ident]) -> syn::Result<Field> {
             name_tokens,
             sigil,
             value: FieldValue::Redacted,
+            empty_path: None,
         });
     }
     let value: Expr = input.parse()?;
-    let value = if sigil == Sigil::Value && is_empty_path(&value) {
-        FieldValue::Empty
-    } else {
-        FieldValue::Expr(value)
+    let (value, empty_path) = match value {
+        Expr::Path(p) if sigil == Sigil::Value && is_empty_path(&p) => {
+            (FieldValue::Empty, Some(p.path))
+        }
+        other => (FieldValue::Expr(other), None),
     };
     Ok(Field {
         name,
         name_tokens,
         sigil,
         value,
+        empty_path,
     })
 }
 
 /// `Empty`, `field::Empty`, `tracing::field::Empty`: a field declared without a value.
-fn is_empty_path(value: &Expr) -> bool {
-    matches!(value, Expr::Path(p) if p.qself.is_none()
-        && p.path.segments.last().is_some_and(|s| s.ident == "Empty" && s.arguments.is_empty()))
+fn is_empty_path(p: &syn::ExprPath) -> bool {
+    p.qself.is_none()
+        && p.path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Empty" && s.arguments.is_empty())
 }
 
 /// The value is exactly the word `word` (not an expression starting with it).

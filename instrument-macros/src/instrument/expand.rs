@@ -25,6 +25,7 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
         output,
     } = func;
     let fn_name = item.sig.ident.clone();
+    let uses = param_uses(&item);
     match shape {
         Shape::FutureBlock { stmt } => {
             let work = Work {
@@ -36,6 +37,10 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
                 declare_here: true,
             };
             item.block.stmts[stmt] = expand_future_block(&work, &item.block.stmts[stmt]);
+            // In the sync part: the future must not capture what it did not before.
+            let uses: syn::Block =
+                syn::parse2(quote!({ #(#uses)* })).expect("a block of statements");
+            item.block.stmts.splice(stmt..stmt, uses.stmts);
         }
         Shape::InnerAsyncFn { stmt } => {
             expand_inner_fn(args, &names, &mut item, stmt);
@@ -52,7 +57,8 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
             let stmts = std::mem::take(&mut item.block.stmts);
             let new_body = work.gen(&stmts, None);
             let brace = item.block.brace_token;
-            item.block = syn::parse2(quote!({ #new_body })).expect("generated body is a block");
+            item.block =
+                syn::parse2(quote!({ #(#uses)* #new_body })).expect("generated body is a block");
             // The user's braces: a diagnostic about the whole body points at the function,
             // not at the attribute.
             item.block.brace_token = brace;
@@ -110,11 +116,21 @@ fn expand_inner_fn(args: &Args, names: &Names, item: &mut ItemFn, stmt: usize) {
     };
     let stmts = std::mem::take(&mut inner.block.stmts);
     let new_body = work.gen(&stmts, None);
-    inner.block = syn::parse2(quote!({ #new_body })).expect("generated body is a block");
+    let uses = param_uses(&inner);
+    inner.block = syn::parse2(quote!({ #(#uses)* #new_body })).expect("generated body is a block");
     item.block.stmts[stmt] = Stmt::Item(syn::Item::Fn(inner));
     let here = gen_here(names);
     let here: Stmt = syn::parse2(here).expect("an fn item");
     item.block.stmts.insert(0, here);
+}
+
+/// `let _ = &name;` for every name the parameters bind: they count as used, as with tracing
+/// (which records them all), so swapping the attribute adds no `unused_variables` warning.
+fn param_uses(item: &ItemFn) -> Vec<TokenStream> {
+    item::bindings(item)
+        .into_iter()
+        .map(|name| quote!(let _ = &#name;))
+        .collect()
 }
 
 /// `fn __instrument_here() -> &'static str`: its `type_name` is the function's path with this
@@ -155,10 +171,11 @@ impl Work<'_> {
         let open = self.gen_open();
         let label_select = labels.as_ref().map(|_| Labels::gen_after_open(self.names));
         let fields = self.gen_fields();
-        let follows = self.gen_follows_from();
+        let (links, follows) = self.gen_follows_from();
         let prologue = quote! {
             #callsite
             #label_entry
+            #links
             #open
             #label_select
             #fields
@@ -214,9 +231,19 @@ impl Work<'_> {
             _ => None,
         });
         let here_fn = self.declare_here.then(|| gen_here(n));
+        let uses = &args.uses;
+        // Paths read by their last segment, named here so their imports count as used.
+        let uses = (!uses.is_empty()).then(|| {
+            quote! {
+                const _: () = {
+                    #(let _ = #uses;)*
+                };
+            }
+        });
         // The static lives in a block, so the body can neither see nor collide with it.
         quote! {
             let #callsite: &'static #krate::__private::Callsite = {
+                #uses
                 #here_fn
                 static CALLSITE: #krate::__private::Callsite = #krate::__private::Callsite::new(
                     #name,
@@ -302,16 +329,17 @@ impl Work<'_> {
         }
     }
 
-    /// `follows_from = expr`: evaluated at entry (as tracing does), its contexts recorded as
-    /// the span's links.
-    fn gen_follows_from(&self) -> TokenStream {
+    /// `follows_from = expr`: evaluated before the span opens (as tracing does: the current
+    /// span is still the caller's), its contexts recorded as the span's links after.
+    fn gen_follows_from(&self) -> (TokenStream, TokenStream) {
         let Some(expr) = &self.args.follows_from else {
-            return TokenStream::new();
+            return (TokenStream::new(), TokenStream::new());
         };
         let Names { krate, span, .. } = self.names;
+        let links = format_ident!("__instrument_links", span = self.names.site);
         let at = syn::spanned::Spanned::span(expr);
-        let call = quote_spanned!(at=> #krate::__private::follows_from(&mut #span, #expr));
-        quote! { #call; }
+        let call = quote_spanned!(at=> #krate::__private::follows_from(&mut #span, #links));
+        (quote! { let #links = #expr; }, quote! { #call; })
     }
 
     /// Runs the body and binds its value. Sync bodies run in an immediately-called closure so

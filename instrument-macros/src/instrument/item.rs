@@ -36,6 +36,26 @@ impl Func {
 }
 
 /// The function, `None` (with the error added) when the item is not a function with a body.
+/// Every name the parameters bind (`self`, `x`, and the names inside patterns such as
+/// `(a, b): (u8, u8)`), in order.
+pub(crate) fn bindings(item: &ItemFn) -> Vec<Ident> {
+    struct Find(Vec<Ident>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.clone());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut find = Find(Vec::new());
+    for arg in &item.sig.inputs {
+        match arg {
+            FnArg::Receiver(r) => find.0.push(Ident::new("self", r.self_token.span)),
+            FnArg::Typed(t) => find.visit_pat(&t.pat),
+        }
+    }
+    find.0
+}
+
 pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Option<Func> {
     match syn::parse2::<ItemFn>(tokens.clone()) {
         Ok(item) => {

@@ -1,5 +1,6 @@
 // `fields(name)` for a name that is not a parameter declares a field to be recorded later
 // (tracing's meaning), as does `name = Empty`; a parameter's name still captures it.
+use tracing::field::Empty;
 use instrument_runtime::instrument;
 use instrument_runtime::export::Value;
 use instrument_ui_tests::{attr, collect, only_span};

@@ -4,6 +4,7 @@
 // `user` is not a parameter, `= Empty`, `= tracing::field::Empty`), `err(level = ..)`,
 // `err(Display)`, `ret(level = ..)` and `follows_from`.
 use instrument_runtime::export::{SpanStatus, Value};
+use tracing::field::Empty;
 use instrument_runtime::{current_span_context, instrument, Level};
 use instrument_ui_tests::{attr, attr_text, collect, only_span};
 
