@@ -22,11 +22,12 @@ pub(crate) enum Shape {
     /// `async fn`: the body becomes an `async move` block polled with the span current.
     AsyncFn,
     /// A sync fn whose last expression is `async {..}` or `Box::pin(async {..})` (async-trait
-    /// >= 0.1.44, hand-written `impl Future` returners): that block is instrumented.
+    /// 0.1.44 and later, hand-written `impl Future` returners): that block is instrumented.
     /// `stmt` is the statement's index; the statements before it run uninstrumented.
     FutureBlock { stmt: usize },
     /// A sync fn ending in `Box::pin(inner(..))` where `inner` is an `async fn` declared in
-    /// the body (async-trait <= 0.1.43): `inner` is instrumented in the function's name.
+    /// the body (async-trait 0.1.43 and before): `inner` is instrumented in the function's
+    /// name.
     /// `stmt` is the index of `inner`'s declaration.
     InnerAsyncFn { stmt: usize },
 }
@@ -38,7 +39,7 @@ pub(crate) enum Output {
     /// No declared type: `()`.
     Unit,
     /// A declared type (may contain `impl Trait`).
-    Type(Type),
+    Type(Box<Type>),
     /// A future whose `Output` cannot be read from the declared type (a type alias such as
     /// `BoxFuture<'a, T>`): left to inference.
     Unknown,
@@ -134,8 +135,10 @@ pub(crate) fn output(item: &ItemFn, shape: &Shape) -> Output {
         ReturnType::Type(_, ty) => &**ty,
     };
     match shape {
-        Shape::FutureBlock { .. } => future_output(declared).map_or(Output::Unknown, Output::Type),
-        _ => Output::Type(declared.clone()),
+        Shape::FutureBlock { .. } => {
+            future_output(declared).map_or(Output::Unknown, |t| Output::Type(Box::new(t)))
+        }
+        _ => Output::Type(Box::new(declared.clone())),
     }
 }
 

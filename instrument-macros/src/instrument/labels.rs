@@ -63,7 +63,7 @@ impl<'a> Labels<'a> {
     /// `None` when the function has no labels (nothing is generated).
     pub(crate) fn new(args: &'a Args, output: &'a Output) -> Option<Labels<'a>> {
         let error = match (&args.error_label, output) {
-            (Some(keyword), Output::Type(ty)) => Some((ty, keyword)),
+            (Some(keyword), Output::Type(ty)) => Some((&**ty, keyword)),
             _ => None,
         };
         if args.labels.is_empty() && error.is_none() {
