@@ -78,7 +78,10 @@ fn same_named_methods_are_separate_prometheus_series() {
     }
     // No sample is exported twice with one label set.
     let mut seen = HashSet::new();
-    for sample in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for sample in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let series = sample.rsplit_once(' ').map_or(sample, |(s, _)| s);
         assert!(seen.insert(series), "two samples for {series}:\n{text}");
     }
@@ -88,7 +91,10 @@ fn same_named_methods_are_separate_prometheus_series() {
 fn check_with_promtool(exposition: &str) {
     let Some(promtool) = promtool() else {
         let required = std::env::var("INSTRUMENT_REQUIRE_RECEIVERS").is_ok_and(|v| v == "1");
-        assert!(!required, "INSTRUMENT_REQUIRE_RECEIVERS=1 but promtool not found");
+        assert!(
+            !required,
+            "INSTRUMENT_REQUIRE_RECEIVERS=1 but promtool not found"
+        );
         return;
     };
     let mut child = Command::new(promtool)

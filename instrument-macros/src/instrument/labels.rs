@@ -211,7 +211,9 @@ impl<'a> Labels<'a> {
         let max = proc_macro2::Literal::u64_unsuffixed(max);
         let name = fn_name.to_string().trim_start_matches("r#").to_owned();
         let span = self.keyword_span();
-        let panic = quote_spanned!(span=> ::core::panic!("{}", __instrument_budget.message()));
+        let panic = quote_spanned!(span=>
+            ::core::panic!("{}", #krate::__private::Budget::message(&__instrument_budget))
+        );
         let check = quote! {
             let __instrument_budget = #krate::__private::Budget::check(
                 #name,
@@ -219,7 +221,7 @@ impl<'a> Labels<'a> {
                 &[#(#cards),*],
                 #max,
             );
-            if __instrument_budget.exceeded() {
+            if #krate::__private::Budget::exceeded(&__instrument_budget) {
                 #panic
             }
         };

@@ -10,23 +10,57 @@ use std::future::Future;
 use std::pin::Pin;
 use tracing::Instrument;
 
-/// Every method name the runtime's span and callsite have, for every type.
-trait Hostile {
-    fn instrument(&self, _: ()) {}
-    fn record(&self) {}
-    fn finish(&self) {}
-    fn is_sampled(&self) -> bool {
-        true
+/// Every method name the runtime's span, callsite and label set have, for every type, taking
+/// `self` by value (so it would win over an inherent `&self` method at method resolution).
+/// (`instrument` itself is `tracing::Instrument`'s, in scope above.)
+trait Hostile: Sized {
+    fn record(self) -> Self {
+        self
     }
-    fn set_label_index(&self) {}
-    fn bind_labels(&self) {}
-    fn index_with(&self) {}
-    fn qualified_by(&self) {}
-    fn with_declared_fields(&self) {}
-    fn record_error(&self) {}
-    fn record_return(&self) {}
+    fn finish(self) -> Self {
+        self
+    }
+    fn is_sampled(self) -> Self {
+        self
+    }
+    fn set_label_index(self) -> Self {
+        self
+    }
+    fn bind_labels(self) -> Self {
+        self
+    }
+    fn index_with(self) -> Self {
+        self
+    }
+    fn qualified_by(self) -> Self {
+        self
+    }
+    fn with_declared_fields(self) -> Self {
+        self
+    }
+    fn record_error(self) -> Self {
+        self
+    }
+    fn record_return(self) -> Self {
+        self
+    }
+    fn exceeded(self) -> Self {
+        self
+    }
+    fn message(self) -> Self {
+        self
+    }
+    fn descs(self) -> Self {
+        self
+    }
+    fn declared_fields(self) -> Self {
+        self
+    }
+    fn function(self) -> Self {
+        self
+    }
 }
-impl<T: ?Sized> Hostile for T {}
+impl<T> Hostile for T {}
 
 #[derive(Label, Clone, Copy)]
 enum Kind {
