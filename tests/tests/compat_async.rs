@@ -263,6 +263,34 @@ fn box_pin_block_is_instrumented() {
     assert_eq!(calls("boxed_future", "error"), 1);
 }
 
+// --- a future type behind an alias (`BoxFuture`): the output is inferred -----------------
+
+#[instrument]
+async fn aliased_child() {}
+
+#[instrument(err)]
+fn aliased(id: u32) -> futures_util::future::BoxFuture<'static, Result<u32, String>> {
+    Box::pin(async move {
+        tokio::time::sleep(WORK).await;
+        log::info!("inside the aliased future");
+        aliased_child().await;
+        if id == 7 {
+            return Err(format!("not found: {id}"));
+        }
+        Ok(id)
+    })
+}
+
+#[test]
+fn aliased_future_is_instrumented() {
+    pipeline();
+    assert_eq!(
+        runtime().block_on(aliased(7)),
+        Err("not found: 7".to_owned())
+    );
+    check_instrumented("aliased", "aliased_child", "inside the aliased future");
+}
+
 // --- same-named methods: one series each -------------------------------------------------
 
 struct Users;
@@ -282,6 +310,15 @@ impl Orders {
     }
 }
 
+struct Wrapper<T>(T);
+
+impl<T: Copy + Into<u64>> Wrapper<T> {
+    #[instrument]
+    fn get(&self) -> u64 {
+        self.0.into()
+    }
+}
+
 #[test]
 fn same_named_methods_have_their_own_series() {
     pipeline();
@@ -291,8 +328,11 @@ fn same_named_methods_have_their_own_series() {
     for _ in 0..5 {
         Orders.get();
     }
+    assert_eq!(Wrapper(1u8).get() + Wrapper(2u32).get(), 3);
     assert_eq!(calls("Users::get", "ok"), 3);
     assert_eq!(calls("Orders::get", "ok"), 5);
+    // A generic impl: one series for every instantiation, the parameters printed as `_`.
+    assert_eq!(calls("Wrapper<_>::get", "ok"), 2);
     assert_eq!(calls("get", "ok"), 0);
     // Every series of the two is exported once, with its own `function` label.
     let snapshot = flush().metrics().expect("a snapshot");
@@ -311,5 +351,5 @@ fn same_named_methods_have_their_own_series() {
         })
         .collect();
     functions.sort();
-    assert_eq!(functions, ["Orders::get", "Users::get"]);
+    assert_eq!(functions, ["Orders::get", "Users::get", "Wrapper<_>::get"]);
 }
