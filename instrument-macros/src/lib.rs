@@ -121,8 +121,9 @@ use proc_macro::TokenStream;
 ///   #[instrument(parent = remote, skip(remote))]
 ///   fn handle(remote: Option<SpanContext>) {}
 ///   ```
-/// - **`follows_from = iter`**: contexts (`Into<Option<SpanContext>>` items: `[ctx]`, a
-///   `Vec`, an `Option`) this span is caused by, evaluated before the span opens. Recorded as
+/// - **`follows_from = iter`**: the contexts this span is caused by (an iterable of
+///   `SpanContext`s, `RemoteContext`s or `Option`s of them: `[ctx]`, a `Vec`, an `Option`),
+///   evaluated before the span opens; a tracing span or `Id` is refused. Recorded as
 ///   the attribute `follows_from` (`trace_id-span_id`, comma-separated): the runtime has no
 ///   span links yet.
 ///   ```

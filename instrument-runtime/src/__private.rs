@@ -27,23 +27,20 @@ pub fn type_name_of<T>(_: T) -> &'static str {
     core::any::type_name::<T>()
 }
 
-/// `follows_from = expr` (tracing's shape: an iterable of `Into<Option<SpanContext>>`): every
-/// valid context `expr` yields is a link of the span. The runtime has no link list on spans
-/// yet, so the links are recorded (when sampled) as the attribute `follows_from`:
-/// `trace_id-span_id` (hex) of each, comma-separated, in order.
+/// `follows_from = expr` (tracing's shape: an iterable of contexts, e.g. `[ctx]`, a `Vec`, an
+/// `Option`): every valid context `expr` yields is a link of the span. The runtime has no link
+/// list on spans yet, so the links are recorded (when sampled) as the attribute
+/// `follows_from`: `trace_id-span_id` (hex) of each, comma-separated, in order.
 pub fn follows_from<I>(span: &mut Span, links: I)
 where
     I: IntoIterator,
-    I::Item: Into<Option<SpanContext>>,
+    I::Item: IntoParent,
 {
     if !span.is_sampled() {
         return;
     }
     let mut text = String::new();
-    let valid = links
-        .into_iter()
-        .filter_map(|l| l.into().filter(SpanContext::is_valid));
-    for ctx in valid {
+    for ctx in links.into_iter().filter_map(IntoParent::into_parent) {
         if !text.is_empty() {
             text.push(',');
         }
@@ -173,9 +170,9 @@ pub fn parent_context<P: IntoParent>(p: P) -> Option<SpanContext> {
     p.into_parent()
 }
 
-/// What `parent = ...` accepts.
+/// What `parent = ...` and each item of `follows_from = ...` accept.
 #[diagnostic::on_unimplemented(
-    message = "`parent = ...` cannot use a `{Self}`",
+    message = "`parent = ...` / `follows_from = ...` cannot use a `{Self}`",
     label = "not a span context",
     note = "give a `SpanContext` (e.g. `instrument_runtime::current_span_context()`), a `RemoteContext` (from `propagation::extract`), or an `Option` of either; `None` starts a new trace",
     note = "a `tracing` span or span `Id` names a span of a tracing subscriber, which instrument never sees: pass the `SpanContext` of one of our spans instead"

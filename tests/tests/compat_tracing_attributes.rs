@@ -337,11 +337,10 @@ compat!(parents_explicit_parent_test, {
 
 // DIFFERS (2, 3): the causes are `SpanContext`s; the links are the `follows_from` attribute.
 #[instrument(follows_from = causes, skip(causes))]
-fn with_follows_from_sync(causes: impl IntoIterator<Item = impl Into<Option<SpanContext>>>) {}
+fn with_follows_from_sync(causes: impl IntoIterator<Item = Option<SpanContext>>) {}
 
 #[instrument(follows_from = causes, skip(causes))]
-async fn with_follows_from_async(causes: impl IntoIterator<Item = impl Into<Option<SpanContext>>>) {
-}
+async fn with_follows_from_async(causes: impl IntoIterator<Item = SpanContext>) {}
 
 #[instrument(follows_from = [current_span_context()])]
 fn follows_from_current() {}

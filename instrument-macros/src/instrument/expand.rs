@@ -338,7 +338,9 @@ impl Work<'_> {
         let Names { krate, span, .. } = self.names;
         let links = format_ident!("__instrument_links", span = self.names.site);
         let at = syn::spanned::Spanned::span(expr);
-        let call = quote_spanned!(at=> #krate::__private::follows_from(&mut #span, #links));
+        // Located at the expression: "cannot use a `&Span`" points there.
+        let (links_at, span) = (located(&links, at), located(span, at));
+        let call = quote_spanned!(at=> #krate::__private::follows_from(&mut #span, #links_at));
         (quote! { let #links = #expr; }, quote! { #call; })
     }
 
