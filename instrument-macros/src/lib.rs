@@ -46,7 +46,10 @@ use proc_macro::TokenStream;
 /// body's last expression being `async { .. }` / `async move { .. }`, `Box::pin(async ..)`
 /// (what `#[async_trait]` >= 0.1.44 generates, and `-> impl Future` / `-> Pin<Box<dyn
 /// Future>>` written by hand), and `Box::pin(inner(..))` with `async fn inner` declared in the
-/// body (async-trait <= 0.1.43; `self` in the attribute's expressions is read as its `_self`).
+/// body (async-trait <= 0.1.43; `self` in the attribute's expressions is read as its `_self`,
+/// and `Self` cannot be named there). The attribute's expressions (`fields`, `labels`,
+/// `parent`) are then evaluated inside the future at its first poll, as tracing does: they may
+/// use what the future captures (the parameters an `async move` block moves in).
 ///
 /// ```
 /// use std::future::Future;
