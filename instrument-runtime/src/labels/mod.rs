@@ -25,7 +25,7 @@ pub(crate) mod check;
 /// |---|---|---|
 /// | a string literal, `labels(region = "eu-west-1")` | 1 | the literal |
 /// | `bool` | 2 | `false`, `true` |
-/// | a fieldless enum with `#[derive(Label)]` | its number of variants (at most 64) | the variant name in `snake_case`, or as renamed |
+/// | a fieldless enum with `#[derive(Label)]` | its number of variants | the variant name in `snake_case`, or as renamed |
 /// | `Option<L>` where `L: Label` | `L::CARDINALITY + 1` | `none`, then `L`'s names |
 /// | `&L` where `L: Label` | `L::CARDINALITY` | as `L` |
 /// | your own type, implemented by hand | what you declare | what [`Label::name`] returns |
@@ -63,12 +63,13 @@ pub(crate) mod check;
 ///
 /// # The derive
 ///
-/// `#[derive(Label)]` accepts fieldless enums of 1 to 64 variants. Variant names are rendered in
+/// `#[derive(Label)]` accepts fieldless enums of any number of variants (the series budget of
+/// the functions using the label is the limit). Variant names are rendered in
 /// `snake_case` unless the enum says `#[label(rename_all = "...")]` (one of `snake_case`,
 /// `kebab-case`, `lowercase`, `UPPERCASE`, `SCREAMING_SNAKE_CASE`, `SCREAMING-KEBAB-CASE`,
 /// `camelCase`, `PascalCase`) or a variant says `#[label(rename = "...")]`. It refuses, with an
 /// error on the offending token: structs, unions, variants with fields, an enum without
-/// variants, more than 64 variants, two variants rendering to the same text, an empty name and
+/// variants, two variants rendering to the same text, an empty name and
 /// unknown `#[label(...)]` keys. `#[label(crate = path::to::instrument_runtime)]` names the
 /// runtime when it is re-exported under another path.
 ///

@@ -149,7 +149,7 @@ impl Aggregator {
 fn series_labels(cs: &'static Callsite, series: usize) -> Labels {
     let (outcome, label_index) = split_series(series);
     let mut labels: Labels = vec![
-        (Cow::Borrowed("function"), Cow::Borrowed(cs.name)),
+        (Cow::Borrowed("function"), Cow::Borrowed(cs.function())),
         (Cow::Borrowed("module"), Cow::Borrowed(cs.module_path)),
         (
             Cow::Borrowed("result"),
