@@ -66,7 +66,7 @@ pub fn record_error(
         span.record_error(error);
         return;
     }
-    let message = crate::attributes::truncate(error.to_string());
+    let message = crate::attributes::display_string(error);
     emit_log(callsite, span.context(), level, &message);
     if span.is_sampled() {
         span.record("error.message", Value::from(message));
