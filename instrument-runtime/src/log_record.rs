@@ -6,7 +6,6 @@
 //! function, nests instead of deadlocking; nesting is bounded (deeper records are dropped and
 //! counted as re-entrant). Records made on the exporter thread are never fed back.
 
-use crate::attributes::truncate;
 use crate::buffer::record::Signal;
 use crate::buffer::record::{LogRecordRaw, Priority, Record};
 use crate::callsite::Callsite;
@@ -25,19 +24,44 @@ pub(crate) fn emit_error(callsite: &'static Callsite, ctx: SpanContext, message:
         stats::count_drop(Signal::Log, reason, 1);
         return;
     }
-    let record = LogRecordRaw {
-        at: Instant::now(),
-        level: Level::Error,
+    let origin = Origin {
         target: callsite.target.to_owned(),
-        body: message.to_owned(),
-        trace_id: ctx.trace_id.to_u128(),
-        span_id: ctx.span_id.to_u64(),
-        flags: ctx.trace_flags,
         module_path: Some(callsite.module_path),
         file: Some(callsite.file),
         line: Some(callsite.line),
     };
-    local::push(Record::Log(Box::new(record)), Priority::High);
+    let record = log_record(
+        Instant::now(),
+        Level::Error,
+        message.to_owned(),
+        ctx,
+        origin,
+    );
+    local::push(record, Priority::High);
+}
+
+/// Where a log record comes from.
+struct Origin {
+    target: String,
+    module_path: Option<&'static str>,
+    file: Option<&'static str>,
+    line: Option<u32>,
+}
+
+/// The one place a log record is built: `body` as given, the ids of `ctx`.
+fn log_record(at: Instant, level: Level, body: String, ctx: SpanContext, origin: Origin) -> Record {
+    Record::Log(Box::new(LogRecordRaw {
+        at,
+        level,
+        target: origin.target,
+        body,
+        trace_id: ctx.trace_id.to_u128(),
+        span_id: ctx.span_id.to_u64(),
+        flags: ctx.trace_flags,
+        module_path: origin.module_path,
+        file: origin.file,
+        line: origin.line,
+    }))
 }
 
 #[cfg(feature = "log")]
@@ -46,7 +70,7 @@ pub(crate) use bridge::install as install_log_bridge;
 #[cfg(feature = "log")]
 mod bridge {
     use super::*;
-    use std::fmt::Write as _;
+    use crate::attributes::bounded_args;
 
     /// The `log::Log` implementation installed by `init()`.
     struct Bridge;
@@ -88,23 +112,18 @@ mod bridge {
             };
             let ctx = local::current();
             let at = Instant::now();
-            // User Display/Debug impls run here, with nothing borrowed or locked.
-            let mut body = String::new();
-            let _ = write!(body, "{}", record.args());
+            // User Display/Debug impls run here, with nothing borrowed or locked; the body is
+            // cut at the configured maximum while it is formatted.
+            let body = bounded_args(*record.args());
             let level = Level::from(record.level());
-            let raw = LogRecordRaw {
-                at,
-                level,
+            let origin = Origin {
                 target: record.target().to_owned(),
-                body: truncate(body),
-                trace_id: ctx.trace_id.to_u128(),
-                span_id: ctx.span_id.to_u64(),
-                flags: ctx.trace_flags,
                 module_path: record.module_path_static(),
                 file: record.file_static(),
                 line: record.line(),
             };
-            local::push(Record::Log(Box::new(raw)), Priority::of(level, false));
+            let raw = log_record(at, level, body, ctx, origin);
+            local::push(raw, Priority::of(level, false));
         }
 
         fn flush(&self) {}

@@ -10,11 +10,12 @@
 //! `collector::sink`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::buffer::record::Signal;
 
 /// Number of [`DropReason`]s.
-pub const REASONS: usize = 11;
+pub const REASONS: usize = 12;
 
 /// Why a record was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,6 +47,9 @@ pub enum DropReason {
     /// The exporter's own queue (bounded by `Builder::exporter_queue`) was full: the exporter
     /// is slower than the application, or hung.
     ExporterQueueFull,
+    /// Held by a pipeline whose shutdown timed out (its exporter hung): counted when a new
+    /// pipeline took over the rings, since that exporter thread may never finish.
+    ShutdownTimeout,
 }
 
 impl DropReason {
@@ -62,6 +66,7 @@ impl DropReason {
         DropReason::ExporterPanic,
         DropReason::Timeout,
         DropReason::ExporterQueueFull,
+        DropReason::ShutdownTimeout,
     ];
 
     /// The `error.type` value exported in self-metrics.
@@ -78,6 +83,7 @@ impl DropReason {
             DropReason::ExporterPanic => "exporter_panic",
             DropReason::Timeout => "timeout",
             DropReason::ExporterQueueFull => "exporter_queue_full",
+            DropReason::ShutdownTimeout => "shutdown_timeout",
         }
     }
 }
@@ -267,4 +273,50 @@ pub(crate) fn dropped_before_ring(signal: Signal) -> [u64; REASONS] {
         out[r as usize] = all[r as usize];
     }
     out
+}
+
+/// What a flush (or shutdown) did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// `false` if the deadline passed before the exporter thread answered.
+    pub completed: bool,
+    /// Deliveries (spans + logs, summed over exporters) that succeeded during the flush.
+    pub exported: u64,
+    /// Deliveries dropped during the flush (summed over exporters).
+    pub dropped: u64,
+    /// Deliveries neither exported nor dropped when the flush ended, summed over exporters (0
+    /// after a complete flush, unless other threads kept emitting; 0 after a shutdown, which
+    /// counts what it could not deliver as dropped `timeout`).
+    pub in_flight: u64,
+    /// Accounting as of the end of the flush (or the last known, if it timed out), with each
+    /// exporter's figures in [`Stats::exporters`].
+    pub stats: Stats,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl FlushReport {
+    pub(crate) fn between(before: &Stats, after: &Stats, elapsed: Duration) -> FlushReport {
+        let delta = |f: fn(&SignalStats) -> u64| {
+            f(&after.spans) + f(&after.logs) - f(&before.spans) - f(&before.logs)
+        };
+        FlushReport {
+            completed: true,
+            exported: delta(|s| s.exported),
+            dropped: delta(SignalStats::dropped_total),
+            in_flight: after.spans.in_flight + after.logs.in_flight,
+            stats: after.clone(),
+            elapsed,
+        }
+    }
+
+    pub(crate) fn timed_out(stats: Stats, elapsed: Duration) -> FlushReport {
+        FlushReport {
+            completed: false,
+            in_flight: stats.spans.in_flight + stats.logs.in_flight,
+            stats,
+            elapsed,
+            ..FlushReport::default()
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::callsite::Callsite;
 use crate::clock::Instant;
-use crate::export::KeyValue;
+use crate::data::KeyValue;
 use crate::Level;
 
 /// Status of a finished span, as one byte; the message (if any) lives in [`SpanExtras`].

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::buffer::record::{LogRecordRaw, SpanRecord, StatusCode};
 use crate::clock::WallClock;
-use crate::export::{LogData, SpanData, SpanStatus};
+use crate::data::{LogData, SpanData, SpanStatus};
 use crate::{SpanId, TraceId};
 
 pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
@@ -48,15 +48,10 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
 fn label_attributes(
     cs: &'static crate::callsite::Callsite,
     label_index: usize,
-) -> impl Iterator<Item = crate::export::KeyValue> {
-    let mut rest = label_index;
-    cs.labels().iter().filter_map(move |l| {
-        let card = l.cardinality.max(1);
-        let digit = rest % card;
-        rest /= card;
-        (!(l.key == "error" && digit == 0))
-            .then(|| crate::export::KeyValue::new(l.key, (l.value_name)(digit)))
-    })
+) -> impl Iterator<Item = crate::data::KeyValue> {
+    cs.label_digits(label_index)
+        .filter(|(l, digit)| !(l.key == "error" && *digit == 0))
+        .map(|(l, digit)| crate::data::KeyValue::new(l.key, (l.value_name)(digit)))
 }
 
 pub(crate) fn log(rec: LogRecordRaw, clock: &WallClock) -> LogData {

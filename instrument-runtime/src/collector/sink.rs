@@ -68,6 +68,8 @@ struct State {
     abandoned: bool,
     /// The result of the exporter's `shutdown` (for `set_exporter`'s answer).
     shutdown_result: Option<Result<(), ExportError>>,
+    /// Drops before a ring when this sink joined: its figures start from there.
+    base_before_ring: [[u64; REASONS]; 2],
 }
 
 /// Settled figures as last read by the exporter thread.
@@ -78,8 +80,14 @@ struct Settled {
     panics: u64,
 }
 
-struct Shared {
+pub(crate) struct Shared {
+    name: &'static str,
     inbox: SegQueue<Item>,
+    /// Records offered (accepted, filtered or refused), per signal; written by the exporter
+    /// thread only (atomics so that a pipeline superseding this one can read them).
+    offered: [AtomicU64; 2],
+    /// Drops decided on the exporter thread: filtered, queue full (same writer as `offered`).
+    dropped_here: [[AtomicU64; REASONS]; 2],
     /// Records offered and accepted, not settled yet (inbox, queue, export call, held): what
     /// the queue bound applies to.
     unsettled: AtomicU64,
@@ -93,19 +101,133 @@ impl Shared {
         // No user code runs under this lock; recover from a poison anyway.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn offered(&self) -> [u64; 2] {
+        // Relaxed: single writer; a reader on another thread is ordered by the pipeline's
+        // account lock (see `collector::thread`), or reads its own writes.
+        std::array::from_fn(|i| self.offered[i].load(Ordering::Relaxed))
+    }
+
+    fn dropped_here(&self) -> [[u64; REASONS]; 2] {
+        std::array::from_fn(|i| {
+            std::array::from_fn(|r| self.dropped_here[i][r].load(Ordering::Relaxed))
+        })
+    }
+
+    fn add_offered(&self, n: [u64; 2]) {
+        for (offered, n) in self.offered.iter().zip(n) {
+            offered.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    fn add_dropped_here(&self, reason: DropReason, n: [u64; 2]) {
+        for (dropped, n) in self.dropped_here.iter().zip(n) {
+            dropped[reason as usize].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// A deadline passed, or a newer pipeline took over, before the worker finished:
+    /// everything this sink still has (inbox, queue, the export call it is stuck in, held)
+    /// plus `extra` (records drained for it and never offered) is counted dropped for
+    /// `reason`, and the worker's later results are ignored. `false` if it had finished or
+    /// was abandoned already (then only `extra` is counted).
+    fn abandon(&self, reason: DropReason, extra: [u64; 2]) -> bool {
+        let mut st = self.lock();
+        self.add_offered(extra);
+        if st.finished || st.abandoned {
+            self.add_dropped_here(reason, extra);
+            return false;
+        }
+        st.abandoned = true;
+        let offered = self.offered();
+        let here = self.dropped_here();
+        for i in 0..2 {
+            let settled: u64 =
+                st.exported[i] + st.dropped[i].iter().sum::<u64>() + here[i].iter().sum::<u64>();
+            st.dropped[i][reason as usize] += offered[i].saturating_sub(settled);
+        }
+        st.shutdown_result = Some(Err(ExportError::timeout(format!(
+            "exporter {:?} did not finish before the deadline",
+            self.name
+        ))));
+        drop(st);
+        while self.inbox.pop().is_some() {}
+        self.cv.notify_all();
+        true
+    }
+
+    /// This sink's figures from its settled counts; see [`Sink::stats`].
+    fn figures(
+        &self,
+        settled: &Settled,
+        base_before_ring: &[[u64; REASONS]; 2],
+        not_offered: [u64; 2],
+        active: bool,
+        before_ring: &[[u64; REASONS]; 2],
+    ) -> ExporterStats {
+        let offered = self.offered();
+        let here = self.dropped_here();
+        let signal = |i: usize| {
+            let mut dropped = [0; REASONS];
+            let mut pre_total = 0;
+            for (r, d) in dropped.iter_mut().enumerate() {
+                let pre = before_ring[i][r].saturating_sub(base_before_ring[i][r]);
+                *d = settled.dropped[i][r] + here[i][r] + pre;
+                pre_total += pre;
+            }
+            let done = settled.exported[i] + dropped.iter().sum::<u64>() - pre_total;
+            let unsettled = offered[i].saturating_sub(done);
+            SignalStats {
+                emitted: offered[i] + not_offered[i] + pre_total,
+                exported: settled.exported[i],
+                dropped,
+                in_flight: not_offered[i] + unsettled,
+            }
+        };
+        ExporterStats {
+            name: self.name,
+            spans: signal(0),
+            logs: signal(1),
+            panics: settled.panics,
+            active,
+        }
+    }
+}
+
+/// A pipeline's hold on one of its sinks that a newer pipeline can use to take over from it
+/// (the superseded pipeline's exporter thread may be stuck, or merely late).
+#[derive(Clone)]
+pub(crate) struct Ledger(Arc<Shared>);
+
+impl Ledger {
+    /// Supersedes the sink: its worker exports nothing more, and what it holds, plus `held`
+    /// (records drained for it and never offered), is counted dropped
+    /// ([`DropReason::ShutdownTimeout`]). Returns its final figures (drops before a ring
+    /// counted up to `before_ring`).
+    pub(crate) fn supersede(
+        &self,
+        held: [u64; 2],
+        before_ring: &[[u64; REASONS]; 2],
+    ) -> ExporterStats {
+        self.0.abandon(DropReason::ShutdownTimeout, held);
+        let st = self.0.lock();
+        let settled = Settled {
+            exported: st.exported,
+            dropped: st.dropped,
+            panics: st.panics,
+        };
+        let base = st.base_before_ring;
+        drop(st);
+        self.0.figures(&settled, &base, [0, 0], false, before_ring)
+    }
 }
 
 /// The exporter thread's handle on one sink (owned by the exporter thread).
 pub(crate) struct Sink {
-    name: &'static str,
     filter: Filter,
     queue_limit: u64,
     shared: Arc<Shared>,
     worker: Thread,
-    /// Records offered (accepted, filtered or refused), per signal.
-    offered: [u64; 2],
-    /// Drops decided on the exporter thread: filtered, queue full, offered after the end.
-    dropped_here: [[u64; REASONS]; 2],
     cached: Settled,
     /// Drops before a ring when this sink joined: its figures start from there.
     base_before_ring: [[u64; REASONS]; 2],
@@ -121,10 +243,20 @@ impl Sink {
         queue_limit: usize,
     ) -> std::io::Result<Sink> {
         let name = catch_unwind(AssertUnwindSafe(|| exporter.name())).unwrap_or("custom");
+        let base_before_ring = before_ring_now();
         let shared = Arc::new(Shared {
+            name,
             inbox: SegQueue::new(),
+            offered: [const { AtomicU64::new(0) }; 2],
+            dropped_here: [
+                [const { AtomicU64::new(0) }; REASONS],
+                [const { AtomicU64::new(0) }; REASONS],
+            ],
             unsettled: AtomicU64::new(0),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                base_before_ring,
+                ..State::default()
+            }),
             cv: Condvar::new(),
         });
         let worker = Worker {
@@ -142,15 +274,12 @@ impl Sink {
             .name(format!("instrument-sink-{name}"))
             .spawn(move || worker.run())?;
         Ok(Sink {
-            name,
             filter,
             queue_limit: queue_limit.max(1) as u64,
             shared,
             worker: handle.thread().clone(),
-            offered: [0, 0],
-            dropped_here: [[0; REASONS]; 2],
             cached: Settled::default(),
-            base_before_ring: before_ring_now(),
+            base_before_ring,
             to_wake: false,
         })
     }
@@ -167,6 +296,12 @@ impl Sink {
     /// replaced sinks' figures end at the same snapshot, so no drop is counted twice or lost).
     pub(crate) fn rebase(&mut self, snapshot: &[[u64; REASONS]; 2]) {
         self.base_before_ring = *snapshot;
+        self.shared.lock().base_before_ring = *snapshot;
+    }
+
+    /// The handle a newer pipeline uses to supersede this sink.
+    pub(crate) fn ledger(&self) -> Ledger {
+        Ledger(Arc::clone(&self.shared))
     }
 
     /// The queue bound (the default grows with the number of rings).
@@ -181,16 +316,13 @@ impl Sink {
     /// Hands a batch of records (`counts` = `[spans, logs]`) to this sink, or counts it
     /// dropped (`exporter_queue_full`) when the sink is at its bound. Takes no lock.
     pub(crate) fn offer(&mut self, batch: Arc<Batch>, counts: [u64; 2]) {
-        for (offered, n) in self.offered.iter_mut().zip(counts) {
-            *offered += n;
-        }
+        self.shared.add_offered(counts);
         let n = counts[0] + counts[1];
         // Relaxed: a bound, not a synchronisation; the worker's decrements arrive eventually.
         let unsettled = self.shared.unsettled.load(Ordering::Relaxed);
         if unsettled > 0 && unsettled + n > self.queue_limit {
-            for (dropped, n) in self.dropped_here.iter_mut().zip(counts) {
-                dropped[DropReason::ExporterQueueFull as usize] += n;
-            }
+            self.shared
+                .add_dropped_here(DropReason::ExporterQueueFull, counts);
             return;
         }
         self.shared.unsettled.fetch_add(n, Ordering::Relaxed);
@@ -200,10 +332,8 @@ impl Sink {
 
     /// Counts records this sink's filter refused.
     pub(crate) fn filtered(&mut self, counts: [u64; 2]) {
-        for (i, n) in counts.into_iter().enumerate() {
-            self.offered[i] += n;
-            self.dropped_here[i][DropReason::Filtered as usize] += n;
-        }
+        self.shared.add_offered(counts);
+        self.shared.add_dropped_here(DropReason::Filtered, counts);
     }
 
     /// Hands a metrics snapshot over (the worker keeps only the newest one queued: snapshots
@@ -271,25 +401,7 @@ impl Sink {
     /// queue, the export call it is stuck in, held) is counted dropped with reason `timeout`,
     /// and the worker's later results are ignored. `false` if it had finished after all.
     pub(crate) fn abandon(&mut self) -> bool {
-        let mut st = self.shared.lock();
-        if st.finished || st.abandoned {
-            return false;
-        }
-        st.abandoned = true;
-        for i in 0..2 {
-            let settled: u64 = st.exported[i]
-                + st.dropped[i].iter().sum::<u64>()
-                + self.dropped_here[i].iter().sum::<u64>();
-            st.dropped[i][DropReason::Timeout as usize] += self.offered[i].saturating_sub(settled);
-        }
-        st.shutdown_result = Some(Err(ExportError::timeout(format!(
-            "exporter {:?} did not finish before the deadline",
-            self.name
-        ))));
-        drop(st);
-        while self.shared.inbox.pop().is_some() {}
-        self.shared.cv.notify_all();
-        true
+        self.shared.abandon(DropReason::Timeout, [0, 0])
     }
 
     /// The result of the exporter's shutdown, once finished or abandoned.
@@ -321,30 +433,13 @@ impl Sink {
                 panics: st.panics,
             };
         }
-        let signal = |i: usize| {
-            let mut dropped = [0; REASONS];
-            let mut pre_total = 0;
-            for (r, d) in dropped.iter_mut().enumerate() {
-                let pre = before_ring[i][r].saturating_sub(self.base_before_ring[i][r]);
-                *d = self.cached.dropped[i][r] + self.dropped_here[i][r] + pre;
-                pre_total += pre;
-            }
-            let settled = self.cached.exported[i] + dropped.iter().sum::<u64>() - pre_total;
-            let unsettled = self.offered[i].saturating_sub(settled);
-            SignalStats {
-                emitted: self.offered[i] + not_offered[i] + pre_total,
-                exported: self.cached.exported[i],
-                dropped,
-                in_flight: not_offered[i] + unsettled,
-            }
-        };
-        ExporterStats {
-            name: self.name,
-            spans: signal(0),
-            logs: signal(1),
-            panics: self.cached.panics,
+        self.shared.figures(
+            &self.cached,
+            &self.base_before_ring,
+            not_offered,
             active,
-        }
+            before_ring,
+        )
     }
 }
 

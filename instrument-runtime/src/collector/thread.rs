@@ -5,23 +5,30 @@
 //! sink (see [`super::sink`]): it never calls an exporter itself, so no exporter can stall it.
 //! It never needs the application's async runtime, and every wait an application thread does
 //! on it has a deadline (see [`crate::pipeline`]).
+//!
+//! **Takeover.** The exporter thread drains under a [`Generation`] (see
+//! [`crate::buffer::registry`]) and keeps a process-wide account of its pipeline: its sinks and
+//! the final figures of exporters that left it. Starting a pipeline supersedes the previous
+//! one: if that one had not closed its account (its shutdown timed out, or it is merely late),
+//! its drain thread drains and hands over nothing more, each of its sinks is abandoned, and
+//! what each holds (plus the records drained and never offered) is counted dropped
+//! `shutdown_timeout` for that exporter. Either way the previous pipeline's exporters join the
+//! new one's figures as retired exporters, so the totals are process-wide across pipelines.
 
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::sink::Sink;
+use super::sink::{Ledger, Sink};
 use super::{convert, self_metrics};
 use crate::buffer::record::Record;
-use crate::buffer::registry::{self, RingHandle};
+use crate::buffer::registry::{Generation, RingHandle};
 use crate::clock::WallClock;
 use crate::config::Config;
-use crate::export::{
-    Batch, ExportError, Exporter, Filter, LogData, MetricsSnapshot, Resource, SpanData,
-};
+use crate::data::{Batch, LogData, MetricsSnapshot, Resource, SpanData};
+use crate::export::{ExportError, Exporter, Filter};
 use crate::metrics::aggregate::Aggregator;
-use crate::pipeline::FlushReport;
-use crate::stats::{ExporterStats, Stats};
+use crate::stats::{ExporterStats, FlushReport, Stats, REASONS};
 
 /// Longest sleep between two drains, so rings are emptied promptly even without pressure.
 const MAX_PARK: Duration = Duration::from_millis(50);
@@ -56,6 +63,67 @@ pub(crate) fn forget_after_fork() {
     if let Ok(mut parked) = PARKED.try_lock() {
         std::mem::forget(parked.take());
     }
+    if let Ok(mut account) = ACCOUNT.try_lock() {
+        std::mem::forget(account.take());
+    }
+    crate::metrics::aggregate::forget_after_fork();
+}
+
+/// A pipeline's account, shared with the pipeline that will supersede it.
+#[derive(Default)]
+struct Account {
+    /// The running sinks.
+    sinks: Vec<Ledger>,
+    /// Final figures of exporters that left (swapped out, or of earlier pipelines).
+    retired: Vec<ExporterStats>,
+    /// Drops before a ring when the figures in `retired` were taken.
+    retired_at: Option<[[u64; REASONS]; 2]>,
+    /// The pipeline shut down and put its sinks' final figures in `retired`.
+    closed: bool,
+    /// A newer pipeline took over: this account is no longer written.
+    superseded: bool,
+}
+
+/// The account of the running (or last) pipeline.
+static ACCOUNT: Mutex<Option<Arc<Mutex<Account>>>> = Mutex::new(None);
+
+/// Starts a new pipeline's account and takes over from the previous one (see the module
+/// docs); returns the figures of the exporters that came before, and the drops-before-a-ring
+/// snapshot they end at (where the new sinks' figures start).
+fn take_over(held: [u64; 2]) -> (Arc<Mutex<Account>>, Vec<ExporterStats>, [[u64; REASONS]; 2]) {
+    let next = Arc::new(Mutex::new(Account::default()));
+    let previous = lock(&ACCOUNT).replace(Arc::clone(&next));
+    let mut retired = Vec::new();
+    let mut at = super::sink::before_ring_now();
+    if let Some(previous) = previous {
+        let mut account = lock(&previous);
+        if !account.closed {
+            // Superseded while running: the exporter thread is stuck or late.
+            for ledger in std::mem::take(&mut account.sinks) {
+                let stats = ledger.supersede(held, &at);
+                merge_retired(&mut account.retired, stats);
+            }
+            account.retired_at = Some(at);
+        }
+        account.superseded = true;
+        retired = account.retired.clone();
+        at = account.retired_at.unwrap_or(at);
+    }
+    lock(&next).retired = retired.clone();
+    (next, retired, at)
+}
+
+/// Adds an exporter's final figures to the retired ones (merged by name).
+fn merge_retired(retired: &mut Vec<ExporterStats>, mut stats: ExporterStats) {
+    stats.active = false;
+    match retired.iter_mut().find(|r| r.name == stats.name) {
+        Some(r) => {
+            r.spans += stats.spans;
+            r.logs += stats.logs;
+            r.panics += stats.panics;
+        }
+        None => retired.push(stats),
+    }
 }
 
 /// Published after every cycle, for `stats()` readers on other threads.
@@ -66,6 +134,10 @@ pub(crate) struct Shared {
 
 pub(crate) struct Collector {
     p: Persistent,
+    /// This thread's right to drain the rings, and its account of the records it holds.
+    gen: Generation,
+    /// This pipeline's process-wide account.
+    account: Arc<Mutex<Account>>,
     sinks: Vec<Sink>,
     /// Final figures of exporters replaced by a swap, merged by name.
     retired: Vec<ExporterStats>,
@@ -101,10 +173,19 @@ impl Collector {
             attributes: cfg.resource_attributes.clone(),
         });
         let now = Instant::now();
+        let (gen, held) = Generation::begin();
+        let (account, retired, at) = take_over(held);
+        let mut sinks = sinks;
+        for sink in &mut sinks {
+            sink.rebase(&at);
+        }
+        lock(&account).sinks = sinks.iter().map(Sink::ledger).collect();
         let mut collector = Collector {
             p,
+            gen,
+            account,
             sinks,
-            retired: Vec::new(),
+            retired,
             resource,
             clock,
             rx,
@@ -159,7 +240,7 @@ impl Collector {
     /// One pass: take new registrations, drain every ring (handing full batches to the sinks
     /// as they fill), hand the rest over when due, snapshot metrics if due.
     fn cycle(&mut self, now: Instant, force: bool) {
-        registry::take_new(&mut self.p.rings);
+        self.gen.rings(&mut self.p.rings);
         self.p.metrics.register_new();
         let limit = self.cfg.exporter_queue_limit(self.p.rings.len());
         for sink in &mut self.sinks {
@@ -179,34 +260,41 @@ impl Collector {
         for sink in &mut self.sinks {
             sink.wake();
         }
+        // What this thread holds is on record before it parks (or waits).
+        self.gen.settle();
     }
 
     /// Takes what every ring holds now (at most its length at the start, so a thread that
-    /// keeps logging cannot hold the exporter thread in one ring). A signal's pending batch is
-    /// handed over as soon as it has `max_batch` records, moved, never copied.
+    /// keeps logging cannot hold the exporter thread in one ring), one chunk per lock of the
+    /// ring. A signal's pending batch is handed over as soon as it has `max_batch` records
+    /// (after the ring's lock is released), moved, never copied.
     fn drain(&mut self) {
         let max = self.cfg.max_batch.max(1);
         for i in 0..self.p.rings.len() {
-            let n = self.p.rings[i].len();
-            for _ in 0..n {
-                let Ok(record) = self.p.rings[i].consumer.pop() else {
-                    break;
-                };
-                match record {
-                    Record::Span(s) => {
-                        self.pending_spans.push(convert::span(s, &self.clock));
-                        if self.pending_spans.len() >= max {
-                            // Logs drained so far go first (see `dispatch`).
-                            self.offer_logs();
-                            self.offer_spans();
-                        }
+            let ring = self.p.rings[i].clone();
+            let mut left = ring.len();
+            while left > 0 {
+                let fullest = self.pending_spans.len().max(self.pending_logs.len());
+                let room = max.saturating_sub(fullest).max(1).min(left);
+                let (gen, clock) = (&mut self.gen, &self.clock);
+                let (spans, logs) = (&mut self.pending_spans, &mut self.pending_logs);
+                let taken = ring.pop_up_to(room, |record| {
+                    gen.drained(record.signal(), 1);
+                    match record {
+                        Record::Span(s) => spans.push(convert::span(s, clock)),
+                        Record::Log(l) => logs.push(convert::log(*l, clock)),
                     }
-                    Record::Log(l) => {
-                        self.pending_logs.push(convert::log(*l, &self.clock));
-                        if self.pending_logs.len() >= max {
-                            self.offer_logs();
-                        }
-                    }
+                });
+                left -= taken.min(left);
+                if self.pending_spans.len() >= max {
+                    // Logs drained so far go first (see `dispatch`).
+                    self.offer_logs();
+                    self.offer_spans();
+                } else if self.pending_logs.len() >= max {
+                    self.offer_logs();
+                }
+                if taken < room {
+                    break; // the ring is empty
                 }
             }
         }
@@ -242,6 +330,9 @@ impl Collector {
     /// when it takes part, nothing (counted `filtered`) when it takes none.
     fn offer(&mut self, spans: Vec<SpanData>, logs: Vec<LogData>) {
         let counts = [spans.len() as u64, logs.len() as u64];
+        if !self.gen.handed(counts) {
+            return; // superseded: counted for every exporter at the takeover
+        }
         let resource = Arc::clone(&self.resource);
         let shared = Arc::new(Batch {
             spans,
@@ -283,6 +374,9 @@ impl Collector {
     }
 
     fn export_metrics(&mut self) {
+        if !self.gen.is_current() {
+            return; // superseded: the newer pipeline exports the (process-wide) metrics
+        }
         let stats = self.stats(false);
         let mut metrics = self.p.metrics.call_metrics();
         metrics.extend(self_metrics::metrics(&stats));
@@ -323,7 +417,7 @@ impl Collector {
     /// Drains the rings and dispatches, a bounded number of rounds (threads that keep logging
     /// cannot hold the flush forever), then a metrics snapshot.
     fn drain_everything(&mut self) {
-        registry::take_new(&mut self.p.rings);
+        self.gen.rings(&mut self.p.rings);
         let buffered: usize = self.p.rings.iter().map(RingHandle::len).sum();
         let rounds = 2 + buffered / self.cfg.max_batch.max(1);
         for _ in 0..rounds {
@@ -362,6 +456,12 @@ impl Collector {
             sink.rebase(&snapshot);
         }
         let result = self.retire(old, deadline, &snapshot);
+        let mut account = lock(&self.account);
+        if !account.superseded {
+            account.sinks = self.sinks.iter().map(Sink::ledger).collect();
+            account.retired = self.retired.clone();
+        }
+        drop(account);
         self.publish(true);
         result
     }
@@ -386,18 +486,8 @@ impl Collector {
                     result = Err(e);
                 }
             }
-            let mut stats = sink.stats([0, 0], false, true, before_ring);
-            match self.retired.iter_mut().find(|r| r.name == stats.name) {
-                Some(r) => {
-                    r.spans += stats.spans;
-                    r.logs += stats.logs;
-                    r.panics += stats.panics;
-                }
-                None => {
-                    stats.active = false;
-                    self.retired.push(stats);
-                }
-            }
+            let stats = sink.stats([0, 0], false, true, before_ring);
+            merge_retired(&mut self.retired, stats);
         }
         result
     }
@@ -417,11 +507,36 @@ impl Collector {
                 completed = false;
             }
         }
-        let after = self.publish(true);
+        let at = super::sink::before_ring_now();
+        let after = self.publish_at(&at);
+        self.close(&after, at);
         *lock(&PARKED) = Some(std::mem::take(&mut self.p));
         let mut report = FlushReport::between(&before, &after, started.elapsed());
         report.completed = completed;
         report
+    }
+
+    /// Puts this pipeline's final figures on its account for the next pipeline (unless a
+    /// newer one already took over and counted them).
+    fn close(&mut self, last: &Stats, at: [[u64; REASONS]; 2]) {
+        let mut account = lock(&self.account);
+        if account.superseded {
+            return;
+        }
+        account.sinks.clear();
+        account.retired.clear();
+        for e in &last.exporters {
+            merge_retired(&mut account.retired, e.clone());
+        }
+        account.retired_at = Some(at);
+        account.closed = true;
+    }
+
+    /// Publishes exact figures with drops before a ring counted up to `before_ring`.
+    fn publish_at(&mut self, before_ring: &[[u64; REASONS]; 2]) -> Stats {
+        let stats = self.stats_at(true, before_ring);
+        *lock(&self.shared.stats) = stats.clone();
+        stats
     }
 
     fn publish(&mut self, exact: bool) -> Stats {
@@ -433,16 +548,19 @@ impl Collector {
     /// Exact accounting at this instant, per sink (on the exporter thread, nothing moves but
     /// the rings, which are read once, and the sinks, each read under its lock).
     fn stats(&mut self, exact: bool) -> Stats {
+        self.stats_at(exact, &super::sink::before_ring_now())
+    }
+
+    fn stats_at(&mut self, exact: bool, before_ring: &[[u64; REASONS]; 2]) -> Stats {
         let in_rings = self.records_in_rings();
         let not_offered = [
             in_rings[0] + self.pending_spans.len() as u64,
             in_rings[1] + self.pending_logs.len() as u64,
         ];
-        let before_ring = super::sink::before_ring_now();
         let mut exporters: Vec<ExporterStats> = self
             .sinks
             .iter_mut()
-            .map(|s| s.stats(not_offered, true, exact, &before_ring))
+            .map(|s| s.stats(not_offered, true, exact, before_ring))
             .collect();
         exporters.extend(self.retired.iter().cloned());
         Stats::from_exporters(exporters)
@@ -451,14 +569,8 @@ impl Collector {
     /// Records waiting in rings, per signal, read without consuming them.
     fn records_in_rings(&mut self) -> [u64; 2] {
         let mut n = [0u64; 2];
-        for ring in &mut self.p.rings {
-            let Ok(chunk) = ring.consumer.read_chunk(ring.consumer.slots()) else {
-                continue;
-            };
-            let (a, b) = chunk.as_slices();
-            for r in a.iter().chain(b) {
-                n[r.signal() as usize] += 1;
-            }
+        for ring in &self.p.rings {
+            ring.count_signals(&mut n);
         }
         n
     }

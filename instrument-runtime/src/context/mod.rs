@@ -4,3 +4,4 @@ pub(crate) mod current;
 pub(crate) mod future;
 pub mod id;
 pub(crate) mod span;
+pub(crate) mod span_context;

@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::current::SpanContext;
-use crate::attributes::{self, truncate};
+use crate::attributes;
 use crate::buffer::record::{Priority, Record, SpanExtras, SpanRecord, StatusCode};
-use crate::callsite::{Callsite, RESULT_CARDINALITY};
+use crate::callsite::{series_index, Callsite};
 use crate::clock::{self, Instant};
-use crate::export::{KeyValue, Value};
+use crate::data::{KeyValue, Value};
 use crate::{local, log_record, Level};
 
 /// How a call ended, for the `result` label.
@@ -135,7 +135,7 @@ impl Span {
     /// The `err` argument: marks the span as failed with the error's text, and emits an ERROR
     /// log record carrying it and this span's ids.
     pub fn record_error(&mut self, error: &dyn fmt::Display) {
-        let message = truncate(error.to_string());
+        let message = attributes::display_string(error);
         log_record::emit_error(self.callsite, self.ctx, &message);
         if self.is_sampled() {
             self.extras
@@ -168,7 +168,7 @@ impl Span {
         }
         let end = Instant::now();
         let nanos = clock::nanos_between(self.start, end);
-        let series = outcome as usize + RESULT_CARDINALITY * self.label_index;
+        let series = series_index(outcome as usize, self.label_index);
         let restore = self.entered.then_some(self.previous);
         local::close(self.callsite, series, nanos, restore, || {
             self.ctx

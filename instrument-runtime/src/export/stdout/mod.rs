@@ -151,6 +151,10 @@ impl Write for StdoutFd {
 }
 
 #[cfg(unix)]
+#[allow(
+    unsafe_code,
+    reason = "write(2) on fd 1: the other FFI call of the crate (with fork.rs' pthread_atfork)"
+)]
 fn write_fd1(buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `write(2)` on fd 1 with a valid pointer/length pair; we never close the fd.
     let n = unsafe { libc::write(1, buf.as_ptr().cast(), buf.len()) };
