@@ -258,17 +258,17 @@ impl Kind {
 }
 
 /// The three signals, in the order of [`Selection::signals`].
-const SIGNAL_VARS: [(&str, crate::export::SignalKind); 3] = [
-    ("OTEL_TRACES_EXPORTER", crate::export::SignalKind::Traces),
-    ("OTEL_LOGS_EXPORTER", crate::export::SignalKind::Logs),
-    ("OTEL_METRICS_EXPORTER", crate::export::SignalKind::Metrics),
+const SIGNAL_VARS: [(&str, crate::data::SignalKind); 3] = [
+    ("OTEL_TRACES_EXPORTER", crate::data::SignalKind::Traces),
+    ("OTEL_LOGS_EXPORTER", crate::data::SignalKind::Logs),
+    ("OTEL_METRICS_EXPORTER", crate::data::SignalKind::Metrics),
 ];
 
 /// Which exporter takes which signals.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Selection {
     /// Per exporter kind (in [`Kind::ALL`] order): the signals it takes.
-    pub(crate) sinks: Vec<(Kind, Vec<crate::export::SignalKind>)>,
+    pub(crate) sinks: Vec<(Kind, Vec<crate::data::SignalKind>)>,
 }
 
 /// What `init()` starts when the builder names no exporter:
@@ -288,7 +288,7 @@ pub(crate) fn select_exporters() -> Selection {
 }
 
 pub(crate) fn select_with(get: impl Fn(&str) -> Option<String>) -> Selection {
-    use crate::export::SignalKind;
+    use crate::data::SignalKind;
     let mut per_kind: Vec<(Kind, Vec<SignalKind>)> =
         Kind::ALL.iter().map(|&k| (k, Vec::new())).collect();
     for (var, signal) in SIGNAL_VARS {
@@ -311,10 +311,10 @@ pub(crate) fn select_with(get: impl Fn(&str) -> Option<String>) -> Selection {
 
 /// The exporters for `signal` when its variable is not set.
 fn default_kinds(
-    signal: crate::export::SignalKind,
+    signal: crate::data::SignalKind,
     get: &impl Fn(&str) -> Option<String>,
 ) -> Vec<Kind> {
-    use crate::export::SignalKind;
+    use crate::data::SignalKind;
     let mut kinds = Vec::new();
     let signal_endpoint = match signal {
         SignalKind::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -340,11 +340,7 @@ fn default_kinds(
 
 /// Parses one `OTEL_<SIGNAL>_EXPORTER` list; `None` if it names nothing usable (the default
 /// applies then). `none` (alone or with others) means no exporter.
-fn parse_exporter_list(
-    var: &str,
-    raw: &str,
-    signal: crate::export::SignalKind,
-) -> Option<Vec<Kind>> {
+fn parse_exporter_list(var: &str, raw: &str, signal: crate::data::SignalKind) -> Option<Vec<Kind>> {
     let mut kinds = Vec::new();
     let mut none = false;
     let mut invalid = false;
@@ -377,7 +373,7 @@ fn parse_exporter_list(
             ));
             continue;
         }
-        if kind == Kind::Prometheus && signal != crate::export::SignalKind::Metrics {
+        if kind == Kind::Prometheus && signal != crate::data::SignalKind::Metrics {
             invalid = true;
             warn_once(format!(
                 "{var}: the prometheus exporter only takes metrics; ignored"
@@ -419,7 +415,7 @@ mod tests {
         assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
     }
 
-    fn select(vars: &[(&str, &str)]) -> Vec<(Kind, Vec<crate::export::SignalKind>)> {
+    fn select(vars: &[(&str, &str)]) -> Vec<(Kind, Vec<crate::data::SignalKind>)> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -429,7 +425,7 @@ mod tests {
 
     #[test]
     fn exporter_selection_rules() {
-        use crate::export::SignalKind::{Logs, Metrics, Traces};
+        use crate::data::SignalKind::{Logs, Metrics, Traces};
         let all = vec![Traces, Logs, Metrics];
         // Nothing configured: stdout only, whatever is compiled in.
         assert_eq!(select(&[]), vec![(Kind::Console, all.clone())]);
@@ -509,7 +505,7 @@ mod tests {
     #[test]
     #[cfg(not(feature = "otlp"))]
     fn an_exporter_not_compiled_in_is_ignored() {
-        use crate::export::SignalKind::{Logs, Metrics, Traces};
+        use crate::data::SignalKind::{Logs, Metrics, Traces};
         assert_eq!(
             select(&[("OTEL_TRACES_EXPORTER", "otlp")]),
             vec![(Kind::Console, vec![Traces, Logs, Metrics])]

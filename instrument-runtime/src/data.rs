@@ -267,3 +267,14 @@ impl Batch {
         self.spans.is_empty() && self.logs.is_empty() && self.metrics.is_none()
     }
 }
+
+/// A signal an exporter can take (see [`Filter`](crate::export::Filter)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignalKind {
+    /// Spans.
+    Traces,
+    /// Log records.
+    Logs,
+    /// Metric snapshots.
+    Metrics,
+}

@@ -97,17 +97,6 @@ pub struct Held {
     pub logs: u64,
 }
 
-/// A signal an exporter can take (see [`Filter`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SignalKind {
-    /// Spans.
-    Traces,
-    /// Log records.
-    Logs,
-    /// Metric snapshots.
-    Metrics,
-}
-
 /// What one exporter takes: a minimum level and a set of signals, applied on the exporter
 /// thread (the application pays nothing for it). Records the filter refuses count as dropped
 /// with reason [`Filtered`](crate::DropReason::Filtered) in that exporter's accounting.
