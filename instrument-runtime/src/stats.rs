@@ -47,8 +47,10 @@ pub enum DropReason {
     /// The exporter's own queue (bounded by `Builder::exporter_queue`) was full: the exporter
     /// is slower than the application, or hung.
     ExporterQueueFull,
-    /// Held by a pipeline whose shutdown timed out (its exporter hung): counted when a new
-    /// pipeline took over the rings, since that exporter thread may never finish.
+    /// Held by a pipeline whose exporter thread did not even answer its shutdown (it was
+    /// stuck, e.g. in an exporter swap waiting for a hung exporter): counted, for each of that
+    /// pipeline's exporters, when a new pipeline took over the rings, since that thread may
+    /// never finish. (An exporter abandoned at its own pipeline's deadline counts `timeout`.)
     ShutdownTimeout,
 }
 
