@@ -18,7 +18,8 @@
 //! # How it works
 //!
 //! A call's data goes one way: from the application thread that made it, through that
-//! thread's own ring, to the one exporter thread, and from there to the exporters. The source
+//! thread's own ring, to the one exporter (drain) thread, and from there to each exporter's
+//! own worker thread. The source
 //! files are layered the same way: each imports only from the layers above it in this list
 //! (`python3 ../shared/tools/import_cycles.py instrument-runtime/src` holds it in CI).
 //!
@@ -30,6 +31,8 @@
 //!    close: metrics/histogram.rs shard += 1         shutdown); drains every ring
 //!           buffer/ring.rs push (if sampled)  ==>  collector/convert.rs: records -> data.rs
 //!  log::info! -> log_record.rs -> ring             metrics/aggregate.rs: sums the shards
+//!                                                  collector/sink.rs: one queue + worker thread
+//!                                                    per exporter ("instrument-sink-<name>")
 //!                                                  collector/breaker.rs: retry, circuit breaker
 //!                                                  export/*: stdout, otlp, prometheus, testing
 //! ```
@@ -59,8 +62,9 @@
 //!    (`traceparent.rs`, `tracestate.rs`, `carriers.rs`).
 //! 7. **Exporters**: [`export`], one module each behind its feature: `stdout`, `otlp`,
 //!    `prometheus`, and [`testing`].
-//! 8. **Exporter thread**: `collector/` (the loop, conversion, breaker, self-metrics) and
-//!    `metrics/aggregate.rs`.
+//! 8. **Exporter thread**: `collector/` (the drain loop and the process-wide pipeline account
+//!    in `thread.rs`, per-exporter delivery in `sink.rs`, conversion, breaker, self-metrics)
+//!    and `metrics/aggregate.rs`.
 //! 9. **Pipeline**: `pipeline.rs` ([`Builder`], [`init`], [`Telemetry`], flush and shutdown
 //!    with deadlines) and `fork.rs` (a forked child starts its own exporter thread; the
 //!    restart reaches down through the hooks in `switches.rs`).
@@ -74,7 +78,9 @@
 //!   while fewer than `2 x live threads + 4` exist, and empty pooled rings beyond that are
 //!   released (`buffer/registry.rs`). With `R` the most threads alive at once that made a
 //!   record: ring memory `<= (2 x R + 4) x ring_capacity x 72 bytes`, whatever the
-//!   thread-creation rate, even with a hung exporter.
+//!   thread-creation rate. A hung exporter does not stop the drain: it holds at most its own
+//!   queue ([`Builder::exporter_queue`]) plus the batch it hangs in, and records beyond it
+//!   are dropped for it alone (`exporter_queue_full`).
 //! - **Thread teardown.** A call that ends after its thread's thread-local is gone (inside
 //!   another thread-local's destructor) is counted in a shared lock-free fallback shard
 //!   (`metrics/fallback.rs`): call counts and latency histograms stay exact.
@@ -82,10 +88,13 @@
 //!   stops at [`Builder::max_value_len`] (`attributes.rs`): a buffered record holds at most
 //!   that many bytes per value, and a 10 MB value costs what the limit costs.
 //! - **Re-init after a hang.** Rings and metric shards are process-wide, not owned by one
-//!   exporter thread. A new pipeline drains every live thread's ring and sums every shard;
-//!   what a hung exporter thread still holds is counted as dropped
-//!   ([`DropReason::ShutdownTimeout`]) when the new pipeline takes over, and nothing that
-//!   thread does later changes a count.
+//!   exporter thread. A new pipeline drains every live thread's ring and sums every shard,
+//!   and keeps the earlier pipelines' exporters' figures (inactive, in [`Stats::exporters`]),
+//!   so totals are process-wide. A hung exporter abandoned at its pipeline's shutdown deadline
+//!   has what it held counted `timeout`; if that pipeline's exporter thread did not even
+//!   answer, what it and each of its exporters still hold is counted
+//!   ([`DropReason::ShutdownTimeout`], per exporter) when the new pipeline takes over, and
+//!   nothing those threads do later changes a count.
 //! - **Absurd configuration.** Every size and duration has a documented maximum
 //!   ([`MAX_RING_CAPACITY`], [`MAX_BATCH`], [`MAX_VALUE_LEN`], [`MAX_INTERVAL`],
 //!   [`MAX_TIMEOUT`]); larger values, from the environment or the builder, are clamped with one
