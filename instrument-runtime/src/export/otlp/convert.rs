@@ -166,16 +166,18 @@ fn any_value_of(v: opentelemetry::Value) -> AnyValue {
 /// resource's own values win). Without a resource, the SDK's defaults apply
 /// (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service`).
 pub(crate) fn resource(ours: Option<&Resource>) -> opentelemetry_sdk::Resource {
+    let detected = super::resource::detected_attributes();
+    let builder = opentelemetry_sdk::Resource::builder_empty()
+        .with_attributes(detected.iter().map(key_value));
     let Some(ours) = ours else {
-        return opentelemetry_sdk::Resource::builder().build();
+        // No pipeline resource (an exporter used on its own): the SDK's environment detectors
+        // (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) on top of ours.
+        let env = opentelemetry_sdk::Resource::builder().build();
+        return builder
+            .with_attributes(env.iter().filter(|(k, _)| !k.as_str().starts_with("telemetry.sdk.")).map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone())))
+            .build();
     };
-    let sdk = [
-        opentelemetry::KeyValue::new("telemetry.sdk.name", env!("CARGO_PKG_NAME")),
-        opentelemetry::KeyValue::new("telemetry.sdk.language", "rust"),
-        opentelemetry::KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
-    ];
-    opentelemetry_sdk::Resource::builder_empty()
-        .with_attributes(sdk)
+    builder
         .with_attributes(ours.attributes.iter().map(key_value))
         .with_service_name(ours.service_name.clone())
         .build()
