@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import signal
+import socketserver
 import ssl
 import sys
 import threading
@@ -250,6 +251,12 @@ class LoopbackHTTPServer(HTTPServer):
             traceback.print_exc()
 
 
+class ThreadingLoopbackHTTPServer(socketserver.ThreadingMixIn, LoopbackHTTPServer):
+    """One thread per connection: the partial-success handler keeps connections alive."""
+
+    daemon_threads = True
+
+
 def partial_success_http_handler(request_handler, reject):
     """An HTTP handler answering OTLP/HTTP with a protobuf partial success (oteltest's own
     answers "OK" as text/html). Decodes with the official generated types like oteltest."""
@@ -363,7 +370,7 @@ def main():
         handler = partial_success_http_handler(
             JsonLinesHandler(out, lock, "http"), args.partial_success
         )
-        server = LoopbackHTTPServer(("", args.http_port), handler)
+        server = ThreadingLoopbackHTTPServer(("", args.http_port), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
 
     ready_by = time.monotonic() + 10

@@ -235,13 +235,14 @@ impl SignalClient {
         match tokio::time::timeout(timeout, self.send_all(request)).await {
             Ok(Ok(outcome)) if outcome.rejected == 0 && outcome.messages.is_empty() => Ok(()),
             Ok(Ok(outcome)) => {
-                let message = format!(
-                    "the OTLP receiver rejected {} {signal} record(s): {}",
+                let said = outcome.messages.join("; ");
+                // Reported once per distinct receiver message (diag::warn deduplicates), not
+                // once per batch: the count is in the error, not in the warning.
+                crate::diag::warn(format!("OTLP {signal} records rejected: {said}"));
+                Err(ExportError::rejected(
                     outcome.rejected,
-                    outcome.messages.join("; ")
-                );
-                crate::diag::warn(message.clone());
-                Err(ExportError::rejected(outcome.rejected, message))
+                    format!("the OTLP receiver rejected {} {signal} record(s): {said}", outcome.rejected),
+                ))
             }
             Ok(Err(e)) => Err(e),
             Err(_) => Err(ExportError::timeout(format!(
