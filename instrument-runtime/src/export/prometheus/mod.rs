@@ -58,7 +58,8 @@ pub use render::render;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
@@ -70,6 +71,9 @@ pub const ADDR_ENV: &str = "INSTRUMENT_PROMETHEUS_ADDR";
 /// The address used when neither the builder nor [`ADDR_ENV`] gives one.
 pub const DEFAULT_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+/// How long a scrape waits for a fresh snapshot (see [`PrometheusHandle::set_refresh`]) before
+/// it serves the latest one it has.
+pub const FRESH_WAIT: Duration = Duration::from_millis(250);
 /// The `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -163,15 +167,55 @@ impl Exporter for PrometheusExporter {
     }
 }
 
+/// Asks whoever feeds the exporter (the pipeline's exporter thread) for a snapshot now; it
+/// answers by exporting one. Must not block.
+pub type Refresh = Arc<dyn Fn() + Send + Sync>;
+
 /// Renders the latest snapshot of a [`PrometheusExporter`]; cheap to clone, usable from any
 /// thread, e.g. as the state of an axum `/metrics` route.
 #[derive(Clone, Default)]
 pub struct PrometheusHandle {
     /// Written by the exporter thread, read by scrapes; a scrape never blocks the writer.
     latest: Arc<ArcSwapOption<MetricsSnapshot>>,
+    /// Snapshots stored so far, for scrapes waiting for a fresh one.
+    stored: Arc<(Mutex<u64>, Condvar)>,
+    /// How to ask for a fresh snapshot, once the pipeline has said.
+    refresh: Arc<ArcSwapOption<Refresh>>,
 }
 
 impl PrometheusHandle {
+    /// Sets how a scrape asks for a fresh snapshot. The pipeline calls this when it installs
+    /// the exporter, with a function that wakes the exporter thread to export metrics now;
+    /// then [`render_fresh`](Self::render_fresh) (and the endpoint) serve the counts as of
+    /// the scrape instead of the last interval's.
+    pub fn set_refresh(&self, refresh: Refresh) {
+        self.refresh.store(Some(Arc::new(refresh)));
+    }
+
+    /// The exposition as of now: asks for a fresh snapshot and waits for it at most `wait`,
+    /// then renders the latest one (the fresh one, or the last one when none came in time or
+    /// no [`set_refresh`](Self::set_refresh) was made).
+    #[must_use]
+    pub fn render_fresh(&self, wait: Duration) -> String {
+        if let Some(refresh) = self.refresh.load_full() {
+            let (lock, changed) = &*self.stored;
+            let seen = *lock.lock().unwrap_or_else(|p| p.into_inner());
+            refresh();
+            let deadline = Instant::now() + wait;
+            let mut stored = lock.lock().unwrap_or_else(|p| p.into_inner());
+            while *stored == seen {
+                let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                stored = match changed.wait_timeout(stored, left) {
+                    Ok((guard, _)) => guard,
+                    Err(poisoned) => poisoned.into_inner().0,
+                };
+            }
+        }
+        self.render()
+    }
+
     /// The exposition of the latest snapshot ([`render`]); empty before the first one.
     /// Serve it with the [`CONTENT_TYPE`] header.
     #[must_use]
@@ -190,6 +234,9 @@ impl PrometheusHandle {
 
     fn store(&self, snapshot: MetricsSnapshot) {
         self.latest.store(Some(Arc::new(snapshot)));
+        let (lock, changed) = &*self.stored;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        changed.notify_all();
     }
 }
 
@@ -304,6 +351,30 @@ mod tests {
             "{text}"
         );
         assert_eq!(exporter.name(), "prometheus");
+    }
+
+    #[test]
+    fn a_scrape_asks_for_a_fresh_snapshot_and_waits_bounded() {
+        let handle = PrometheusHandle::default();
+        handle.store(snapshot_with_counter(1));
+        // No refresh set: the latest snapshot, at once.
+        assert!(handle.render_fresh(Duration::from_secs(5)).contains(" 1\n"));
+        // A pipeline answering from another thread: the scrape sees its snapshot.
+        let answering = handle.clone();
+        handle.set_refresh(Arc::new(move || {
+            let h = answering.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                h.store(snapshot_with_counter(2));
+            });
+        }));
+        assert!(handle.render_fresh(Duration::from_secs(5)).contains(" 2\n"));
+        // A pipeline that never answers: the last snapshot after the bounded wait.
+        handle.set_refresh(Arc::new(|| {}));
+        let started = Instant::now();
+        assert!(handle.render_fresh(Duration::from_millis(100)).contains(" 2\n"));
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(90) && waited < Duration::from_secs(2), "{waited:?}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::{PrometheusHandle, CONTENT_TYPE};
+use super::{PrometheusHandle, CONTENT_TYPE, FRESH_WAIT};
 
 /// The name of the server thread.
 pub(crate) const THREAD_NAME: &str = "instrument-prometheus";
@@ -264,7 +264,9 @@ fn respond(request_line: &str, handle: &PrometheusHandle) -> Vec<u8> {
     let target = parts.next().unwrap_or_default();
     let path = target.split('?').next().unwrap_or_default();
     match (method, path) {
-        ("GET", "/metrics") => response("200 OK", CONTENT_TYPE, &handle.render(), true),
+        ("GET", "/metrics") => {
+            response("200 OK", CONTENT_TYPE, &handle.render_fresh(FRESH_WAIT), true)
+        }
         ("HEAD", "/metrics") => response("200 OK", CONTENT_TYPE, &handle.render(), false),
         (_, "/metrics") => response(
             "405 Method Not Allowed",
