@@ -28,6 +28,9 @@ pub const ENV_CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
 /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`: PEM file of our private key (mTLS).
 pub const ENV_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
 
+/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: `cumulative`, `delta` or `lowmemory`.
+pub const ENV_TEMPORALITY: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+
 /// Default deadline of one export (the OTLP spec's 10 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default largest request body: 4 MiB, the default receive limit of gRPC servers (and of the
@@ -220,6 +223,8 @@ pub(crate) struct OtlpConfig {
     /// Indexed by [`Signal::index`].
     pub(crate) signals: [Options; 3],
     pub(crate) max_request_bytes: usize,
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
+    pub(crate) temporality: super::temporality::Temporality,
 }
 
 impl Default for OtlpConfig {
@@ -228,6 +233,7 @@ impl Default for OtlpConfig {
             generic: Options::default(),
             signals: Default::default(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            temporality: super::temporality::Temporality::default(),
         }
     }
 }
@@ -337,6 +343,15 @@ impl OtlpConfig {
         };
         for signal in Signal::ALL {
             config.signals[signal.index()] = options_from(lookup, |option| signal.var(option));
+        }
+        if let Some(raw) = lookup(ENV_TEMPORALITY) {
+            let parsed = checked(
+                ENV_TEMPORALITY,
+                &raw,
+                super::temporality::Temporality::parse,
+                "cumulative, delta or lowmemory",
+            );
+            config.temporality = parsed.unwrap_or_default();
         }
         config
     }
@@ -618,6 +633,10 @@ mod tests {
         assert_eq!(metrics.tls.client_key, Some(PathBuf::from("/k.pem")));
         assert_eq!(traces.protocol, Protocol::Grpc);
         assert_eq!(logs.protocol, Protocol::HttpProtobuf);
+        let delta = from_vars(&[(ENV_TEMPORALITY, "Delta")]);
+        assert_eq!(delta.temporality, super::super::temporality::Temporality::Delta);
+        let bad = from_vars(&[(ENV_TEMPORALITY, "sometimes")]);
+        assert_eq!(bad.temporality, super::super::temporality::Temporality::Cumulative);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
 
 use super::config::{Compression, OtlpConfig, OtlpConfigError, Protocol, Signal};
 use super::runtime::PrivateRuntime;
+use super::temporality::{DeltaState, Temporality};
 use super::transport::{send_opt, SignalClient};
 use super::{bridge, convert, metrics, proto};
 use crate::export::{Batch, ExportError, Exporter, Resource};
@@ -59,6 +60,7 @@ pub struct OtlpExporter {
     runtime: PrivateRuntime,
     clients: [SignalClient; 3],
     resource: ResourceCache,
+    delta: DeltaState,
     shut_down: bool,
 }
 
@@ -112,6 +114,7 @@ impl OtlpExporter {
             runtime: PrivateRuntime::default(),
             clients,
             resource: ResourceCache::default(),
+            delta: DeltaState::default(),
             shut_down: false,
         }
     }
@@ -133,7 +136,9 @@ impl Exporter for OtlpExporter {
         let traces = (!batch.spans.is_empty()).then(|| proto::traces(&batch.spans, resource));
         let logs = (!batch.logs.is_empty()).then(|| proto::logs(&batch.logs, resource));
         let snapshot = batch.metrics.as_ref();
-        let metrics = snapshot.map(|m| metrics::request(m, resource));
+        let mut metrics = snapshot.map(|m| metrics::request(m, resource));
+        let temporality = self.config.temporality;
+        let pending = metrics.as_mut().map(|r| self.delta.apply(temporality, r));
         let deadline = self.config.timeout() + DEADLINE_GRACE;
         let [t, l, m] = &mut self.clients;
         let all = async {
@@ -144,6 +149,13 @@ impl Exporter for OtlpExporter {
             )
         };
         let (traces, logs, metrics) = self.runtime.run(deadline, all)?;
+        let delivered = match &metrics {
+            Ok(()) => true,
+            Err(e) => matches!(e.kind, crate::ExportErrorKind::Rejected { .. }),
+        };
+        if let (true, Some(pending)) = (delivered, pending) {
+            self.delta.commit(pending);
+        }
         bridge::combine([("traces", traces), ("logs", logs), ("metrics", metrics)])
     }
 
@@ -273,6 +285,13 @@ impl OtlpExporterBuilder {
     ) -> Self {
         self.config.generic.client_cert = Some(cert_pem.into());
         self.config.generic.client_key = Some(key_pem.into());
+        self
+    }
+
+    /// Temporality of counters and histograms (default cumulative; like
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    pub fn temporality(mut self, temporality: Temporality) -> Self {
+        self.config.temporality = temporality;
         self
     }
 

@@ -75,6 +75,10 @@
 //! - Resource: [`detected_attributes`] (`service.instance.id`, new in a forked child,
 //!   `host.name`, `process.pid`, `process.runtime.*`, `telemetry.sdk.*`) under the batch's
 //!   resource (`service.name`, `OTEL_RESOURCE_ATTRIBUTES`, builder attributes), which wins.
+//! - Metrics temporality: cumulative by default; `delta` or `lowmemory`
+//!   (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, [`OtlpExporterBuilder::temporality`])
+//!   sends counters and histograms as exact deltas since the last delivered export (see
+//!   [`Temporality`]).
 //! - No `http/json`.
 
 mod bridge;
@@ -87,6 +91,7 @@ mod metrics_client;
 mod proto;
 mod resource;
 mod runtime;
+mod temporality;
 mod tls;
 mod transport;
 
@@ -95,8 +100,9 @@ pub use classify::classify_sdk_error;
 pub use config::{
     Compression, OtlpConfigError, Protocol, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_TIMEOUT,
     ENV_CERTIFICATE, ENV_CLIENT_CERTIFICATE, ENV_CLIENT_KEY, ENV_COMPRESSION, ENV_ENDPOINT,
-    ENV_HEADERS, ENV_PROTOCOL, ENV_TIMEOUT,
+    ENV_HEADERS, ENV_PROTOCOL, ENV_TEMPORALITY, ENV_TIMEOUT,
 };
+pub use temporality::Temporality;
 pub use resource::detected_attributes;
 pub use exporter::{OtlpExporter, OtlpExporterBuilder};
 pub use metrics_client::{BoxFuture, OtlpMetricsClient, ProtoMetricsExporter};
