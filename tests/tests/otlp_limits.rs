@@ -45,7 +45,9 @@ fn a_5_mb_batch_is_split_and_small_batches_after_it_arrive() {
         // 5000 spans of ~1 KB: about 5 MB encoded.
         let big = exporter.export(&spans_batch(1, 5000, 1000));
         let huge_record = exporter.export(&spans_batch(2, 1, 5 * 1024 * 1024));
-        let small: Vec<_> = (0..5).map(|_| exporter.export(&spans_batch(3, 10, 10))).collect();
+        let small: Vec<_> = (0..5)
+            .map(|_| exporter.export(&spans_batch(3, 10, 10)))
+            .collect();
         (big, huge_record, small)
     });
     let (big, huge_record, small) = results;
@@ -57,13 +59,20 @@ fn a_5_mb_batch_is_split_and_small_batches_after_it_arrive() {
         r.expect("small batches after the big ones");
     }
     let lines = receiver.wait_for(Duration::from_secs(30), |l| count_trace(l, 3) == 50);
-    assert_eq!(count_trace(&lines, 1), 5000, "every span of the 5 MB batch arrived once");
+    assert_eq!(
+        count_trace(&lines, 1),
+        5000,
+        "every span of the 5 MB batch arrived once"
+    );
     assert_eq!(count_trace(&lines, 2), 0);
     let big_requests = otlp_support::requests(&lines, "traces")
         .iter()
         .filter(|l| l.to_string().contains(&format!("{:032x}", 1u128)))
         .count();
-    assert!(big_requests >= 2, "the 5 MB batch was sent as {big_requests} request(s)");
+    assert!(
+        big_requests >= 2,
+        "the 5 MB batch was sent as {big_requests} request(s)"
+    );
 }
 
 #[test]
@@ -83,7 +92,9 @@ fn a_batch_the_receiver_refuses_as_too_big_is_rejected_not_retried() {
             .build()
             .unwrap();
         let big = exporter.export(&spans_batch(1, 5000, 1000));
-        let small: Vec<_> = (0..5).map(|_| exporter.export(&spans_batch(3, 10, 10))).collect();
+        let small: Vec<_> = (0..5)
+            .map(|_| exporter.export(&spans_batch(3, 10, 10)))
+            .collect();
         (big, small)
     });
     let err = big.unwrap_err();

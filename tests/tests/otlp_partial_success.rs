@@ -35,10 +35,18 @@ fn partial_success_is_an_exact_rejection_over_grpc_and_http() {
             (exporter.export(&spans), exporter.export(&logs))
         });
         let err = spans_only.unwrap_err();
-        assert_eq!(err.kind, ExportErrorKind::Rejected { count: 3 }, "{protocol}: {err}");
+        assert_eq!(
+            err.kind,
+            ExportErrorKind::Rejected { count: 3 },
+            "{protocol}: {err}"
+        );
         assert!(err.message.contains("test receiver rejected 3"), "{err}");
         let err = logs_only.unwrap_err();
-        assert_eq!(err.kind, ExportErrorKind::Rejected { count: 2 }, "{protocol}: {err}");
+        assert_eq!(
+            err.kind,
+            ExportErrorKind::Rejected { count: 2 },
+            "{protocol}: {err}"
+        );
     }
     // The receiver still got (and decoded) every request.
     let lines = receiver.wait_for(Duration::from_secs(20), |l| spans(l).len() == 20);
@@ -84,12 +92,18 @@ fn pipeline_partial(protocol: Protocol, name: &str) {
         for i in 0..10 {
             partial_work(i);
         }
-        let report = within(LIMIT, move || telemetry.shutdown_with_timeout(Duration::from_secs(30)));
+        let report = within(LIMIT, move || {
+            telemetry.shutdown_with_timeout(Duration::from_secs(30))
+        });
         for (what, s) in [("spans", report.stats.spans), ("logs", report.stats.logs)] {
             assert_eq!(s.emitted, 10, "{what}: {s:?}");
             assert_eq!(s.exported, 7, "{what}: {s:?}");
             assert_eq!(s.dropped(DropReason::Rejected), 3, "{what}: {s:?}");
-            assert_eq!(s.emitted, s.exported + s.dropped(DropReason::Rejected), "{what}: {s:?}");
+            assert_eq!(
+                s.emitted,
+                s.exported + s.dropped(DropReason::Rejected),
+                "{what}: {s:?}"
+            );
         }
         let lines = receiver.wait_for(Duration::from_secs(20), |l| spans(l).len() >= 10);
         assert_eq!(spans(&lines).len(), 10);

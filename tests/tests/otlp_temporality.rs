@@ -23,7 +23,11 @@ fn delta_work(i: u64) -> u64 {
 fn points(lines: &[Json], metric: &str) -> Vec<(u64, u64, u64, String)> {
     let mut out = Vec::new();
     for line in requests(lines, "metrics") {
-        for rm in line["request"]["resourceMetrics"].as_array().into_iter().flatten() {
+        for rm in line["request"]["resourceMetrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             for sm in rm["scopeMetrics"].as_array().into_iter().flatten() {
                 for m in sm["metrics"].as_array().into_iter().flatten() {
                     if m["name"] != metric {
@@ -34,7 +38,10 @@ fn points(lines: &[Json], metric: &str) -> Vec<(u64, u64, u64, String)> {
                     } else {
                         (&m["histogram"], "count")
                     };
-                    let temporality = data["aggregationTemporality"].as_str().unwrap_or("").to_owned();
+                    let temporality = data["aggregationTemporality"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned();
                     for p in data["dataPoints"].as_array().into_iter().flatten() {
                         let ours = p["attributes"]
                             .as_array()
@@ -84,17 +91,26 @@ fn run(protocol: Protocol, temporality: Temporality, name: &str) {
             }
             std::thread::sleep(Duration::from_millis(11));
         }
-        let report = within(Duration::from_secs(30), move || telemetry.shutdown_with_timeout(Duration::from_secs(20)));
+        let report = within(Duration::from_secs(30), move || {
+            telemetry.shutdown_with_timeout(Duration::from_secs(20))
+        });
         assert!(report.completed);
         let lines = receiver.wait_for(Duration::from_secs(20), |l| {
-            points(l, "function_calls_total").iter().map(|p| p.2).sum::<u64>() >= calls
+            points(l, "function_calls_total")
+                .iter()
+                .map(|p| p.2)
+                .sum::<u64>()
+                >= calls
         });
         for metric in ["function_calls_total", "function_calls_duration_seconds"] {
             let pts = points(&lines, metric);
             assert!(pts.len() >= 3, "{metric}: several intervals, got {pts:?}");
             let total: u64 = pts.iter().map(|p| p.2).sum();
             assert_eq!(total, calls, "{metric}: deltas sum to the calls: {pts:?}");
-            assert!(pts.iter().all(|p| p.3 == "AGGREGATION_TEMPORALITY_DELTA"), "{pts:?}");
+            assert!(
+                pts.iter().all(|p| p.3 == "AGGREGATION_TEMPORALITY_DELTA"),
+                "{pts:?}"
+            );
             // Each window starts where the previous one ended.
             let mut by_time: BTreeMap<u64, u64> = BTreeMap::new();
             for p in &pts {
@@ -110,10 +126,18 @@ fn run(protocol: Protocol, temporality: Temporality, name: &str) {
 
 #[test]
 fn delta_over_http_sums_to_the_exact_calls() {
-    run(Protocol::HttpProtobuf, Temporality::Delta, "delta_over_http_sums_to_the_exact_calls");
+    run(
+        Protocol::HttpProtobuf,
+        Temporality::Delta,
+        "delta_over_http_sums_to_the_exact_calls",
+    );
 }
 
 #[test]
 fn lowmemory_over_grpc_sums_to_the_exact_calls() {
-    run(Protocol::Grpc, Temporality::LowMemory, "lowmemory_over_grpc_sums_to_the_exact_calls");
+    run(
+        Protocol::Grpc,
+        Temporality::LowMemory,
+        "lowmemory_over_grpc_sums_to_the_exact_calls",
+    );
 }

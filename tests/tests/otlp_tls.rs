@@ -11,7 +11,9 @@ use std::time::Duration;
 use instrument_runtime::export::otlp::{Compression, OtlpExporter, Protocol};
 use instrument_runtime::{DropReason, ExportErrorKind, Exporter};
 use instrument_tests::{isolated, within};
-use otlp_support::{batch, logs, receiver_python, requests, resource_attribute, spans, Certs, Receiver};
+use otlp_support::{
+    batch, logs, receiver_python, requests, resource_attribute, spans, Certs, Receiver,
+};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -37,22 +39,32 @@ fn round_trip(receiver: &Receiver, certs: &Certs, protocol: Protocol, gzip: bool
         r
     });
     result.unwrap_or_else(|e| panic!("{protocol} gzip={gzip} mtls={mtls}: {e}"));
-    let lines = receiver.wait_for(Duration::from_secs(20), |lines| {
-        lines.len() >= before + 3
-    });
+    let lines = receiver.wait_for(Duration::from_secs(20), |lines| lines.len() >= before + 3);
     let new = &lines[before..];
     assert_eq!(spans(new).len(), 3, "{protocol} gzip={gzip}");
     assert_eq!(logs(new).len(), 2, "{protocol} gzip={gzip}");
     assert_eq!(requests(new, "metrics").len(), 1, "{protocol} gzip={gzip}");
     for line in new {
-        let transport = if protocol == Protocol::Grpc { "grpc" } else { "http" };
+        let transport = if protocol == Protocol::Grpc {
+            "grpc"
+        } else {
+            "http"
+        };
         assert_eq!(line["transport"], transport);
         if protocol == Protocol::HttpProtobuf {
             let encoding = line["headers"]["content-encoding"].as_str();
             assert_eq!(encoding, gzip.then_some("gzip"), "{line}");
         }
-        for key in ["service.instance.id", "process.pid", "telemetry.sdk.name", "host.name"] {
-            assert!(resource_attribute(line, key).is_some(), "{key} missing in {line}");
+        for key in [
+            "service.instance.id",
+            "process.pid",
+            "telemetry.sdk.name",
+            "host.name",
+        ] {
+            assert!(
+                resource_attribute(line, key).is_some(),
+                "{key} missing in {line}"
+            );
         }
         let pid = resource_attribute(line, "process.pid").unwrap();
         assert_eq!(pid["intValue"], std::process::id().to_string());
@@ -114,7 +126,8 @@ fn a_wrong_ca_is_a_clear_error() {
         let err = within(LIMIT, move || exporter.export(&batch(2, 1))).unwrap_err();
         let text = err.message.to_lowercase();
         assert!(
-            text.contains("certificate") && (text.contains("unknownissuer") || text.contains("issuer")),
+            text.contains("certificate")
+                && (text.contains("unknownissuer") || text.contains("issuer")),
             "{protocol}: not a clear TLS error: {err}"
         );
     }
@@ -150,7 +163,9 @@ fn a_wrong_ca_counts_drops_in_the_pipeline() {
         for i in 0..5 {
             tls_work(i);
         }
-        let report = within(LIMIT, move || telemetry.shutdown_with_timeout(Duration::from_secs(30)));
+        let report = within(LIMIT, move || {
+            telemetry.shutdown_with_timeout(Duration::from_secs(30))
+        });
         let s = report.stats.spans;
         assert_eq!(s.emitted, 5, "{s:?}");
         assert_eq!(s.exported, 0, "{s:?}");

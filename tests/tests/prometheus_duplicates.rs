@@ -47,52 +47,68 @@ fn promtool() -> Option<std::path::PathBuf> {
 
 #[test]
 fn two_callsites_with_one_label_set_are_one_series() {
-    isolated("two_callsites_with_one_label_set_are_one_series", Duration::from_secs(60), || {
-        let Some(promtool) = promtool() else {
-            return;
-        };
-        let exporter = PrometheusExporter::new();
-        let handle = exporter.handle();
-        let telemetry = instrument_runtime::builder()
-            .exporter(exporter)
-            .install()
-            .unwrap();
-        for _ in 0..3 {
-            let _ = Cart::new();
-        }
-        for _ in 0..4 {
-            let _ = Order::new();
-        }
-        let report = within(Duration::from_secs(30), move || telemetry.flush(Duration::from_secs(20)));
-        assert!(report.completed);
-        let text = handle.render();
-        let calls: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("function_calls_total{") && l.contains("function=\"new\""))
-            .collect();
-        assert_eq!(calls.len(), 1, "one series for both `new`s: {text}");
-        assert!(calls[0].ends_with(" 7"), "3 + 4 calls: {}", calls[0]);
-        let count: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("function_calls_duration_seconds_count{") && l.contains("function=\"new\""))
-            .collect();
-        assert_eq!(count.len(), 1, "{text}");
-        assert!(count[0].ends_with(" 7"), "{}", count[0]);
-        let mut child = Command::new(promtool)
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run promtool");
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-        let output = child.wait_with_output().unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(output.status.success(), "promtool: {said}\n{text}");
-        assert!(!said.contains("duplicate"), "promtool: {said}");
-    });
+    isolated(
+        "two_callsites_with_one_label_set_are_one_series",
+        Duration::from_secs(60),
+        || {
+            let Some(promtool) = promtool() else {
+                return;
+            };
+            let exporter = PrometheusExporter::new();
+            let handle = exporter.handle();
+            let telemetry = instrument_runtime::builder()
+                .exporter(exporter)
+                .install()
+                .unwrap();
+            for _ in 0..3 {
+                let _ = Cart::new();
+            }
+            for _ in 0..4 {
+                let _ = Order::new();
+            }
+            let report = within(Duration::from_secs(30), move || {
+                telemetry.flush(Duration::from_secs(20))
+            });
+            assert!(report.completed);
+            let text = handle.render();
+            let calls: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    l.starts_with("function_calls_total{") && l.contains("function=\"new\"")
+                })
+                .collect();
+            assert_eq!(calls.len(), 1, "one series for both `new`s: {text}");
+            assert!(calls[0].ends_with(" 7"), "3 + 4 calls: {}", calls[0]);
+            let count: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    l.starts_with("function_calls_duration_seconds_count{")
+                        && l.contains("function=\"new\"")
+                })
+                .collect();
+            assert_eq!(count.len(), 1, "{text}");
+            assert!(count[0].ends_with(" 7"), "{}", count[0]);
+            let mut child = Command::new(promtool)
+                .args(["check", "metrics"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run promtool");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+            let output = child.wait_with_output().unwrap();
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(output.status.success(), "promtool: {said}\n{text}");
+            assert!(!said.contains("duplicate"), "promtool: {said}");
+        },
+    );
 }

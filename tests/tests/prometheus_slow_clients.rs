@@ -16,7 +16,9 @@ use instrument_tests::within;
 fn scrape(addr: SocketAddr) -> (Duration, String) {
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
@@ -76,18 +78,27 @@ fn two_byte_a_second_clients_delay_no_scrape() {
         for _ in 0..20 {
             let (took, response) = scrape(addr);
             assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
-            assert!(response.contains("function_calls_total{function=\"f\"} 5"), "{response}");
+            assert!(
+                response.contains("function_calls_total{function=\"f\"} 5"),
+                "{response}"
+            );
             latencies.push(took);
             thread::sleep(Duration::from_millis(50));
         }
         latencies.sort();
-        let (median, worst) = (latencies[latencies.len() / 2], latencies[latencies.len() - 1]);
+        let (median, worst) = (
+            latencies[latencies.len() / 2],
+            latencies[latencies.len() - 1],
+        );
         eprintln!("scrape latency with 2 slow clients: median {median:?}, worst {worst:?}");
         assert!(median < Duration::from_millis(20), "median {median:?}");
         assert!(worst < Duration::from_millis(80), "worst {worst:?}");
         for handle in slow {
             let lived = handle.join().unwrap();
-            assert!(lived < Duration::from_secs(4), "a slow client was kept {lived:?}");
+            assert!(
+                lived < Duration::from_secs(4),
+                "a slow client was kept {lived:?}"
+            );
         }
     });
 }

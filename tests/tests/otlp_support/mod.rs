@@ -150,10 +150,7 @@ fn read_lines(out: &Path) -> Vec<Json> {
 
 /// The decoded requests of one signal.
 pub fn requests<'a>(lines: &'a [Json], signal: &str) -> Vec<&'a Json> {
-    lines
-        .iter()
-        .filter(|l| l["signal"] == signal)
-        .collect()
+    lines.iter().filter(|l| l["signal"] == signal).collect()
 }
 
 fn array(value: &Json) -> &[Json] {

@@ -247,7 +247,6 @@ impl<T> Target<'_, T> {
     fn classify(&self, error: &OTelSdkError, classify: Classifier) -> ExportError {
         classify(error)
     }
-
 }
 
 type TargetOf<'a, T> = Option<Result<Target<'a, T>, ExportError>>;

@@ -386,10 +386,20 @@ fn options_from(lookup: &dyn Fn(&str) -> Option<String>, name: impl Fn(&str) -> 
 }
 
 /// Parses a variable's value; an unparsable value is reported and treated as unset.
-fn checked<T>(var: &str, raw: &str, parse: impl Fn(&str) -> Option<T>, expected: &str) -> Option<T> {
+fn checked<T>(
+    var: &str,
+    raw: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    expected: &str,
+) -> Option<T> {
     let parsed = parse(raw);
     if parsed.is_none() {
-        warn_invalid(var, raw, &format!("expected {expected}"), "using the default");
+        warn_invalid(
+            var,
+            raw,
+            &format!("expected {expected}"),
+            "using the default",
+        );
     }
     parsed
 }
@@ -529,7 +539,8 @@ mod tests {
     /// "Configuration Options" (per-signal over generic, default last).
     #[test]
     fn the_spec_endpoint_table() {
-        let table: &[(&[(&str, &str)], [&str; 3])] = &[
+        type Row<'a> = (&'a [(&'a str, &'a str)], [&'a str; 3]);
+        let table: &[Row<'_>] = &[
             (
                 &[],
                 [
@@ -547,7 +558,10 @@ mod tests {
                 ],
             ),
             (
-                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otlp.example.com/otlp/")],
+                &[(
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    "https://otlp.example.com/otlp/",
+                )],
                 [
                     "https://otlp.example.com/otlp/v1/traces",
                     "https://otlp.example.com/otlp/v1/logs",
@@ -568,7 +582,10 @@ mod tests {
             (
                 &[
                     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
-                    ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "https://m.example.com"),
+                    (
+                        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                        "https://m.example.com",
+                    ),
                 ],
                 [
                     "http://collector:4318/v1/traces",
@@ -594,7 +611,11 @@ mod tests {
             ),
         ];
         for (vars, expected) in table {
-            assert_eq!(urls(&from_vars(vars)), expected.map(String::from), "{vars:?}");
+            assert_eq!(
+                urls(&from_vars(vars)),
+                expected.map(String::from),
+                "{vars:?}"
+            );
         }
     }
 
@@ -634,9 +655,15 @@ mod tests {
         assert_eq!(traces.protocol, Protocol::Grpc);
         assert_eq!(logs.protocol, Protocol::HttpProtobuf);
         let delta = from_vars(&[(ENV_TEMPORALITY, "Delta")]);
-        assert_eq!(delta.temporality, super::super::temporality::Temporality::Delta);
+        assert_eq!(
+            delta.temporality,
+            super::super::temporality::Temporality::Delta
+        );
         let bad = from_vars(&[(ENV_TEMPORALITY, "sometimes")]);
-        assert_eq!(bad.temporality, super::super::temporality::Temporality::Cumulative);
+        assert_eq!(
+            bad.temporality,
+            super::super::temporality::Temporality::Cumulative
+        );
     }
 
     #[test]

@@ -174,7 +174,11 @@ pub(crate) fn resource(ours: Option<&Resource>) -> opentelemetry_sdk::Resource {
         // (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) on top of ours.
         let env = opentelemetry_sdk::Resource::builder().build();
         return builder
-            .with_attributes(env.iter().filter(|(k, _)| !k.as_str().starts_with("telemetry.sdk.")).map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone())))
+            .with_attributes(
+                env.iter()
+                    .filter(|(k, _)| !k.as_str().starts_with("telemetry.sdk."))
+                    .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone())),
+            )
             .build();
     };
     builder

@@ -141,13 +141,8 @@ impl Exporter for OtlpExporter {
         let pending = metrics.as_mut().map(|r| self.delta.apply(temporality, r));
         let deadline = self.config.timeout() + DEADLINE_GRACE;
         let [t, l, m] = &mut self.clients;
-        let all = async {
-            tokio::join!(
-                send_opt(t, traces),
-                send_opt(l, logs),
-                send_opt(m, metrics)
-            )
-        };
+        let all =
+            async { tokio::join!(send_opt(t, traces), send_opt(l, logs), send_opt(m, metrics)) };
         let (traces, logs, metrics) = self.runtime.run(deadline, all)?;
         let delivered = match &metrics {
             Ok(()) => true,

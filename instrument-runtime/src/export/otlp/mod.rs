@@ -102,7 +102,7 @@ pub use config::{
     ENV_CERTIFICATE, ENV_CLIENT_CERTIFICATE, ENV_CLIENT_KEY, ENV_COMPRESSION, ENV_ENDPOINT,
     ENV_HEADERS, ENV_PROTOCOL, ENV_TEMPORALITY, ENV_TIMEOUT,
 };
-pub use temporality::Temporality;
-pub use resource::detected_attributes;
 pub use exporter::{OtlpExporter, OtlpExporterBuilder};
 pub use metrics_client::{BoxFuture, OtlpMetricsClient, ProtoMetricsExporter};
+pub use resource::detected_attributes;
+pub use temporality::Temporality;

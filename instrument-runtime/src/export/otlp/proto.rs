@@ -13,7 +13,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
-use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{
+    span, status, ResourceSpans, ScopeSpans, Span, Status,
+};
 
 use crate::export::{KeyValue as OurKeyValue, LogData, SpanData, SpanStatus, Value};
 use crate::Level;
@@ -202,7 +204,10 @@ mod tests {
         };
         let request = traces(&[s], &ProtoResource::default());
         let span = &request.resource_spans[0].scope_spans[0].spans[0];
-        assert_eq!(span.trace_id, 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736u128.to_be_bytes());
+        assert_eq!(
+            span.trace_id,
+            0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736u128.to_be_bytes()
+        );
         assert_eq!(span.parent_span_id, 0xau64.to_be_bytes());
         assert_eq!(span.flags, 0x101);
         assert_eq!(span.status.as_ref().unwrap().message, "card declined");

@@ -112,9 +112,7 @@ fn host_name() -> Option<String> {
 
 #[cfg(not(unix))]
 fn host_name() -> Option<String> {
-    std::env::var("COMPUTERNAME")
-        .ok()
-        .filter(|n| !n.is_empty())
+    std::env::var("COMPUTERNAME").ok().filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]

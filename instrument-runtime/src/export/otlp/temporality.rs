@@ -50,7 +50,10 @@ type SeriesId = (String, Vec<u8>, usize);
 
 #[derive(Clone, Debug)]
 enum Baseline {
-    Sum { value: i64, time: u64 },
+    Sum {
+        value: i64,
+        time: u64,
+    },
     Histogram {
         count: u64,
         sum: f64,
@@ -108,7 +111,8 @@ impl DeltaState {
                             continue;
                         };
                         let current = *value;
-                        if let Some(Baseline::Sum { value: base, time }) = self.delivered.get(&series)
+                        if let Some(Baseline::Sum { value: base, time }) =
+                            self.delivered.get(&series)
                         {
                             if current >= *base {
                                 *value = current - base;
@@ -116,7 +120,13 @@ impl DeltaState {
                             }
                         }
                         let time = point.time_unix_nano;
-                        pending.0.push((series, Baseline::Sum { value: current, time }));
+                        pending.0.push((
+                            series,
+                            Baseline::Sum {
+                                value: current,
+                                time,
+                            },
+                        ));
                     }
                 }
                 Some(metric::Data::Histogram(histogram)) => {
@@ -173,9 +183,7 @@ struct AttributeList(#[prost(message, repeated, tag = "1")] Vec<KeyValue>);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::{
-        CounterPoint, HistogramPoint, Metric, MetricData, MetricsSnapshot,
-    };
+    use crate::export::{CounterPoint, HistogramPoint, Metric, MetricData, MetricsSnapshot};
     use std::borrow::Cow;
 
     const BOUNDS: &[f64] = &[0.1, 1.0];
@@ -226,7 +234,12 @@ mod tests {
             panic!()
         };
         let p = &h.data_points[0];
-        (v, p.count, p.bucket_counts.clone(), sum.data_points[0].start_time_unix_nano)
+        (
+            v,
+            p.count,
+            p.bucket_counts.clone(),
+            sum.data_points[0].start_time_unix_nano,
+        )
     }
 
     #[test]
@@ -259,8 +272,14 @@ mod tests {
         state.commit(p);
         assert_eq!(r, before);
         assert_eq!(Temporality::parse("Delta"), Some(Temporality::Delta));
-        assert_eq!(Temporality::parse("lowmemory"), Some(Temporality::LowMemory));
-        assert_eq!(Temporality::parse("CUMULATIVE"), Some(Temporality::Cumulative));
+        assert_eq!(
+            Temporality::parse("lowmemory"),
+            Some(Temporality::LowMemory)
+        );
+        assert_eq!(
+            Temporality::parse("CUMULATIVE"),
+            Some(Temporality::Cumulative)
+        );
         assert_eq!(Temporality::parse("gauge"), None);
     }
 }

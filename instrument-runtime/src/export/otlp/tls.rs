@@ -43,7 +43,10 @@ impl TlsMaterial {
                 let (cert_pem, chain) = read_certs(cert, "client certificate")?;
                 let key_pem = read(key, "client key")?;
                 PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
-                    format!("client key file {} holds no private key: {e}", key.display())
+                    format!(
+                        "client key file {} holds no private key: {e}",
+                        key.display()
+                    )
                 })?;
                 Some(Identity {
                     cert_pem,
@@ -70,7 +73,10 @@ impl TlsMaterial {
 
     /// A rustls client config offering `alpn`, verifying the server against the CA file or,
     /// without one, the system's roots.
-    pub(crate) fn rustls_config(&self, alpn: &[&[u8]]) -> Result<Arc<rustls::ClientConfig>, String> {
+    pub(crate) fn rustls_config(
+        &self,
+        alpn: &[&[u8]],
+    ) -> Result<Arc<rustls::ClientConfig>, String> {
         let mut roots = rustls::RootCertStore::empty();
         match &self.ca {
             Some((_, certs)) => {
@@ -154,7 +160,8 @@ mod tests {
     use std::path::PathBuf;
 
     fn temp(name: &str, contents: &str) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("instrument-tls-{}-{name}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("instrument-tls-{}-{name}", std::process::id()));
         std::fs::write(&path, contents).unwrap();
         path
     }
@@ -166,7 +173,10 @@ mod tests {
             ..TlsFiles::default()
         };
         let err = TlsMaterial::load(&missing).unwrap_err();
-        assert!(err.contains("cannot read the CA certificate file /nonexistent/ca.pem"), "{err}");
+        assert!(
+            err.contains("cannot read the CA certificate file /nonexistent/ca.pem"),
+            "{err}"
+        );
 
         let garbage = TlsFiles {
             ca: Some(temp("garbage.pem", "not a certificate\n")),
@@ -179,6 +189,8 @@ mod tests {
             client_key: Some(PathBuf::from("/k.pem")),
             ..TlsFiles::default()
         };
-        assert!(TlsMaterial::load(&half).unwrap_err().contains("no client certificate"));
+        assert!(TlsMaterial::load(&half)
+            .unwrap_err()
+            .contains("no client certificate"));
     }
 }

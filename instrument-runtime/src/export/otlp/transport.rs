@@ -241,7 +241,10 @@ impl SignalClient {
                 crate::diag::warn(format!("OTLP {signal} records rejected: {said}"));
                 Err(ExportError::rejected(
                     outcome.rejected,
-                    format!("the OTLP receiver rejected {} {signal} record(s): {said}", outcome.rejected),
+                    format!(
+                        "the OTLP receiver rejected {} {signal} record(s): {said}",
+                        outcome.rejected
+                    ),
                 ))
             }
             Ok(Err(e)) => Err(e),
@@ -280,7 +283,10 @@ impl SignalClient {
         &mut self,
         request: R,
     ) -> Result<Option<(i64, String)>, SendError> {
-        let tls = self.tls.as_ref().map_err(|e| Failed(ExportError::permanent(e.clone())))?;
+        let tls = self
+            .tls
+            .as_ref()
+            .map_err(|e| Failed(ExportError::permanent(e.clone())))?;
         match self.config.protocol {
             Protocol::Grpc => {
                 if !matches!(self.conn, Conn::Grpc(_)) {
@@ -370,8 +376,8 @@ fn grpc_client(
     config: &SignalConfig,
     tls: &TlsMaterial,
 ) -> Result<tonic::client::Grpc<Channel>, ExportError> {
-    let channel = grpc_channel(&config.url, config.timeout, Some(tls))
-        .map_err(ExportError::permanent)?;
+    let channel =
+        grpc_channel(&config.url, config.timeout, Some(tls)).map_err(ExportError::permanent)?;
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(MAX_RESPONSE_BYTES)
         .max_encoding_message_size(usize::MAX);
@@ -414,8 +420,9 @@ async fn send_grpc<R: OtlpRequest>(
         )))
     })?;
     let mut request = tonic::Request::new(message);
-    *request.metadata_mut() =
-        tonic::metadata::MetadataMap::from_headers(super::metrics_client::header_map(&config.headers));
+    *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(
+        super::metrics_client::header_map(&config.headers),
+    );
     request.set_timeout(config.timeout);
     let path = http::uri::PathAndQuery::from_static(R::GRPC_PATH);
     let codec = tonic_prost::ProstCodec::<R, R::Response>::default();
@@ -458,7 +465,11 @@ async fn http_connect(
         .parse()
         .map_err(|e| ExportError::permanent(format!("invalid URL {:?}: {e}", config.url)))?;
     let https = uri.scheme_str() == Some("https");
-    let host = uri.host().unwrap_or("localhost").trim_matches(['[', ']']).to_owned();
+    let host = uri
+        .host()
+        .unwrap_or("localhost")
+        .trim_matches(['[', ']'])
+        .to_owned();
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let tcp = TcpStream::connect((host.as_str(), port))
         .await
@@ -493,17 +504,26 @@ async fn http_connect(
     Ok(sender)
 }
 
-fn http_request(config: &SignalConfig, body: Bytes) -> Result<http::Request<Full<Bytes>>, ExportError> {
+fn http_request(
+    config: &SignalConfig,
+    body: Bytes,
+) -> Result<http::Request<Full<Bytes>>, ExportError> {
     let uri: http::Uri = config
         .url
         .parse()
         .map_err(|e| ExportError::permanent(format!("invalid URL {:?}: {e}", config.url)))?;
-    let authority = uri.authority().map(|a| a.as_str().to_owned()).unwrap_or_default();
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_default();
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let mut builder = http::Request::post(path)
         .header(http::header::HOST, authority)
         .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-        .header(http::header::USER_AGENT, concat!("instrument-runtime/", env!("CARGO_PKG_VERSION")));
+        .header(
+            http::header::USER_AGENT,
+            concat!("instrument-runtime/", env!("CARGO_PKG_VERSION")),
+        );
     if config.compression == Compression::Gzip {
         builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
     }

@@ -372,9 +372,14 @@ mod tests {
         // A pipeline that never answers: the last snapshot after the bounded wait.
         handle.set_refresh(Arc::new(|| {}));
         let started = Instant::now();
-        assert!(handle.render_fresh(Duration::from_millis(100)).contains(" 2\n"));
+        assert!(handle
+            .render_fresh(Duration::from_millis(100))
+            .contains(" 2\n"));
         let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(90) && waited < Duration::from_secs(2), "{waited:?}");
+        assert!(
+            waited >= Duration::from_millis(90) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
     }
 
     #[test]

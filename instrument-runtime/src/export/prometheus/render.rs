@@ -628,13 +628,28 @@ mod tests {
         let latency = metric(
             "latency",
             "s",
-            MetricData::Histogram(vec![point(vec![1, 0, 2, 0, 0], 0.25), point(vec![0, 1, 1, 0, 1], 2.5)]),
+            MetricData::Histogram(vec![
+                point(vec![1, 0, 2, 0, 0], 0.25),
+                point(vec![0, 1, 1, 0, 1], 2.5),
+            ]),
         );
         let text = render(&snapshot(vec![calls, latency]));
-        assert!(text.contains("function_calls_total{function=\"new\",module=\"m\"} 7\n"), "{text}");
-        assert!(text.contains("latency_seconds_bucket{function=\"new\",le=\"0.1\"} 5\n"), "{text}");
-        assert!(text.contains("latency_seconds_count{function=\"new\"} 6\n"), "{text}");
-        assert!(text.contains("latency_seconds_sum{function=\"new\"} 2.75\n"), "{text}");
+        assert!(
+            text.contains("function_calls_total{function=\"new\",module=\"m\"} 7\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("latency_seconds_bucket{function=\"new\",le=\"0.1\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("latency_seconds_count{function=\"new\"} 6\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("latency_seconds_sum{function=\"new\"} 2.75\n"),
+            "{text}"
+        );
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         let mut unique = samples.clone();
         unique.sort_unstable();

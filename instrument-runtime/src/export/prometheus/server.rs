@@ -264,9 +264,12 @@ fn respond(request_line: &str, handle: &PrometheusHandle) -> Vec<u8> {
     let target = parts.next().unwrap_or_default();
     let path = target.split('?').next().unwrap_or_default();
     match (method, path) {
-        ("GET", "/metrics") => {
-            response("200 OK", CONTENT_TYPE, &handle.render_fresh(FRESH_WAIT), true)
-        }
+        ("GET", "/metrics") => response(
+            "200 OK",
+            CONTENT_TYPE,
+            &handle.render_fresh(FRESH_WAIT),
+            true,
+        ),
         ("HEAD", "/metrics") => response("200 OK", CONTENT_TYPE, &handle.render(), false),
         (_, "/metrics") => response(
             "405 Method Not Allowed",
@@ -409,14 +412,18 @@ mod tests {
     fn an_idle_client_is_cut_off_after_the_head_deadline() {
         let server = start();
         let mut idle = TcpStream::connect(server.local_addr()).unwrap();
-        idle.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        idle.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let started = Instant::now();
         let mut response = Vec::new();
         let _ = idle.read_to_end(&mut response);
         let waited = started.elapsed();
         assert!(response.is_empty());
         assert!(waited >= HEAD_DEADLINE - STEP, "{waited:?}");
-        assert!(waited < HEAD_DEADLINE + Duration::from_secs(1), "{waited:?}");
+        assert!(
+            waited < HEAD_DEADLINE + Duration::from_secs(1),
+            "{waited:?}"
+        );
     }
 
     #[test]
