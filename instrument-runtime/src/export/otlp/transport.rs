@@ -39,6 +39,10 @@ use super::config::{Compression, Protocol, SignalConfig};
 use super::tls::TlsMaterial;
 use crate::ExportError;
 
+/// How much longer than the signal's deadline tonic's own timers are: ours fires first, so a
+/// hang is reported as a timeout, not as whatever tonic makes of its timer.
+const CLIENT_TIMEOUT_GRACE: Duration = Duration::from_secs(1);
+
 /// Largest response body read (a partial-success answer is a few hundred bytes).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
@@ -376,8 +380,12 @@ fn grpc_client(
     config: &SignalConfig,
     tls: &TlsMaterial,
 ) -> Result<tonic::client::Grpc<Channel>, ExportError> {
-    let channel =
-        grpc_channel(&config.url, config.timeout, Some(tls)).map_err(ExportError::permanent)?;
+    let channel = grpc_channel(
+        &config.url,
+        config.timeout + CLIENT_TIMEOUT_GRACE,
+        Some(tls),
+    )
+    .map_err(ExportError::permanent)?;
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(MAX_RESPONSE_BYTES)
         .max_encoding_message_size(usize::MAX);
@@ -423,7 +431,7 @@ async fn send_grpc<R: OtlpRequest>(
     *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(
         super::metrics_client::header_map(&config.headers),
     );
-    request.set_timeout(config.timeout);
+    request.set_timeout(config.timeout + CLIENT_TIMEOUT_GRACE);
     let path = http::uri::PathAndQuery::from_static(R::GRPC_PATH);
     let codec = tonic_prost::ProstCodec::<R, R::Response>::default();
     match grpc.unary(request, path, codec).await {
