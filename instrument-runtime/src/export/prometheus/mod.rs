@@ -64,7 +64,9 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 
 use self::server::Server;
-use crate::export::{Batch, ExportError, Exporter, MetricsSnapshot};
+use crate::export::{
+    Batch, ExportError, Exporter, GaugePoint, Metric, MetricData, MetricsSnapshot, Resource,
+};
 
 /// The environment variable naming the endpoint's address.
 pub const ADDR_ENV: &str = "INSTRUMENT_PROMETHEUS_ADDR";
@@ -152,8 +154,17 @@ impl Exporter for PrometheusExporter {
         "prometheus"
     }
 
-    /// Keeps the batch's metrics snapshot, if it has one; spans and logs are not for Prometheus.
+    /// Keeps the batch's metrics snapshot, if it has one, and its resource (rendered as
+    /// `target_info`); spans and logs are not for Prometheus.
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
+        if let Some(resource) = &batch.resource {
+            let known = self.handle.resource.load();
+            if known.as_deref().is_none_or(|k| **k != **resource) {
+                self.handle
+                    .resource
+                    .store(Some(Arc::new(Arc::clone(resource))));
+            }
+        }
         if let Some(snapshot) = &batch.metrics {
             self.handle.store(snapshot.clone());
         }
@@ -181,6 +192,8 @@ pub struct PrometheusHandle {
     stored: Arc<(Mutex<u64>, Condvar)>,
     /// How to ask for a fresh snapshot, once the pipeline has said.
     refresh: Arc<ArcSwapOption<Refresh>>,
+    /// The pipeline's resource, rendered as `target_info`.
+    resource: Arc<ArcSwapOption<Arc<Resource>>>,
 }
 
 impl PrometheusHandle {
@@ -217,12 +230,19 @@ impl PrometheusHandle {
     }
 
     /// The exposition of the latest snapshot ([`render`]); empty before the first one.
-    /// Serve it with the [`CONTENT_TYPE`] header.
+    /// With a resource (the pipeline's), it is also rendered, as the OpenTelemetry Prometheus
+    /// compatibility spec says, as `target_info{service_name="..",...} 1`. Serve it with the
+    /// [`CONTENT_TYPE`] header.
     #[must_use]
     pub fn render(&self) -> String {
-        self.snapshot()
-            .map(|snapshot| render(&snapshot))
-            .unwrap_or_default()
+        let Some(snapshot) = self.snapshot() else {
+            return String::new();
+        };
+        let mut text = render(&snapshot);
+        if let Some(resource) = self.resource.load_full() {
+            text.push_str(&render(&target_info(&resource)));
+        }
+        text
     }
 
     /// The latest snapshot, if any has been exported.
@@ -237,6 +257,29 @@ impl PrometheusHandle {
         let (lock, changed) = &*self.stored;
         *lock.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         changed.notify_all();
+    }
+}
+
+/// `target_info`: one gauge point, value 1, labelled with the resource's attributes.
+fn target_info(resource: &Resource) -> MetricsSnapshot {
+    use std::borrow::Cow;
+    let mut labels = vec![(
+        Cow::Borrowed("service.name"),
+        Cow::Owned(resource.service_name.clone()),
+    )];
+    for kv in &resource.attributes {
+        if kv.key != "service.name" {
+            labels.push((kv.key.clone(), Cow::Owned(kv.value.to_string())));
+        }
+    }
+    MetricsSnapshot {
+        metrics: vec![Metric {
+            name: "target_info".into(),
+            description: "Target metadata".into(),
+            unit: "".into(),
+            data: MetricData::Gauge(vec![GaugePoint { labels, value: 1.0 }]),
+        }],
+        ..MetricsSnapshot::default()
     }
 }
 
@@ -379,6 +422,26 @@ mod tests {
         assert!(
             waited >= Duration::from_millis(90) && waited < Duration::from_secs(2),
             "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn the_resource_is_rendered_as_target_info() {
+        let mut exporter = PrometheusExporter::new();
+        let mut with_resource = batch(Some(snapshot_with_counter(3)));
+        with_resource.resource = Some(Arc::new(Resource {
+            service_name: "shop".into(),
+            attributes: vec![crate::export::KeyValue::new(
+                "deployment.environment",
+                "prod",
+            )],
+        }));
+        exporter.export(&with_resource).unwrap();
+        let text = exporter.handle().render();
+        assert!(text.contains("# TYPE target_info gauge\n"), "{text}");
+        assert!(
+            text.contains("target_info{deployment_environment=\"prod\",service_name=\"shop\"} 1\n"),
+            "{text}"
         );
     }
 
