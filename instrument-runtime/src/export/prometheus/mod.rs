@@ -53,7 +53,7 @@ mod names;
 mod render;
 mod server;
 
-pub use render::render;
+pub use render::{render, render_openmetrics};
 
 use std::fmt;
 use std::io;
@@ -76,6 +76,10 @@ pub const DEFAULT_ADDR: SocketAddr =
 /// How long a scrape waits for a fresh snapshot (see [`PrometheusHandle::set_refresh`]) before
 /// it serves the latest one it has.
 pub const FRESH_WAIT: Duration = Duration::from_millis(250);
+/// The `Content-Type` of the OpenMetrics 1.0 text format, served when a scrape's `Accept`
+/// asks for `application/openmetrics-text` (Prometheus does by default).
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// The `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -210,6 +214,33 @@ impl PrometheusHandle {
     /// no [`set_refresh`](Self::set_refresh) was made).
     #[must_use]
     pub fn render_fresh(&self, wait: Duration) -> String {
+        self.wait_fresh(wait);
+        self.render()
+    }
+
+    /// Like [`render`](Self::render) in the OpenMetrics 1.0 text format, ending with
+    /// `# EOF`. Serve it with the [`OPENMETRICS_CONTENT_TYPE`] header.
+    #[must_use]
+    pub fn render_openmetrics(&self) -> String {
+        let mut text = String::new();
+        if let Some(snapshot) = self.snapshot() {
+            text = render_openmetrics(&snapshot);
+            if let Some(resource) = self.resource.load_full() {
+                text.push_str(&render_openmetrics(&target_info(&resource)));
+            }
+        }
+        text.push_str("# EOF\n");
+        text
+    }
+
+    /// [`render_fresh`](Self::render_fresh) in the OpenMetrics format.
+    #[must_use]
+    pub fn render_openmetrics_fresh(&self, wait: Duration) -> String {
+        self.wait_fresh(wait);
+        self.render_openmetrics()
+    }
+
+    fn wait_fresh(&self, wait: Duration) {
         if let Some(refresh) = self.refresh.load_full() {
             let (lock, changed) = &*self.stored;
             let seen = *lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -226,7 +257,6 @@ impl PrometheusHandle {
                 };
             }
         }
-        self.render()
     }
 
     /// The exposition of the latest snapshot ([`render`]); empty before the first one.

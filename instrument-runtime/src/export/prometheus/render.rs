@@ -112,7 +112,20 @@ impl Sample<'_> {
 pub fn render(snapshot: &MetricsSnapshot) -> String {
     let mut out = String::new();
     for (name, family) in &families(snapshot) {
-        write_family(&mut out, name, family);
+        write_family(&mut out, name, family, false);
+    }
+    out
+}
+
+/// Renders `snapshot` in the OpenMetrics 1.0 text format, without the closing `# EOF` line
+/// (so several renders can be joined; the endpoint adds it). The same families and samples
+/// as [`render`]; a counter's family is named without `_total` (its samples keep it), and
+/// `HELP` text escapes `"` too.
+#[must_use]
+pub fn render_openmetrics(snapshot: &MetricsSnapshot) -> String {
+    let mut out = String::new();
+    for (name, family) in &families(snapshot) {
+        write_family(&mut out, name, family, true);
     }
     out
 }
@@ -210,12 +223,21 @@ fn series_key(labels: &Labels, kind: Kind) -> SeriesKey {
     key
 }
 
-fn write_family(out: &mut String, name: &str, family: &Family<'_>) {
+fn write_family(out: &mut String, name: &str, family: &Family<'_>, openmetrics: bool) {
+    let family_name = match (openmetrics, family.kind) {
+        (true, Kind::Counter) => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    let help = if openmetrics {
+        escape(&family.help, true)
+    } else {
+        escape_help(&family.help)
+    };
+    push_all(out, &["# HELP ", family_name, " ", &help, "\n"]);
     push_all(
         out,
-        &["# HELP ", name, " ", &escape_help(&family.help), "\n"],
+        &["# TYPE ", family_name, " ", family.kind.as_str(), "\n"],
     );
-    push_all(out, &["# TYPE ", name, " ", family.kind.as_str(), "\n"]);
     for (labels, sample) in &family.series {
         match sample {
             Sample::Counter(value) => write_sample(out, name, labels, None, &value.to_string()),
@@ -655,6 +677,24 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), samples.len(), "{text}");
+    }
+
+    #[test]
+    fn openmetrics_names_counter_families_without_total() {
+        let calls = metric(
+            "function_calls_total",
+            "",
+            MetricData::Counter(vec![counter(labels(&[("function", "f")]), 3)]),
+        );
+        let text = render_openmetrics(&snapshot(vec![calls]));
+        assert_eq!(
+            lines(&text),
+            [
+                "# HELP function_calls Help.",
+                "# TYPE function_calls counter",
+                "function_calls_total{function=\"f\"} 3",
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::{PrometheusHandle, CONTENT_TYPE, FRESH_WAIT};
+use super::{PrometheusHandle, CONTENT_TYPE, FRESH_WAIT, OPENMETRICS_CONTENT_TYPE};
 
 /// The name of the server thread.
 pub(crate) const THREAD_NAME: &str = "instrument-prometheus";
@@ -183,7 +183,8 @@ fn serve(mut stream: TcpStream, stop: &AtomicBool, handle: &PrometheusHandle) {
         deadline: accepted + CONNECTION_DEADLINE,
         stop,
     };
-    let response = respond(&request_line(&head), handle);
+    let openmetrics = wants_openmetrics(&head);
+    let response = respond(&request_line(&head), openmetrics, handle);
     if write_all(&mut stream, &response, &budget).is_ok() {
         let _ = stream.shutdown(Shutdown::Write);
     }
@@ -256,14 +257,40 @@ fn request_line(head: &[u8]) -> String {
     String::from_utf8_lossy(&head[..end]).trim_end().to_owned()
 }
 
-/// `GET /metrics` (or `HEAD`) gets the exposition; another method on `/metrics` gets 405;
-/// any other path 404. A query string is ignored.
-fn respond(request_line: &str, handle: &PrometheusHandle) -> Vec<u8> {
+/// Content negotiation: OpenMetrics when the `Accept` header names
+/// `application/openmetrics-text` (with a non-zero q), else the 0.0.4 text format.
+fn wants_openmetrics(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("accept"))
+        .flat_map(|(_, value)| value.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f64>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            media.eq_ignore_ascii_case("application/openmetrics-text") && !refused
+        })
+}
+
+/// `GET /metrics` (or `HEAD`) gets the exposition (OpenMetrics if negotiated); another method
+/// on `/metrics` gets 405; any other path 404. A query string is ignored.
+fn respond(request_line: &str, openmetrics: bool, handle: &PrometheusHandle) -> Vec<u8> {
     let mut parts = request_line.split_ascii_whitespace();
     let method = parts.next().unwrap_or_default();
     let target = parts.next().unwrap_or_default();
     let path = target.split('?').next().unwrap_or_default();
     match (method, path) {
+        ("GET", "/metrics") if openmetrics => response(
+            "200 OK",
+            OPENMETRICS_CONTENT_TYPE,
+            &handle.render_openmetrics_fresh(FRESH_WAIT),
+            true,
+        ),
         ("GET", "/metrics") => response(
             "200 OK",
             CONTENT_TYPE,
@@ -343,6 +370,31 @@ mod tests {
         let content_type = format!("Content-Type: {CONTENT_TYPE}\r\n");
         assert!(response.contains(&content_type), "{response}");
         assert!(response.contains("Content-Length: 0\r\n"), "{response}");
+    }
+
+    #[test]
+    fn openmetrics_is_negotiated_by_accept() {
+        let server = start();
+        let prometheus_accept = "Accept: application/openmetrics-text;version=1.0.0,\
+            application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        let om = get(
+            server.local_addr(),
+            &format!("GET /metrics HTTP/1.1\r\n{prometheus_accept}\r\n\r\n"),
+        );
+        let content_type = format!("Content-Type: {OPENMETRICS_CONTENT_TYPE}\r\n");
+        assert!(om.contains(&content_type), "{om}");
+        assert!(om.ends_with("# EOF\n"), "{om}");
+        let plain = get(
+            server.local_addr(),
+            "GET /metrics HTTP/1.1\r\nAccept: text/plain\r\n\r\n",
+        );
+        assert!(
+            plain.contains(&format!("Content-Type: {CONTENT_TYPE}\r\n")),
+            "{plain}"
+        );
+        assert!(!wants_openmetrics(
+            b"GET / HTTP/1.1\r\nAccept: application/openmetrics-text;q=0\r\n\r\n"
+        ));
     }
 
     #[test]
