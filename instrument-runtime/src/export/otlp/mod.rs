@@ -17,7 +17,7 @@
 //! reqwest client instead of the blocking one, and the SDK's thread-based batch processor
 //! then panics ("there is no reactor running") and exports nothing. So this crate does not
 //! depend on opentelemetry-otlp at all: records are encoded straight into the generated
-//! `opentelemetry-proto` messages and sent by our client ([`transport`]): tonic's generic
+//! `opentelemetry-proto` messages and sent by our client (`transport.rs`): tonic's generic
 //! unary call for gRPC, hyper HTTP/1.1 for HTTP/protobuf, rustls with the `ring` provider
 //! passed explicitly (never rustls' process default), flate2 for gzip. None of these change
 //! what another crate's code does (tests/tests/otlp_sdk_alongside.rs runs the SDK's batch
