@@ -4,8 +4,8 @@
 //! `200 OK` with an empty body), so the collector's own cost is not measured.
 //!
 //! - `ours_*`: `OtlpExporter::export` of our `Batch` (encoding straight into the
-//!   `opentelemetry-proto` messages, hyper HTTP/1.1 on the private runtime), with and without
-//!   gzip.
+//!   `opentelemetry-proto` messages, hyper HTTP/1.1 on the private runtime): plain, without
+//!   the `code.*` attributes, and gzip.
 //! - `sdk_*`: `opentelemetry_otlp::SpanExporter::export` of the same spans as SDK `SpanData`
 //!   (its default blocking reqwest client, driven by `futures_executor::block_on` as the
 //!   SDK's batch processor does); the `Vec<SpanData>` it consumes is cloned outside the
@@ -168,20 +168,23 @@ fn per_span(
 
 fn otlp_export(c: &mut Criterion) {
     let endpoint = sink();
-    let ours = |compression| {
+    let ours = |compression, code| {
         OtlpExporter::builder()
             .endpoint(endpoint.clone())
             .protocol(Protocol::HttpProtobuf)
             .compression(compression)
+            .code_attributes(code)
             .timeout(Duration::from_secs(10))
             .build()
             .expect("an OTLP exporter")
     };
-    let mut plain = ours(Compression::None);
-    let mut gzip = ours(Compression::Gzip);
+    let mut plain = ours(Compression::None, true);
+    let mut no_code = ours(Compression::None, false);
+    let mut gzip = ours(Compression::Gzip, true);
     let batch = batch();
-    plain.export(&batch).expect("warm-up export");
-    gzip.export(&batch).expect("warm-up export");
+    for exporter in [&mut plain, &mut no_code, &mut gzip] {
+        exporter.export(&batch).expect("warm-up export");
+    }
 
     use opentelemetry_otlp::{WithExportConfig, WithHttpConfig as _};
     use opentelemetry_sdk::trace::SpanExporter as _;
@@ -230,6 +233,7 @@ fn otlp_export(c: &mut Criterion) {
     });
     group.finish();
     let _ = plain.shutdown();
+    let _ = no_code.shutdown();
     let _ = gzip.shutdown();
     let _ = sdk.shutdown();
 }

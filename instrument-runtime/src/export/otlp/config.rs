@@ -225,6 +225,8 @@ pub(crate) struct OtlpConfig {
     pub(crate) max_request_bytes: usize,
     /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
     pub(crate) temporality: super::temporality::Temporality,
+    /// `code.file.path` and `code.line.number` on every span (default on).
+    pub(crate) code_attributes: bool,
 }
 
 impl Default for OtlpConfig {
@@ -234,6 +236,7 @@ impl Default for OtlpConfig {
             signals: Default::default(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             temporality: super::temporality::Temporality::default(),
+            code_attributes: true,
         }
     }
 }

@@ -133,7 +133,8 @@ impl Exporter for OtlpExporter {
             return Ok(());
         }
         let resource = self.resource.get(batch.resource.as_ref());
-        let traces = (!batch.spans.is_empty()).then(|| proto::traces(&batch.spans, resource));
+        let code = self.config.code_attributes;
+        let traces = (!batch.spans.is_empty()).then(|| proto::traces(&batch.spans, resource, code));
         let logs = (!batch.logs.is_empty()).then(|| proto::logs(&batch.logs, resource));
         let snapshot = batch.metrics.as_ref();
         let mut metrics = snapshot.map(|m| metrics::request(m, resource));
@@ -287,6 +288,13 @@ impl OtlpExporterBuilder {
     /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
     pub fn temporality(mut self, temporality: Temporality) -> Self {
         self.config.temporality = temporality;
+        self
+    }
+
+    /// Whether every span carries `code.file.path` and `code.line.number` (default `true`).
+    /// Off, a span is about 70 bytes smaller on the wire and cheaper to encode.
+    pub fn code_attributes(mut self, on: bool) -> Self {
+        self.config.code_attributes = on;
         self
     }
 

@@ -64,10 +64,12 @@ fn code_location(file: &str, line: u32) -> [KeyValue; 2] {
     ]
 }
 
-fn span(s: &SpanData) -> Span {
+fn span(s: &SpanData, code: bool) -> Span {
     let mut attributes = Vec::with_capacity(s.attributes.len() + 2);
     attributes.extend(s.attributes.iter().map(key_value));
-    attributes.extend(code_location(s.file, s.line));
+    if code {
+        attributes.extend(code_location(s.file, s.line));
+    }
     let status = match &s.status {
         SpanStatus::Unset => None,
         SpanStatus::Ok => Some(Status {
@@ -97,14 +99,19 @@ fn span(s: &SpanData) -> Span {
     }
 }
 
-/// One request with every span of the batch, under one resource and our scope.
-pub(crate) fn traces(spans: &[SpanData], resource: &ProtoResource) -> ExportTraceServiceRequest {
+/// One request with every span of the batch, under one resource and our scope; `code` adds
+/// `code.file.path` and `code.line.number` to every span.
+pub(crate) fn traces(
+    spans: &[SpanData],
+    resource: &ProtoResource,
+    code: bool,
+) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(resource.clone()),
             scope_spans: vec![ScopeSpans {
                 scope: Some(scope(env!("CARGO_PKG_NAME"))),
-                spans: spans.iter().map(span).collect(),
+                spans: spans.iter().map(|s| span(s, code)).collect(),
                 schema_url: String::new(),
             }],
             schema_url: String::new(),
@@ -202,7 +209,14 @@ mod tests {
             },
             attributes: vec![OurKeyValue::new("items", 3i64)],
         };
-        let request = traces(&[s], &ProtoResource::default());
+        let request = traces(&[s.clone()], &ProtoResource::default(), true);
+        let bare = traces(&[s], &ProtoResource::default(), false);
+        assert_eq!(
+            bare.resource_spans[0].scope_spans[0].spans[0]
+                .attributes
+                .len(),
+            1
+        );
         let span = &request.resource_spans[0].scope_spans[0].spans[0];
         assert_eq!(
             span.trace_id,
