@@ -186,7 +186,7 @@ fn otlp_export(c: &mut Criterion) {
         exporter.export(&batch).expect("warm-up export");
     }
 
-    use opentelemetry_otlp::{WithExportConfig, WithHttpConfig as _};
+    use opentelemetry_otlp::WithExportConfig;
     use opentelemetry_sdk::trace::SpanExporter as _;
     let mut sdk = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
@@ -210,6 +210,13 @@ fn otlp_export(c: &mut Criterion) {
         "ours_http_protobuf_512_spans_thread_cpu",
         || {
             plain.export(&batch).expect("export to the local sink");
+        },
+    );
+    per_span(
+        &mut group,
+        "ours_http_protobuf_no_code_attrs_512_spans_thread_cpu",
+        || {
+            no_code.export(&batch).expect("export to the local sink");
         },
     );
     per_span(
