@@ -124,6 +124,7 @@ fn a_wrong_ca_is_a_clear_error() {
             .build()
             .unwrap();
         let err = within(LIMIT, move || exporter.export(&batch(2, 1))).unwrap_err();
+        assert_eq!(err.kind, ExportErrorKind::Permanent, "{protocol}: {err}");
         let text = err.message.to_lowercase();
         assert!(
             text.contains("certificate")

@@ -451,7 +451,17 @@ fn grpc_failure(status: &tonic::Status, url: &str) -> SendError {
         _ => {
             let mut error = classify::from_grpc_status(status);
             if let Some(source) = std::error::Error::source(status) {
-                let _ = write!(error.message, " ({url}: {})", chain(source));
+                let cause = chain(source);
+                // A certificate the TLS handshake refused does not fix itself by retrying,
+                // as over HTTP.
+                if cause.contains("invalid peer certificate") {
+                    error = ExportError::permanent(format!(
+                        "TLS handshake with {url} failed: {cause} (check \
+                         OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate)"
+                    ));
+                } else {
+                    let _ = write!(error.message, " ({url}: {cause})");
+                }
             }
             Failed(error)
         }
