@@ -209,7 +209,7 @@ mod tests {
             },
             attributes: vec![OurKeyValue::new("items", 3i64)],
         };
-        let request = traces(&[s.clone()], &ProtoResource::default(), true);
+        let request = traces(std::slice::from_ref(&s), &ProtoResource::default(), true);
         let bare = traces(&[s], &ProtoResource::default(), false);
         assert_eq!(
             bare.resource_spans[0].scope_spans[0].spans[0]
