@@ -107,6 +107,9 @@ pub use context::current::{
     current_span_context, current_span_id, current_trace_id, SpanContext, FLAG_SAMPLED,
 };
 pub use context::future::{FutureExt, WithContext};
+pub use context::handle::{current_span, debug, display, CurrentSpan, DebugValue, DisplayValue};
+pub use context::manual::{span, EnteredSpan, Instrumented, ManualSpan, SpanBuilder};
+pub use data::{SpanKind, SpanStatus};
 pub use context::id::{SpanId, TraceId};
 pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
 pub use labels::{ErrorLabel, Label, REDACTED};

@@ -25,7 +25,7 @@ pub(crate) fn emit_error(callsite: &'static Callsite, ctx: SpanContext, message:
         return;
     }
     let origin = Origin {
-        target: callsite.target.to_owned(),
+        target: std::borrow::Cow::Borrowed(callsite.target),
         module_path: Some(callsite.module_path),
         file: Some(callsite.file),
         line: Some(callsite.line),
@@ -42,7 +42,7 @@ pub(crate) fn emit_error(callsite: &'static Callsite, ctx: SpanContext, message:
 
 /// Where a log record comes from.
 struct Origin {
-    target: String,
+    target: std::borrow::Cow<'static, str>,
     module_path: Option<&'static str>,
     file: Option<&'static str>,
     line: Option<u32>,
@@ -61,6 +61,7 @@ fn log_record(at: Instant, level: Level, body: String, ctx: SpanContext, origin:
         module_path: origin.module_path,
         file: origin.file,
         line: origin.line,
+        attributes: Vec::new(),
     }))
 }
 
@@ -118,7 +119,7 @@ mod bridge {
             let _ = write!(body, "{}", record.args());
             let level = Level::from(record.level());
             let origin = Origin {
-                target: record.target().to_owned(),
+                target: record.target().to_owned().into(),
                 module_path: record.module_path_static(),
                 file: record.file_static(),
                 line: record.line(),
