@@ -91,11 +91,21 @@ mod labels;
 mod level;
 mod local;
 mod log_record;
+/// The `log` bridge (feature `log`): installed by `init()`; [`log_bridge::forward_to`]
+/// composes it with a logger you already have.
+#[cfg(feature = "log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "log")))]
+pub mod log_bridge {
+    pub use crate::log_record::{forward_to, install};
+}
 mod metrics;
 mod pipeline;
 pub mod propagation;
 mod stats;
 mod switches;
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod tracing_bridge;
 
 pub use instrument_macros::instrument;
 /// Derives [`Label`](trait@Label) for a fieldless enum (see the trait for the rules).
