@@ -6,7 +6,7 @@ pub use crate::attributes::FieldValue;
 pub use crate::callsite::{Callsite, LabelDesc};
 pub use crate::context::current::SpanContext;
 pub use crate::context::span::{level_from_str, Outcome, Span};
-pub use crate::data::Value;
+pub use crate::data::{SpanKind, Value};
 pub use crate::labels::check::{no_error, redacted, Budget, LabelSet};
 pub use crate::labels::{label_index, ErrorLabel, Label};
 pub use crate::Level;

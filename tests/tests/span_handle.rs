@@ -264,3 +264,25 @@ fn unsampled_spans_record_nothing() {
         assert!(c.spans().is_empty(), "{:#?}", c.spans());
     });
 }
+
+#[instrument(kind = "server")]
+fn serve() {}
+
+#[instrument(kind = "consumer")]
+async fn consume_one() {}
+
+#[test]
+fn kind_in_the_attribute() {
+    isolated("kind_in_the_attribute", T, || {
+        let (telemetry, c) = install(1.0);
+        serve();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(consume_one());
+        assert!(telemetry.flush(T).completed);
+        let spans = c.spans();
+        assert_eq!(one(&spans, "serve").kind, SpanKind::Server);
+        assert_eq!(one(&spans, "consume_one").kind, SpanKind::Consumer);
+    });
+}

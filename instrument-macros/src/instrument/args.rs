@@ -67,6 +67,8 @@ pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     pub(crate) level: Option<LitStr>,
     pub(crate) target: Option<LitStr>,
+    /// `kind = "server" | "client" | "producer" | "consumer" | "internal"`, checked here.
+    pub(crate) kind: Option<LitStr>,
     pub(crate) fields: Vec<Field>,
     pub(crate) skip: Vec<Ident>,
     pub(crate) skip_all: bool,
@@ -120,6 +122,19 @@ impl Args {
             ("name", m) => self.name = lit_str(m, errors),
             ("level", m) => self.level = lit_str(m, errors),
             ("target", m) => self.target = lit_str(m, errors),
+            ("kind", m) => {
+                self.kind = lit_str(m, errors);
+                if let Some(kind) = &self.kind {
+                    if !KINDS.contains(&kind.value().as_str()) {
+                        errors.spanned(
+                            kind,
+                            "unknown span kind; expected \"server\", \"client\", \"producer\", \
+                             \"consumer\" or \"internal\"",
+                        );
+                        self.kind = None;
+                    }
+                }
+            }
             ("fields", Meta::List(l)) => match l.parse_args_with(parse_fields) {
                 Ok(f) => self.fields.extend(f),
                 Err(e) => errors.push(e),
@@ -171,6 +186,9 @@ impl Args {
         }
     }
 }
+
+/// The values of `kind = "..."` (the runtime's `SpanKind` variants, lowercase).
+const KINDS: [&str; 5] = ["server", "client", "producer", "consumer", "internal"];
 
 /// How an argument is written, for "wrong form" errors.
 fn usage(name: &str) -> &'static str {

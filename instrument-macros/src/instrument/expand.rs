@@ -165,9 +165,21 @@ fn gen_open(args: &Args, n: &Names, is_async: bool) -> TokenStream {
         (false, Some(p)) => quote!(#krate::__private::Span::enter_with_parent(#callsite, #p)),
         (true, Some(p)) => quote!(#krate::__private::Span::start_with_parent(#callsite, #p)),
     };
+    // `kind = "..."` (validated in args.rs): kept only when sampled, by `Span::set_kind`.
+    let kind = args.kind.as_ref().map(|k| {
+        let variant = match k.value().as_str() {
+            "server" => quote!(Server),
+            "client" => quote!(Client),
+            "producer" => quote!(Producer),
+            "consumer" => quote!(Consumer),
+            _ => quote!(Internal),
+        };
+        quote! { #span.set_kind(#krate::__private::SpanKind::#variant); }
+    });
     quote! {
         #[allow(unused_mut)]
         let mut #span = #ctor;
+        #kind
     }
 }
 
