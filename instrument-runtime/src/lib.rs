@@ -118,9 +118,9 @@ pub use context::current::{
 };
 pub use context::future::{FutureExt, WithContext};
 pub use context::handle::{current_span, debug, display, CurrentSpan, DebugValue, DisplayValue};
+pub use context::id::{SpanId, TraceId};
 pub use context::manual::{span, EnteredSpan, Instrumented, ManualSpan, SpanBuilder};
 pub use data::{SpanKind, SpanStatus};
-pub use context::id::{SpanId, TraceId};
 pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
 pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;

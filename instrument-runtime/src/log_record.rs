@@ -223,8 +223,14 @@ mod bridge {
             visitor: &mut dyn log::kv::VisitSource<'kvs>,
         ) -> Result<(), log::kv::Error> {
             self.inner.visit(visitor)?;
-            visitor.visit_pair("trace_id".into(), log::kv::Value::from(self.trace_id.as_str()))?;
-            visitor.visit_pair("span_id".into(), log::kv::Value::from(self.span_id.as_str()))
+            visitor.visit_pair(
+                "trace_id".into(),
+                log::kv::Value::from(self.trace_id.as_str()),
+            )?;
+            visitor.visit_pair(
+                "span_id".into(),
+                log::kv::Value::from(self.span_id.as_str()),
+            )
         }
     }
 
@@ -293,9 +299,9 @@ mod bridge {
         let level = Level::from(record.level());
         let origin = Origin {
             target: match record.target() {
-                t if record.module_path_static() == Some(t) => Cow::Borrowed(
-                    record.module_path_static().unwrap_or_default(),
-                ),
+                t if record.module_path_static() == Some(t) => {
+                    Cow::Borrowed(record.module_path_static().unwrap_or_default())
+                }
                 t => Cow::Owned(t.to_owned()),
             },
             module_path: record.module_path_static(),

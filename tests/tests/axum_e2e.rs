@@ -76,18 +76,20 @@ fn axum_tower_http_request_is_one_trace() {
             .enable_all()
             .build()
             .unwrap();
-        let body = rt.block_on(
-            span("GET /users/{id}").kind(SpanKind::Server).instrument(async move {
+        let body = rt.block_on(span("GET /users/{id}").kind(SpanKind::Server).instrument(
+            async move {
                 let request = axum::http::Request::builder()
                     .uri("/users/7")
                     .body(Body::empty())
                     .unwrap();
                 let response = app.oneshot(request).await.unwrap();
                 assert_eq!(response.status(), 200);
-                let bytes = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+                let bytes = axum::body::to_bytes(response.into_body(), 1024)
+                    .await
+                    .unwrap();
                 String::from_utf8(bytes.to_vec()).unwrap()
-            }),
-        );
+            },
+        ));
         assert_eq!(body, "user-7");
         assert!(telemetry.flush(T).completed);
 
@@ -102,7 +104,13 @@ fn axum_tower_http_request_is_one_trace() {
         assert_eq!(inner.parent_span_id, Some(library.span_id));
         assert!(spans.iter().all(|s| s.trace_id == ours.trace_id));
         assert_eq!(library.target, "tower_http::trace::make_span");
-        let get = |k: &str| library.attributes.iter().find(|kv| kv.key == k).map(|kv| &kv.value);
+        let get = |k: &str| {
+            library
+                .attributes
+                .iter()
+                .find(|kv| kv.key == k)
+                .map(|kv| &kv.value)
+        };
         assert_eq!(get("method"), Some(&Value::from("GET")));
         assert_eq!(get("uri"), Some(&Value::from("/users/7")));
 
@@ -111,8 +119,17 @@ fn axum_tower_http_request_is_one_trace() {
         assert_eq!(loaded.len(), 1, "{logs:#?}");
         let l = loaded[0];
         assert_eq!(l.trace_id, Some(ours.trace_id));
-        assert_eq!(l.span_id, Some(library.span_id), "the handler runs in the request span");
-        let la = |k: &str| l.attributes.iter().find(|kv| kv.key == k).map(|kv| &kv.value);
+        assert_eq!(
+            l.span_id,
+            Some(library.span_id),
+            "the handler runs in the request span"
+        );
+        let la = |k: &str| {
+            l.attributes
+                .iter()
+                .find(|kv| kv.key == k)
+                .map(|kv| &kv.value)
+        };
         assert_eq!(la("user.id"), Some(&Value::I64(7)));
         assert_eq!(la("user.name"), Some(&Value::from("user-7")));
         // tower-http's own events (started/finished processing request, end of stream), in the
@@ -122,7 +139,9 @@ fn axum_tower_http_request_is_one_trace() {
             .filter(|l| l.target.starts_with("tower_http"))
             .collect();
         assert_eq!(lib_events.len(), 3, "{logs:#?}");
-        assert!(lib_events.iter().all(|e| e.span_id == Some(library.span_id)));
+        assert!(lib_events
+            .iter()
+            .all(|e| e.span_id == Some(library.span_id)));
         assert_eq!(logs.len(), 4);
 
         // The fmt layer printed the same four events, each with our ids.

@@ -82,7 +82,12 @@ fn key_values_are_attributes_and_the_users_logger_gets_every_record() {
             assert_eq!(logs.len(), 2, "{logs:#?}");
             let w = logs.iter().find(|l| l.body == "working").unwrap();
             assert_eq!(w.span_id, Some(spans[0].span_id));
-            let get = |k: &str| w.attributes.iter().find(|kv| kv.key == k).map(|kv| &kv.value);
+            let get = |k: &str| {
+                w.attributes
+                    .iter()
+                    .find(|kv| kv.key == k)
+                    .map(|kv| &kv.value)
+            };
             assert_eq!(get("user"), Some(&Value::I64(7)));
             assert_eq!(get("ratio"), Some(&Value::F64(0.5)));
             assert_eq!(get("admin"), Some(&Value::Bool(false)));
@@ -93,7 +98,10 @@ fn key_values_are_attributes_and_the_users_logger_gets_every_record() {
             assert_eq!(got.len(), 3, "{got:?}");
             assert_eq!(got[0].1, "working");
             let kv: Vec<_> = got[0].2.iter().map(|(k, _)| k.as_str()).collect();
-            assert_eq!(kv, ["user", "ratio", "admin", "name", "trace_id", "span_id"]);
+            assert_eq!(
+                kv,
+                ["user", "ratio", "admin", "name", "trace_id", "span_id"]
+            );
             assert_eq!(got[0].2[4].1, spans[0].trace_id.to_string());
             assert_eq!(got[0].2[5].1, spans[0].span_id.to_string());
             assert_eq!(got[1].0, log::Level::Debug);
@@ -106,8 +114,14 @@ fn key_values_are_attributes_and_the_users_logger_gets_every_record() {
 
 #[test]
 fn install_reports_a_foreign_logger_instead_of_pretending() {
-    isolated("install_reports_a_foreign_logger_instead_of_pretending", T, || {
-        log::set_boxed_logger(Box::new(UserLogger::default())).unwrap();
-        assert!(!instrument_runtime::log_bridge::install(log::LevelFilter::Info));
-    });
+    isolated(
+        "install_reports_a_foreign_logger_instead_of_pretending",
+        T,
+        || {
+            log::set_boxed_logger(Box::new(UserLogger::default())).unwrap();
+            assert!(!instrument_runtime::log_bridge::install(
+                log::LevelFilter::Info
+            ));
+        },
+    );
 }

@@ -96,11 +96,19 @@ fn kind_events_links_reach_the_receiver_and_the_exporters_tracing_is_not_exporte
             drop(telemetry);
             drop(receiver);
 
-            let spans = items(&signal(&lines, "traces"), "resourceSpans", "scopeSpans", "spans");
+            let spans = items(
+                &signal(&lines, "traces"),
+                "resourceSpans",
+                "scopeSpans",
+                "spans",
+            );
             assert_eq!(spans.len(), 1 + 2 * 2, "{spans:#?}");
             let producer_json = find(&spans, "name", "enqueue");
             assert_eq!(producer_json["kind"], "SPAN_KIND_PRODUCER");
-            let orders: Vec<_> = spans.iter().filter(|s| s["name"] == "handle_order").collect();
+            let orders: Vec<_> = spans
+                .iter()
+                .filter(|s| s["name"] == "handle_order")
+                .collect();
             assert_eq!(orders.len(), 2);
             for o in &orders {
                 assert_eq!(o["kind"], "SPAN_KIND_SERVER", "{o}");
@@ -119,10 +127,20 @@ fn kind_events_links_reach_the_receiver_and_the_exporters_tracing_is_not_exporte
             assert_eq!(libs.len(), 2);
             assert!(libs.iter().all(|l| l["kind"] == "SPAN_KIND_CLIENT"));
 
-            let logs = items(&signal(&lines, "logs"), "resourceLogs", "scopeLogs", "logRecords");
-            let bodies: Vec<_> = logs.iter().map(|l| l["body"]["stringValue"].clone()).collect();
+            let logs = items(
+                &signal(&lines, "logs"),
+                "resourceLogs",
+                "scopeLogs",
+                "logRecords",
+            );
+            let bodies: Vec<_> = logs
+                .iter()
+                .map(|l| l["body"]["stringValue"].clone())
+                .collect();
             assert_eq!(logs.len(), 2, "only the application's events: {bodies:?}");
-            assert!(logs.iter().all(|l| l["body"]["stringValue"] == "calling the library"));
+            assert!(logs
+                .iter()
+                .all(|l| l["body"]["stringValue"] == "calling the library"));
             let scopes: Vec<String> = signal(&lines, "logs")
                 .iter()
                 .flat_map(|r| array(&r["resourceLogs"]).to_vec())

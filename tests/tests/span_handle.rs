@@ -115,7 +115,10 @@ fn manual_guard_closure_links_and_kind() {
             current_span().record("late", true); // through the handle
             s.add_event("sent", &[]);
         }
-        assert!(current_span_context().is_none(), "guard restored the previous span");
+        assert!(
+            current_span_context().is_none(),
+            "guard restored the previous span"
+        );
         let v = span("consume")
             .kind(SpanKind::Consumer)
             .root()
@@ -198,7 +201,10 @@ fn async_manual_span_follows_the_future() {
             assert_eq!(attr(f, "after.await"), Some(&Value::I64(1)));
         }
         let never = one(&spans, "never");
-        assert_eq!(attr(never, "instrument.cancelled"), Some(&Value::Bool(true)));
+        assert_eq!(
+            attr(never, "instrument.cancelled"),
+            Some(&Value::Bool(true))
+        );
     });
 }
 
@@ -215,8 +221,10 @@ fn limits_are_enforced_and_counted() {
             for i in 0..(MAX_SPAN_ATTRIBUTES + 5) {
                 handle.record(format!("k{i}"), 0); // existing keys: replaced, not dropped
             }
-            let many: Vec<(&'static str, &dyn instrument_runtime::FieldValue)> =
-                (0..MAX_EVENT_ATTRIBUTES + 3).map(|_| ("a", &1 as _)).collect();
+            let many: Vec<(&'static str, &dyn instrument_runtime::FieldValue)> = (0
+                ..MAX_EVENT_ATTRIBUTES + 3)
+                .map(|_| ("a", &1 as _))
+                .collect();
             for _ in 0..130 {
                 handle.add_event("e", &many);
             }
@@ -257,7 +265,10 @@ fn unsampled_spans_record_nothing() {
             current_span().record("z", display(Panics));
             current_span().add_event("e", &[("v", &display(Panics))]);
             current_span().set_error(&Panics);
-            assert!(current_span().context().is_some(), "unsampled spans still have ids");
+            assert!(
+                current_span().context().is_some(),
+                "unsampled spans still have ids"
+            );
         }
         assert_eq!(handler(1), 1);
         assert!(telemetry.flush(T).completed);

@@ -10,7 +10,9 @@ use std::time::Duration;
 use instrument_runtime::export::{LogData, SpanData, Value};
 use instrument_runtime::testing::{Collected, TestExporter};
 use instrument_runtime::tracing_bridge::{layer, WithTraceIds};
-use instrument_runtime::{current_span, current_span_context, instrument, Level, SpanContext, SpanKind, Telemetry};
+use instrument_runtime::{
+    current_span, current_span_context, instrument, Level, SpanContext, SpanKind, Telemetry,
+};
 use instrument_tests::isolated;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -82,12 +84,21 @@ fn ours_inside() -> SpanContext {
 #[instrument]
 fn outer() -> (SpanContext, SpanContext) {
     let outer_ctx = current_span_context().unwrap();
-    let span = tracing::info_span!("db.query", db.system = "postgres", db.rows = tracing::field::Empty, otel.kind = "client");
+    let span = tracing::info_span!(
+        "db.query",
+        db.system = "postgres",
+        db.rows = tracing::field::Empty,
+        otel.kind = "client"
+    );
     let inner_ctx = span.in_scope(|| {
         span.record("db.rows", 42);
         ours_inside()
     });
-    assert_eq!(current_span_context(), Some(outer_ctx), "exit restored our span");
+    assert_eq!(
+        current_span_context(),
+        Some(outer_ctx),
+        "exit restored our span"
+    );
     (outer_ctx, inner_ctx)
 }
 
@@ -109,12 +120,27 @@ fn tracing_spans_and_events_join_our_trace() {
         let q = one(&spans, "db.query");
         let i = one(&spans, "ours_inside");
         assert_eq!(o.span_id, outer_ctx.span_id);
-        assert_eq!(q.parent_span_id, Some(o.span_id), "tracing span is a child of ours");
-        assert_eq!(i.parent_span_id, Some(q.span_id), "ours is a child of the tracing span");
+        assert_eq!(
+            q.parent_span_id,
+            Some(o.span_id),
+            "tracing span is a child of ours"
+        );
+        assert_eq!(
+            i.parent_span_id,
+            Some(q.span_id),
+            "ours is a child of the tracing span"
+        );
         assert_eq!(i.span_id, inner_ctx.span_id);
         assert!(q.trace_id == o.trace_id && i.trace_id == o.trace_id);
-        assert_eq!(attr(&q.attributes, "db.system"), Some(&Value::from("postgres")));
-        assert_eq!(attr(&q.attributes, "db.rows"), Some(&Value::I64(42)), "recorded later");
+        assert_eq!(
+            attr(&q.attributes, "db.system"),
+            Some(&Value::from("postgres"))
+        );
+        assert_eq!(
+            attr(&q.attributes, "db.rows"),
+            Some(&Value::I64(42)),
+            "recorded later"
+        );
         assert_eq!(q.kind, SpanKind::Client);
         assert!(q.start_unix_nanos >= o.start_unix_nanos && q.end_unix_nanos <= o.end_unix_nanos);
         assert!(i.start_unix_nanos >= q.start_unix_nanos && i.end_unix_nanos <= q.end_unix_nanos);
@@ -129,16 +155,27 @@ fn tracing_spans_and_events_join_our_trace() {
         assert_eq!(done.level, Level::Info);
         assert_eq!(attr(&done.attributes, "rows"), Some(&Value::I64(3)));
         assert_eq!(attr(&done.attributes, "table"), Some(&Value::from("users")));
-        assert_eq!(done.attributes.len(), 2, "message is the body, not an attribute");
+        assert_eq!(
+            done.attributes.len(),
+            2,
+            "message is the body, not an attribute"
+        );
         assert_eq!(done.target, module_path!());
         let outside = log_with_body(&logs, "outside any span");
         assert_eq!(outside.trace_id, None);
         assert_eq!(outside.level, Level::Warn);
         assert_eq!(outside.line, Some(line));
-        assert!(outside.file.as_deref().unwrap().ends_with("tracing_bridge.rs"));
+        assert!(outside
+            .file
+            .as_deref()
+            .unwrap()
+            .ends_with("tracing_bridge.rs"));
         assert_eq!(attr(&outside.attributes, "code"), Some(&Value::I64(7)));
         assert_eq!(attr(&outside.attributes, "ok"), Some(&Value::Bool(true)));
-        assert_eq!(log_with_body(&logs, "kept: warn passes noisy=warn").target, "noisy");
+        assert_eq!(
+            log_with_body(&logs, "kept: warn passes noisy=warn").target,
+            "noisy"
+        );
 
         // The fmt layer printed the same events, with our ids.
         let text = printed.text();
@@ -149,7 +186,10 @@ fn tracing_spans_and_events_join_our_trace() {
             "{done_line}"
         );
         assert!(done_line.contains("rows=3"), "{done_line}");
-        let outside_line = text.lines().find(|l| l.contains("outside any span")).unwrap();
+        let outside_line = text
+            .lines()
+            .find(|l| l.contains("outside any span"))
+            .unwrap();
         assert!(!outside_line.contains("trace_id="), "{outside_line}");
     });
 }
@@ -163,62 +203,72 @@ async fn leaf_async() -> u32 {
 
 #[test]
 fn tracing_instrument_carries_the_span_across_await() {
-    isolated("tracing_instrument_carries_the_span_across_await", T, || {
-        let (telemetry, c, _printed) = install();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let producer = tracing::info_span!("producer");
-        let producer_id = producer.id();
-        rt.block_on(async {
-            let tasks: Vec<_> = (0..4)
-                .map(|n| {
-                    let span = tracing::info_span!("request", n);
-                    span.follows_from(producer_id.clone());
-                    // Spelled out: with `tracing::Instrument` imported, `#[instrument]`'s
-                    // expansion picks that trait's `instrument` (see the report).
-                    tokio::spawn(tracing::Instrument::instrument(
-                        async move {
-                            let a = leaf_async().await;
-                            tokio::task::yield_now().await;
-                            current_span().record("late.handle", true);
-                            a + leaf_async().await
-                        },
-                        span,
-                    ))
-                })
-                .collect();
-            for t in tasks {
-                assert_eq!(t.await.unwrap(), 2);
+    isolated(
+        "tracing_instrument_carries_the_span_across_await",
+        T,
+        || {
+            let (telemetry, c, _printed) = install();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let producer = tracing::info_span!("producer");
+            let producer_id = producer.id();
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..4)
+                    .map(|n| {
+                        let span = tracing::info_span!("request", n);
+                        span.follows_from(producer_id.clone());
+                        // Spelled out: with `tracing::Instrument` imported, `#[instrument]`'s
+                        // expansion picks that trait's `instrument` (see the report).
+                        tokio::spawn(tracing::Instrument::instrument(
+                            async move {
+                                let a = leaf_async().await;
+                                tokio::task::yield_now().await;
+                                current_span().record("late.handle", true);
+                                a + leaf_async().await
+                            },
+                            span,
+                        ))
+                    })
+                    .collect();
+                for t in tasks {
+                    assert_eq!(t.await.unwrap(), 2);
+                }
+            });
+            drop(producer);
+            assert!(telemetry.flush(T).completed);
+            let spans = c.spans();
+            assert_eq!(spans.len(), 4 + 8 + 1, "{spans:#?}");
+            let p = one(&spans, "producer");
+            let requests: Vec<_> = spans.iter().filter(|s| s.name == "request").collect();
+            assert_eq!(requests.len(), 4);
+            for r in &requests {
+                assert_eq!(attr(&r.attributes, "late.handle"), Some(&Value::Bool(true)));
+                assert_eq!(r.links.len(), 1);
+                assert_eq!(r.links[0].span_id, p.span_id);
+                let kids: Vec<_> = spans
+                    .iter()
+                    .filter(|s| s.parent_span_id == Some(r.span_id))
+                    .collect();
+                assert_eq!(
+                    kids.len(),
+                    2,
+                    "both leaf calls are children of their request"
+                );
+                assert!(kids
+                    .iter()
+                    .all(|k| k.name == "leaf_async" && k.trace_id == r.trace_id));
             }
-        });
-        drop(producer);
-        assert!(telemetry.flush(T).completed);
-        let spans = c.spans();
-        assert_eq!(spans.len(), 4 + 8 + 1, "{spans:#?}");
-        let p = one(&spans, "producer");
-        let requests: Vec<_> = spans.iter().filter(|s| s.name == "request").collect();
-        assert_eq!(requests.len(), 4);
-        for r in &requests {
-            assert_eq!(attr(&r.attributes, "late.handle"), Some(&Value::Bool(true)));
-            assert_eq!(r.links.len(), 1);
-            assert_eq!(r.links[0].span_id, p.span_id);
-            let kids: Vec<_> = spans
-                .iter()
-                .filter(|s| s.parent_span_id == Some(r.span_id))
-                .collect();
-            assert_eq!(kids.len(), 2, "both leaf calls are children of their request");
-            assert!(kids.iter().all(|k| k.name == "leaf_async" && k.trace_id == r.trace_id));
-        }
-        let logs = c.logs();
-        assert_eq!(logs.len(), 8);
-        for l in &logs {
-            let s = spans.iter().find(|s| Some(s.span_id) == l.span_id).unwrap();
-            assert_eq!(s.name, "leaf_async");
-        }
-    });
+            let logs = c.logs();
+            assert_eq!(logs.len(), 8);
+            for l in &logs {
+                let s = spans.iter().find(|s| Some(s.span_id) == l.span_id).unwrap();
+                assert_eq!(s.name, "leaf_async");
+            }
+        },
+    );
 }
 
 #[instrument]
@@ -229,16 +279,20 @@ fn logs_with_log_crate() {
 
 #[test]
 fn our_log_records_keep_their_ids_with_a_subscriber() {
-    isolated("our_log_records_keep_their_ids_with_a_subscriber", T, || {
-        let (telemetry, c, _printed) = install();
-        logs_with_log_crate();
-        assert!(telemetry.flush(T).completed);
-        let spans = c.spans();
-        let lib = one(&spans, "lib");
-        let logs = c.logs();
-        assert_eq!(logs.len(), 1, "{logs:#?}");
-        assert_eq!(logs[0].span_id, Some(lib.span_id));
-        assert_eq!(logs[0].trace_id, Some(lib.trace_id));
-        assert_eq!(attr(&logs[0].attributes, "user"), Some(&Value::I64(5)));
-    });
+    isolated(
+        "our_log_records_keep_their_ids_with_a_subscriber",
+        T,
+        || {
+            let (telemetry, c, _printed) = install();
+            logs_with_log_crate();
+            assert!(telemetry.flush(T).completed);
+            let spans = c.spans();
+            let lib = one(&spans, "lib");
+            let logs = c.logs();
+            assert_eq!(logs.len(), 1, "{logs:#?}");
+            assert_eq!(logs[0].span_id, Some(lib.span_id));
+            assert_eq!(logs[0].trace_id, Some(lib.trace_id));
+            assert_eq!(attr(&logs[0].attributes, "user"), Some(&Value::I64(5)));
+        },
+    );
 }

@@ -123,7 +123,10 @@ impl SpanExtras {
         if later.status.is_some() {
             self.status = later.status;
         }
-        self.dropped.attributes = self.dropped.attributes.saturating_add(later.dropped.attributes);
+        self.dropped.attributes = self
+            .dropped
+            .attributes
+            .saturating_add(later.dropped.attributes);
         self.dropped.events = self.dropped.events.saturating_add(later.dropped.events);
         self.dropped.links = self.dropped.links.saturating_add(later.dropped.links);
     }

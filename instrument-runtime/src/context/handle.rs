@@ -156,7 +156,7 @@ pub(crate) fn link(ctx: SpanContext) -> SpanLink {
     }
 }
 
-/// Applies `f` to `extras`, made if absent (for spans that own their extras).
+/// `extras`, made if absent (for spans that own their extras).
 pub(crate) fn own(extras: &mut Option<Box<SpanExtras>>) -> &mut SpanExtras {
     extras.get_or_insert_with(Default::default)
 }

@@ -200,7 +200,11 @@ impl ManualSpan {
     }
 
     /// Adds an event, timestamped now.
-    pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: EventAttributes<'_>) {
+    pub fn add_event(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        attributes: EventAttributes<'_>,
+    ) {
         if self.is_sampled() {
             let event = handle::event(name.into(), attributes);
             own(&mut self.extras).add_event(event);
@@ -340,13 +344,35 @@ pub(crate) enum CallsiteKey {
     Tracing(usize),
 }
 
+thread_local! {
+    /// This thread's view of [`CALLSITES`], so a sampled span's end locks the table only the
+    /// first time this thread ends a span of that callsite.
+    static SEEN: std::cell::RefCell<HashMap<CallsiteKey, &'static Callsite>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
 /// The interned callsite of `key`, made by `make` the first time.
 pub(crate) fn intern(key: CallsiteKey, make: impl FnOnce() -> Callsite) -> &'static Callsite {
-    let mut table = CALLSITES.lock().unwrap_or_else(|p| p.into_inner());
-    table
-        .get_or_insert_with(HashMap::new)
-        .entry(key)
-        .or_insert_with(|| Box::leak(Box::new(make())))
+    let cached = SEEN
+        .try_with(|seen| seen.try_borrow().ok().and_then(|m| m.get(&key).copied()))
+        .ok()
+        .flatten();
+    if let Some(callsite) = cached {
+        return callsite;
+    }
+    let callsite = {
+        let mut table = CALLSITES.lock().unwrap_or_else(|p| p.into_inner());
+        *table
+            .get_or_insert_with(HashMap::new)
+            .entry(key)
+            .or_insert_with(|| Box::leak(Box::new(make())))
+    };
+    let _ = SEEN.try_with(|seen| {
+        if let Ok(mut m) = seen.try_borrow_mut() {
+            m.insert(key, callsite);
+        }
+    });
+    callsite
 }
 
 fn manual_callsite(meta: &Meta) -> &'static Callsite {

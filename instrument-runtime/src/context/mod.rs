@@ -3,8 +3,8 @@
 pub(crate) mod current;
 pub(crate) mod future;
 pub mod handle;
-pub mod manual;
 pub mod id;
+pub mod manual;
 pub(crate) mod span;
 pub(crate) mod span_context;
 pub(crate) mod store;

@@ -76,10 +76,7 @@ fn take_slow(span_id: u64) -> Option<Box<SpanExtras>> {
 
 /// `own` with the pending extras of `span_id` folded in (what an ending span records).
 #[inline]
-pub(crate) fn merge_into(
-    span_id: u64,
-    own: Option<Box<SpanExtras>>,
-) -> Option<Box<SpanExtras>> {
+pub(crate) fn merge_into(span_id: u64, own: Option<Box<SpanExtras>>) -> Option<Box<SpanExtras>> {
     match (own, take(span_id)) {
         (own, None) => own,
         (None, Some(later)) => Some(later),

@@ -428,7 +428,11 @@ where
             // record are kept as attributes instead.
             module_path: if from_log { None } else { meta.module_path() },
             file: if from_log { None } else { meta.file() },
-            line: if from_log { fields.log_line } else { meta.line() },
+            line: if from_log {
+                fields.log_line
+            } else {
+                meta.line()
+            },
         };
         let mut attrs = std::mem::take(&mut fields.attributes);
         if let Some(m) = fields.log_module.take() {
