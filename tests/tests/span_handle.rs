@@ -297,3 +297,60 @@ fn kind_in_the_attribute() {
         assert_eq!(one(&spans, "consume_one").kind, SpanKind::Consumer);
     });
 }
+
+/// A writer shared with the test.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn stdout_json_shows_kind_events_links_and_dropped() {
+    isolated("stdout_json_shows_kind_events_links_and_dropped", T, || {
+        use instrument_runtime::export::stdout::{StdoutExporter, StdoutMode};
+        let out = Shared::default();
+        let telemetry = instrument_runtime::builder()
+            .exporter(StdoutExporter::with_writer(out.clone(), StdoutMode::Json))
+            .install()
+            .unwrap();
+        let first = span("first").start();
+        let first_ctx = first.context();
+        first.end();
+        {
+            let mut s = span("second")
+                .kind(SpanKind::Client)
+                .follows_from(first_ctx)
+                .entered();
+            s.add_event("sent", &[("bytes", &10)]);
+            for _ in 0..(instrument_runtime::context::handle::MAX_SPAN_LINKS) {
+                s.follows_from(first_ctx);
+            }
+        }
+        assert!(telemetry.flush(T).completed);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|v: &serde_json::Value| v["kind"] == "span")
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let first = lines.iter().find(|l| l["name"] == "first").unwrap();
+        assert!(first.get("span_kind").is_none() && first.get("events").is_none());
+        let second = lines.iter().find(|l| l["name"] == "second").unwrap();
+        assert_eq!(second["span_kind"], "client");
+        assert_eq!(second["events"][0]["name"], "sent");
+        assert_eq!(second["events"][0]["attributes"]["bytes"], 10);
+        assert_eq!(second["links"].as_array().unwrap().len(), 128);
+        assert_eq!(second["links"][0]["span_id"], first["span_id"]);
+        assert_eq!(second["dropped"]["links"], 1);
+        assert_eq!(second["dropped"]["events"], 0);
+    });
+}
