@@ -296,3 +296,32 @@ fn our_log_records_keep_their_ids_with_a_subscriber() {
         },
     );
 }
+
+#[test]
+fn unsampled_tracing_spans_export_nothing_but_keep_the_context() {
+    isolated(
+        "unsampled_tracing_spans_export_nothing_but_keep_the_context",
+        T,
+        || {
+            let (exporter, c) = TestExporter::new();
+            let telemetry = instrument_runtime::builder()
+                .exporter(exporter)
+                .sample_ratio(0.0)
+                .install()
+                .unwrap();
+            let subscriber = tracing_subscriber::registry().with(layer());
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            let span = tracing::info_span!("lib", n = tracing::field::Empty);
+            let (outer, inner) = span.in_scope(|| {
+                span.record("n", 1);
+                (current_span_context().unwrap(), ours_inside())
+            });
+            assert!(!outer.is_sampled());
+            assert_eq!(inner.trace_id, outer.trace_id, "same trace, unsampled");
+            assert!(current_span_context().is_none());
+            drop(span);
+            assert!(telemetry.flush(T).completed);
+            assert!(c.spans().is_empty(), "{:#?}", c.spans());
+        },
+    );
+}

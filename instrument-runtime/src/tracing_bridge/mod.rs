@@ -293,20 +293,23 @@ where
         } else {
             0
         };
-        let mut state = BridgeSpan {
-            ctx: opened.ctx,
-            parent_span_id,
-            start: Instant::now(),
-            extras: None,
-        };
-        if opened.ctx.is_sampled() && !attrs.fields().is_empty() {
-            let mut extras = Box::<SpanExtras>::default();
-            attrs.record(&mut SpanFields(&mut extras));
-            state.extras = Some(extras);
-        }
         let mut ext = span.extensions_mut();
         ext.insert(opened.ctx);
-        ext.insert(state);
+        // An unsampled span needs only its context (for its children and while entered).
+        if opened.ctx.is_sampled() {
+            let mut state = BridgeSpan {
+                ctx: opened.ctx,
+                parent_span_id,
+                start: Instant::now(),
+                extras: None,
+            };
+            if !attrs.fields().is_empty() {
+                let mut extras = Box::<SpanExtras>::default();
+                attrs.record(&mut SpanFields(&mut extras));
+                state.extras = Some(extras);
+            }
+            ext.insert(state);
+        }
     }
 
     fn on_record(&self, id: &Id, values: &Values<'_>, ctx: Context<'_, S>) {
