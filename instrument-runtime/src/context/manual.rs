@@ -341,6 +341,7 @@ pub(crate) enum CallsiteKey {
     /// A manual span: name (address, length), target, location and level.
     Manual(usize, usize, usize, usize, u8),
     /// A `tracing` callsite: the address of its `'static` metadata.
+    #[cfg(feature = "tracing")]
     Tracing(usize),
 }
 
