@@ -11,9 +11,12 @@ use instrument_tests::isolated;
 
 const T: Duration = Duration::from_secs(30);
 
-/// A user's logger: keeps (level, message, key-values) of what it is given.
+/// One record as the user's logger saw it: level, message, key-values.
+type Seen = (log::Level, String, Vec<(String, String)>);
+
+/// A user's logger: keeps what it is given.
 #[derive(Clone, Default)]
-struct UserLogger(Arc<Mutex<Vec<(log::Level, String, Vec<(String, String)>)>>>);
+struct UserLogger(Arc<Mutex<Vec<Seen>>>);
 
 impl log::Log for UserLogger {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
