@@ -325,3 +325,43 @@ fn unsampled_tracing_spans_export_nothing_but_keep_the_context() {
         },
     );
 }
+
+#[instrument]
+fn logs_through_log_tracer() -> (SpanContext, u32) {
+    let line = line!() + 1;
+    log::warn!(target: "legacy", "from a log user");
+    (current_span_context().unwrap(), line)
+}
+
+/// `tracing-log`'s `LogTracer` took the `log` logger first (what `fmt().init()` does): `log`
+/// records reach the bridge as `tracing` events and still carry our ids and their origin.
+#[test]
+fn log_records_through_log_tracer_keep_ids_and_origin() {
+    isolated(
+        "log_records_through_log_tracer_keep_ids_and_origin",
+        T,
+        || {
+            tracing_log::LogTracer::init().unwrap();
+            let (exporter, c) = TestExporter::new();
+            let telemetry = instrument_runtime::builder()
+                .exporter(exporter)
+                .install()
+                .unwrap();
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer()))
+                .unwrap();
+            let (ctx, line) = logs_through_log_tracer();
+            assert!(telemetry.flush(T).completed);
+            let logs = c.logs();
+            assert_eq!(logs.len(), 1, "{logs:#?}");
+            let l = &logs[0];
+            assert_eq!(l.body, "from a log user");
+            assert_eq!(l.span_id, Some(ctx.span_id));
+            assert_eq!(l.trace_id, Some(ctx.trace_id));
+            assert_eq!(l.target, "legacy");
+            assert_eq!(l.level, Level::Warn);
+            assert_eq!(l.line, Some(line), "the log call's line, not tracing-log's");
+            assert!(attr(&l.attributes, "code.file.path").is_some());
+            assert!(l.attributes.iter().all(|kv| !kv.key.starts_with("log.")));
+        },
+    );
+}
