@@ -418,7 +418,10 @@ where
         };
         let at = Instant::now();
         let meta = event.metadata();
-        let mut fields = EventFields::default();
+        let mut fields = EventFields {
+            attributes: Vec::with_capacity(meta.fields().len().saturating_sub(1)),
+            ..EventFields::default()
+        };
         event.record(&mut fields);
         let level = level(meta.level());
         let from_log = fields.log_target.is_some();
