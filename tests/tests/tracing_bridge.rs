@@ -365,3 +365,42 @@ fn log_records_through_log_tracer_keep_ids_and_origin() {
         },
     );
 }
+
+/// A field whose `Debug` emits an event under the span being recorded.
+struct Noisy(tracing::Span);
+
+impl std::fmt::Debug for Noisy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        tracing::info!(parent: &self.0, "from debug");
+        f.write_str("noisy")
+    }
+}
+
+#[test]
+fn a_field_debug_that_emits_an_event_does_not_deadlock() {
+    isolated(
+        "a_field_debug_that_emits_an_event_does_not_deadlock",
+        Duration::from_secs(20),
+        || {
+            // The bridge alone: tracing-subscriber's fmt layer itself formats recorded fields
+            // with the span's extensions locked, so next to it this case deadlocks anyway.
+            let (exporter, c) = TestExporter::new();
+            let telemetry = instrument_runtime::builder()
+                .exporter(exporter)
+                .install()
+                .unwrap();
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer()))
+                .unwrap();
+            let span = tracing::info_span!("s", x = tracing::field::Empty);
+            span.record("x", tracing::field::debug(Noisy(span.clone())));
+            drop(span);
+            assert!(telemetry.flush(T).completed);
+            let spans = c.spans();
+            let s = one(&spans, "s");
+            assert_eq!(attr(&s.attributes, "x"), Some(&Value::from("noisy")));
+            let logs = c.logs();
+            assert_eq!(logs.len(), 1);
+            assert_eq!(logs[0].span_id, Some(s.span_id));
+        },
+    );
+}

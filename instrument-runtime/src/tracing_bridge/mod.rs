@@ -293,10 +293,9 @@ where
         } else {
             0
         };
-        let mut ext = span.extensions_mut();
-        ext.insert(opened.ctx);
-        // An unsampled span needs only its context (for its children and while entered).
-        if opened.ctx.is_sampled() {
+        // Fields are visited (user `Debug` impls run) before the extensions are locked: a
+        // `Debug` impl that emits a `tracing` event must not find them locked.
+        let state = opened.ctx.is_sampled().then(|| {
             let mut state = BridgeSpan {
                 ctx: opened.ctx,
                 parent_span_id,
@@ -308,6 +307,12 @@ where
                 attrs.record(&mut SpanFields(&mut extras));
                 state.extras = Some(extras);
             }
+            state
+        });
+        let mut ext = span.extensions_mut();
+        ext.insert(opened.ctx);
+        // An unsampled span needs only its context (for its children and while entered).
+        if let Some(state) = state {
             ext.insert(state);
         }
     }
@@ -316,12 +321,22 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
+        let sampled = span
+            .extensions()
+            .get::<BridgeSpan>()
+            .is_some_and(|s| s.ctx.is_sampled());
+        if !sampled {
+            return;
+        }
+        // Visited outside the extensions' lock (user `Debug` impls run here), then merged.
+        let mut later = SpanExtras::default();
+        values.record(&mut SpanFields(&mut later));
         let mut ext = span.extensions_mut();
         if let Some(state) = ext.get_mut::<BridgeSpan>() {
-            if state.ctx.is_sampled() {
-                let extras = state.extras.get_or_insert_with(Default::default);
-                values.record(&mut SpanFields(extras));
-            }
+            state
+                .extras
+                .get_or_insert_with(Default::default)
+                .merge(later);
         }
     }
 
