@@ -1,6 +1,6 @@
 //! Cost of a `tracing::info!` with two fields, through the `tracing` bridge inside one of our
 //! sampled spans (the record goes through the ring to the exporter thread), against `tracing`
-//! + `tracing_subscriber::registry()` with a fmt-less layer: one that does nothing with the
+//! with `tracing_subscriber::registry()` and a fmt-less layer: one that does nothing with the
 //! event (pure dispatch) and one that visits its fields into a `Vec` (the least a layer that
 //! keeps the event does). Each configuration is its own scoped dispatcher in one process, so
 //! every row pays the same scoped-dispatch lookup; the uninstrumented fn is the floor.
