@@ -120,11 +120,21 @@ mod level;
 mod limits;
 mod local;
 mod log_record;
+/// The `log` bridge (feature `log`): installed by `init()`; [`log_bridge::forward_to`]
+/// composes it with a logger you already have.
+#[cfg(feature = "log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "log")))]
+pub mod log_bridge {
+    pub use crate::log_record::{forward_to, install};
+}
 mod metrics;
 mod pipeline;
 pub mod propagation;
 mod stats;
 mod switches;
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod tracing_bridge;
 
 pub use instrument_macros::instrument;
 /// Derives [`Label`](trait@Label) for a fieldless enum (see the trait for the rules).
@@ -136,7 +146,10 @@ pub use context::current::{
     current_span_context, current_span_id, current_trace_id, SpanContext, FLAG_SAMPLED,
 };
 pub use context::future::{FutureExt, WithContext};
+pub use context::handle::{current_span, debug, display, CurrentSpan, DebugValue, DisplayValue};
 pub use context::id::{SpanId, TraceId};
+pub use context::manual::{span, EnteredSpan, Instrumented, ManualSpan, SpanBuilder};
+pub use data::{SpanKind, SpanStatus};
 pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
 pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;

@@ -400,7 +400,7 @@ impl Recipe {
         };
         if !crate::log_record::install_log_bridge(level) {
             config::warn_once(
-                "another `log` logger is installed; log records will not carry trace ids".into(),
+                "another `log` logger is installed; log records will not carry trace ids (give that logger to `instrument_runtime::log_bridge::forward_to` instead of installing it)".into(),
             );
         }
     }

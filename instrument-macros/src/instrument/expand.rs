@@ -280,9 +280,21 @@ impl Work<'_> {
             (false, Some(p)) => quote!(#span_ty::enter_with_parent(#callsite, #p)),
             (true, Some(p)) => quote!(#span_ty::start_with_parent(#callsite, #p)),
         };
+        // `kind = "..."` (validated in args.rs): kept only when sampled, by `Span::set_kind`.
+        let kind = self.args.kind.as_ref().map(|k| {
+            let variant = match k.value().as_str() {
+                "server" => quote!(Server),
+                "client" => quote!(Client),
+                "producer" => quote!(Producer),
+                "consumer" => quote!(Consumer),
+                _ => quote!(Internal),
+            };
+            quote! { #span_ty::set_kind(&mut #span, #krate::__private::SpanKind::#variant); }
+        });
         quote! {
             #[allow(unused_mut)]
             let mut #span = #ctor;
+            #kind
         }
     }
 

@@ -118,6 +118,24 @@ impl Span {
             });
     }
 
+    /// Sets the span's kind (`kind = "server"`); kept only when sampled.
+    #[inline]
+    pub fn set_kind(&mut self, kind: crate::data::SpanKind) {
+        if self.is_sampled() {
+            self.extras.get_or_insert_with(Default::default).kind = Some(kind);
+        }
+    }
+
+    /// Links the span to another span it follows from (`follows_from = ...`); kept only when
+    /// sampled, an invalid context is ignored.
+    pub fn add_link(&mut self, other: SpanContext) {
+        if self.is_sampled() && other.is_valid() {
+            self.extras
+                .get_or_insert_with(Default::default)
+                .add_link(crate::context::handle::link(other));
+        }
+    }
+
     /// Records the return value's `Debug` form as attribute `return` (the `ret` argument).
     pub fn record_return(&mut self, value: &dyn fmt::Debug) {
         if self.is_sampled() {
@@ -183,7 +201,9 @@ impl Span {
         outcome: Outcome,
         cancelled: bool,
     ) -> (Record, Priority) {
-        let mut extras = self.extras.take();
+        // Records made through the span handle while this span was current join its own.
+        let mut extras =
+            crate::context::store::merge_into(self.ctx.span_id.to_u64(), self.extras.take());
         if cancelled {
             extras
                 .get_or_insert_with(Default::default)
