@@ -90,6 +90,7 @@ fn batch() -> Batch {
             end_unix_nanos: 1_700_000_000_000_000_000 + i * 1000 + 700,
             status: SpanStatus::Unset,
             attributes: vec![KeyValue::new("method", "get")],
+            ..Default::default()
         })
         .collect();
     Batch {

@@ -1,5 +1,14 @@
-//! Error accumulation: every check adds to one list, so the user sees all mistakes of an
-//! attribute in one build (serde_derive's `Ctxt`).
+//! The error accumulator of one macro invocation (serde_derive's `Ctxt`): every stage (parse,
+//! validate) adds to it, spanned on the offending token, so the user sees all mistakes of an
+//! attribute in one build; [`Errors::finish`] ends the invocation with either the expansion or
+//! every error followed by a fallback item. Both macros use it the same way:
+//!
+//! ```text
+//! let mut errors = Errors::default();
+//! let parsed = parse(input, &mut errors);      // Option<Model>: None if unreadable
+//! validate(&parsed, &mut errors);
+//! errors.finish(fallback, || expand(parsed))
+//! ```
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -17,37 +26,37 @@ impl Errors {
         self.errors.push(syn::Error::new_spanned(tokens, message));
     }
 
-    /// Adds copies of every error of `other`.
-    pub(crate) fn extend_from(&mut self, other: &Errors) {
-        self.errors.extend(other.errors.iter().cloned());
-    }
-
     /// Adds an already-built error.
     pub(crate) fn push(&mut self, error: syn::Error) {
         self.errors.push(error);
     }
 
-    /// Adds every error of `other`.
-    pub(crate) fn extend(&mut self, other: Errors) {
-        self.errors.extend(other.errors);
+    /// Adds every error of a nested accumulator (one attribute's, reported after the
+    /// attribute's own syntax error).
+    pub(crate) fn extend(&mut self, nested: Errors) {
+        self.errors.extend(nested.errors);
     }
 
-    /// `Err` with every error combined, if there was any.
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        let mut iter = self.errors.into_iter();
-        let Some(mut first) = iter.next() else {
-            return Ok(());
-        };
-        for e in iter {
-            first.combine(e);
+    /// The output of the invocation: `expand()` when no error was added; otherwise every
+    /// error's `compile_error!` followed by `fallback` (the untouched item, or a placeholder
+    /// impl), so one mistake gives one error, not fifty. `expand`
+    /// runs only when no error was added; it returns `None` when the model is incomplete.
+    pub(crate) fn finish(
+        self,
+        fallback: TokenStream,
+        expand: impl FnOnce() -> Option<TokenStream>,
+    ) -> TokenStream {
+        if self.errors.is_empty() {
+            if let Some(tokens) = expand() {
+                return tokens;
+            }
         }
-        Err(first)
+        let mut out: TokenStream = self
+            .errors
+            .iter()
+            .map(syn::Error::to_compile_error)
+            .collect();
+        out.extend(fallback);
+        out
     }
-}
-
-/// The `compile_error!`s of `error` followed by the untouched `item`.
-pub(crate) fn with_item(error: &syn::Error, item: TokenStream) -> TokenStream {
-    let mut out = error.to_compile_error();
-    out.extend(item);
-    out
 }

@@ -6,8 +6,9 @@ pub use crate::attributes::FieldValue;
 pub use crate::callsite::{Callsite, LabelDesc};
 pub use crate::context::current::SpanContext;
 pub use crate::context::span::{level_from_str, Outcome, Span};
-pub use crate::export::Value;
-pub use crate::labels::{label_index, no_error, redacted, Budget, ErrorLabel, Label, LabelSet};
+pub use crate::data::{SpanKind, Value};
+pub use crate::labels::check::{no_error, redacted, Budget, LabelSet};
+pub use crate::labels::{label_index, ErrorLabel, Label};
 pub use crate::Level;
 
 /// A value moved into a sync body's closure so the closure is `FnOnce` (it may then return
@@ -19,6 +20,77 @@ pub struct Once;
 /// block's return type to the function's declared one before the body is checked.
 pub fn expected<T>() -> T {
     unreachable!("only named in a branch that never runs")
+}
+
+/// `core::any::type_name` of a value's type: of the fn item `#[instrument]` nests in the
+/// function, the function's path (see [`Callsite::function`]).
+pub fn type_name_of<T>(_: T) -> &'static str {
+    core::any::type_name::<T>()
+}
+
+/// `follows_from = expr` (tracing's shape: an iterable of contexts, e.g. `[ctx]`, a `Vec`, an
+/// `Option`): every valid context `expr` yields is a link of the span. The runtime has no link
+/// list on spans yet, so the links are recorded (when sampled) as the attribute
+/// `follows_from`: `trace_id-span_id` (hex) of each, comma-separated, in order.
+pub fn follows_from<I>(span: &mut Span, links: I)
+where
+    I: IntoIterator,
+    I::Item: IntoParent,
+{
+    if !span.is_sampled() {
+        return;
+    }
+    let mut text = String::new();
+    for ctx in links.into_iter().filter_map(IntoParent::into_parent) {
+        if !text.is_empty() {
+            text.push(',');
+        }
+        text.push_str(&format!("{}-{}", ctx.trace_id, ctx.span_id));
+    }
+    if !text.is_empty() {
+        span.record("follows_from", Value::from(text));
+    }
+}
+
+/// `err` / `err(level = ..)`: a returned error marks the span failed with its text (the span's
+/// status message) and emits a log record with the span's ids: at ERROR by default; at
+/// another level, the record has that level and the text is the span's `error.message`
+/// attribute.
+pub fn record_error(
+    span: &mut Span,
+    callsite: &'static Callsite,
+    level: Level,
+    error: &dyn fmt::Display,
+) {
+    if level == Level::Error {
+        span.record_error(error);
+        return;
+    }
+    let message = crate::attributes::display_string(error);
+    emit_log(callsite, span.context(), level, &message);
+    if span.is_sampled() {
+        span.record("error.message", Value::from(message));
+    }
+}
+
+/// `err(Debug)`: [`record_error`] with the error's `Debug` form.
+pub fn record_error_debug(
+    span: &mut Span,
+    callsite: &'static Callsite,
+    level: Level,
+    error: &dyn fmt::Debug,
+) {
+    record_error(
+        span,
+        callsite,
+        level,
+        &crate::attributes::DebugAsDisplay(error),
+    );
+}
+
+/// A log record at `level` carrying `ctx`'s ids (see `log_record::emit_at`).
+fn emit_log(callsite: &'static Callsite, ctx: SpanContext, level: Level, message: &str) {
+    crate::log_record::emit_at(callsite, ctx, level, message);
 }
 
 /// A field recorded without a sigil.
@@ -78,11 +150,12 @@ pub fn parent_context<P: IntoParent>(p: P) -> Option<SpanContext> {
     p.into_parent()
 }
 
-/// What `parent = ...` accepts.
+/// What `parent = ...` and each item of `follows_from = ...` accept.
 #[diagnostic::on_unimplemented(
-    message = "`parent = ...` cannot use a `{Self}`",
+    message = "`parent = ...` / `follows_from = ...` cannot use a `{Self}`",
     label = "not a span context",
-    note = "give a `SpanContext`, a `RemoteContext` (from `propagation::extract`), or an `Option` of either; `None` starts a new trace"
+    note = "give a `SpanContext` (e.g. `instrument_runtime::current_span_context()`), a `RemoteContext` (from `propagation::extract`), or an `Option` of either; `None` starts a new trace",
+    note = "a `tracing` span or span `Id` names a span of a tracing subscriber, which instrument never sees: pass the `SpanContext` of one of our spans instead"
 )]
 pub trait IntoParent {
     /// The context, `None` for a new trace (invalid contexts count as `None`).

@@ -4,43 +4,122 @@
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::export::Value;
-
-/// Maximum length of a string attribute or log body, in bytes (UTF-8 boundaries respected).
-pub(crate) static MAX_VALUE_LEN: AtomicUsize = AtomicUsize::new(4096);
+use crate::data::Value;
+use crate::switches;
 
 /// Marker appended to a truncated value.
 pub const TRUNCATION_MARKER: &str = "…[truncated]";
 
-/// Truncates `s` to the configured maximum, at a char boundary, marking the cut.
-pub(crate) fn truncate(mut s: String) -> String {
-    let max = MAX_VALUE_LEN.load(Ordering::Relaxed);
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push_str(TRUNCATION_MARKER);
+/// The largest char boundary of `s` at or below `at`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut cut = at.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
     }
-    s
+    cut
+}
+
+/// A `fmt::Write` that keeps at most `max` bytes and then stops the formatting (it returns
+/// `fmt::Error`, which well-behaved `Display`/`Debug` impls propagate with `?`), so a huge
+/// value costs about what the limit costs and no full-size intermediate is ever made. Its
+/// buffer grows by doubling but never beyond `max` + the marker.
+pub(crate) struct Bounded {
+    buf: String,
+    max: usize,
+    truncated: bool,
+}
+
+impl Bounded {
+    /// A writer bounded by the configured maximum value length.
+    pub(crate) fn new() -> Bounded {
+        Bounded {
+            buf: String::new(),
+            max: switches::max_value_len(),
+            truncated: false,
+        }
+    }
+
+    /// The kept text, with the marker if something was cut.
+    pub(crate) fn finish(mut self) -> String {
+        if self.truncated {
+            self.reserve(TRUNCATION_MARKER.len());
+            self.buf.push_str(TRUNCATION_MARKER);
+        }
+        self.buf
+    }
+
+    /// Makes room for `more` bytes without letting the capacity pass `max` + marker.
+    fn reserve(&mut self, more: usize) {
+        let needed = self.buf.len() + more;
+        if needed <= self.buf.capacity() {
+            return;
+        }
+        let cap = (self.buf.capacity() * 2)
+            .max(needed)
+            .max(32)
+            .min(self.max + TRUNCATION_MARKER.len())
+            .max(needed);
+        self.buf.reserve_exact(cap - self.buf.len());
+    }
+}
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.truncated {
+            return Err(fmt::Error);
+        }
+        let room = self.max - self.buf.len();
+        if s.len() <= room {
+            self.reserve(s.len());
+            self.buf.push_str(s);
+            return Ok(());
+        }
+        let kept = &s[..floor_char_boundary(s, room)];
+        self.reserve(kept.len());
+        self.buf.push_str(kept);
+        self.truncated = true;
+        Err(fmt::Error)
+    }
+}
+
+/// `args` formatted on the calling thread, cut at the configured maximum while formatting.
+pub(crate) fn bounded_args(args: fmt::Arguments<'_>) -> String {
+    if let Some(s) = args.as_str() {
+        return bounded_str(s);
+    }
+    let mut w = Bounded::new();
+    // An Err is either our stop at the limit or a bug in a user impl; keep what was written.
+    let _ = w.write_fmt(args);
+    w.finish()
+}
+
+/// A copy of at most the configured maximum of `s` (never a full-size copy).
+pub(crate) fn bounded_str(s: &str) -> String {
+    let max = switches::max_value_len();
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let kept = &s[..floor_char_boundary(s, max)];
+    let mut out = String::with_capacity(kept.len() + TRUNCATION_MARKER.len());
+    out.push_str(kept);
+    out.push_str(TRUNCATION_MARKER);
+    out
+}
+
+/// A `Display` value as a string, cut at the configured maximum while formatting.
+pub(crate) fn display_string(v: &dyn fmt::Display) -> String {
+    bounded_args(format_args!("{v}"))
 }
 
 /// A string value from a `Display` impl, formatted on the calling thread.
 pub(crate) fn display(v: &dyn fmt::Display) -> Value {
-    let mut s = String::new();
-    // A Display impl returning Err is a bug in that impl; keep what was written.
-    let _ = write!(s, "{v}");
-    Value::Str(Cow::Owned(truncate(s)))
+    Value::Str(Cow::Owned(display_string(v)))
 }
 
 /// A string value from a `Debug` impl.
 pub(crate) fn debug(v: &dyn fmt::Debug) -> Value {
-    let mut s = String::new();
-    let _ = write!(s, "{v:?}");
-    Value::Str(Cow::Owned(truncate(s)))
+    Value::Str(Cow::Owned(bounded_args(format_args!("{v:?}"))))
 }
 
 /// Shows a `Debug` value through `Display`.
@@ -92,7 +171,7 @@ impl FieldValue for f32 {
 }
 impl FieldValue for str {
     fn to_value(&self) -> Value {
-        Value::Str(Cow::Owned(truncate(self.to_owned())))
+        Value::Str(Cow::Owned(bounded_str(self)))
     }
 }
 impl FieldValue for String {
@@ -131,13 +210,41 @@ mod tests {
     #[test]
     fn truncates_at_char_boundary() {
         let s = "é".repeat(5000); // 10_000 bytes
-        let t = truncate(s);
+        let t = bounded_str(&s);
         assert!(t.ends_with(TRUNCATION_MARKER));
         assert!(t.len() <= 4096 + TRUNCATION_MARKER.len());
         assert!(t
             .trim_end_matches(TRUNCATION_MARKER)
             .chars()
             .all(|c| c == 'é'));
-        assert_eq!(truncate("short".into()), "short");
+        assert_eq!(bounded_str("short"), "short");
+    }
+
+    #[test]
+    fn bounded_writer_stops_at_the_limit() {
+        struct Endless;
+        impl fmt::Display for Endless {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                loop {
+                    f.write_str("é-")?; // 3 bytes: the cut falls inside a char
+                }
+            }
+        }
+        let max = switches::max_value_len();
+        let s = display_string(&Endless);
+        assert!(s.ends_with(TRUNCATION_MARKER));
+        assert!(s.len() <= max + TRUNCATION_MARKER.len());
+        assert!(
+            s.capacity() <= max + TRUNCATION_MARKER.len(),
+            "{}",
+            s.capacity()
+        );
+        assert!(s.trim_end_matches(TRUNCATION_MARKER).len() > max - 3);
+        assert_eq!(display_string(&"short"), "short");
+        assert_eq!(bounded_str(&"x".repeat(max)), "x".repeat(max));
+        assert_eq!(
+            bounded_str(&"x".repeat(max + 1)).len(),
+            max + TRUNCATION_MARKER.len()
+        );
     }
 }

@@ -43,10 +43,36 @@ pub struct Callsite {
     bound_labels: OnceLock<&'static [LabelDesc]>,
     /// Dense index + 1 once registered, 0 before. Written once (cold path), read on every call.
     id: AtomicU32,
+    /// Returns the `type_name` of a fn item nested in the instrumented function
+    /// (`shop::repo::UserRepo::get::__instrument_here`), from which [`Callsite::function`] is
+    /// derived. `None` for callsites made by hand.
+    here: Option<fn() -> &'static str>,
+    /// [`Callsite::function`], resolved once on the cold registration path.
+    function: OnceLock<Box<str>>,
+    /// Fields declared without a value (`fields(name)` for a name that is not a parameter,
+    /// `fields(name = Empty)`): the names a span of this callsite may record later.
+    declared_fields: &'static [&'static str],
 }
 
 /// Number of values of the built-in `result` label (`ok`, `error`).
 pub const RESULT_CARDINALITY: usize = 2;
+
+// The series index codec (the one place it is encoded and decoded). A call's metric series is
+// a mixed-radix number: the `result` digit (0 `ok`, 1 `error`) least significant, then the
+// label index, whose digits are the callsite's labels in order (first label least
+// significant, each in base `cardinality`).
+
+/// The series of a call with `result` digit `outcome` and label index `label_index`.
+#[inline]
+pub(crate) const fn series_index(outcome: usize, label_index: usize) -> usize {
+    outcome + RESULT_CARDINALITY * label_index
+}
+
+/// Splits a series index into its `result` digit and its label index.
+#[inline]
+pub(crate) const fn split_series(series: usize) -> (usize, usize) {
+    (series % RESULT_CARDINALITY, series / RESULT_CARDINALITY)
+}
 
 impl Callsite {
     /// Builds a callsite (used by the macro's generated `static`).
@@ -70,7 +96,54 @@ impl Callsite {
             static_labels: labels,
             bound_labels: OnceLock::new(),
             id: AtomicU32::new(0),
+            here: None,
+            function: OnceLock::new(),
+            declared_fields: &[],
         }
+    }
+
+    /// Qualifies the function by the path of a fn item nested in it (see
+    /// [`Callsite::function`]); used by the macro's generated `static`.
+    pub const fn qualified_by(mut self, here: fn() -> &'static str) -> Self {
+        self.here = Some(here);
+        self
+    }
+
+    /// Declares fields recorded later (empty until then); used by the macro's generated
+    /// `static`.
+    pub const fn with_declared_fields(mut self, fields: &'static [&'static str]) -> Self {
+        self.declared_fields = fields;
+        self
+    }
+
+    /// Fields declared without a value, in the order written.
+    pub fn declared_fields(&self) -> &'static [&'static str] {
+        self.declared_fields
+    }
+
+    /// The function's name qualified within its module: the `function` label of its metric
+    /// series, unique per function (two methods `get` of one module are `UserRepo::get` and
+    /// `OrderRepo::get`). Forms, from `core::any::type_name` of a fn nested in the function
+    /// with the module path (`module_path!()`) removed wherever it prefixes a path:
+    ///
+    /// - free fn: `checkout`; fn nested in a fn: `outer::inner`;
+    /// - inherent method: `UserRepo::get`; of a generic type: `Wrapper<_>::get` (the impl's
+    ///   type parameters print as `_`);
+    /// - trait method: `<UserRepo as Repo>::get`; types and traits from other modules keep
+    ///   their full path (`<alloc::vec::Vec<u8> as Repo>::get`), so two impls never collide;
+    /// - trait default method: `Repo::describe`;
+    /// - closures and async bodies the function is nested in do not appear.
+    ///
+    /// It does not depend on `name = ...` (the span's name). Callsites made without the macro,
+    /// or if `type_name`'s output ever changes form, fall back to [`Callsite::name`].
+    /// Computed once per callsite (when it registers), then read without allocation.
+    pub fn function(&'static self) -> &'static str {
+        self.function
+            .get_or_init(|| match self.here {
+                Some(here) => qualified_name(here(), self.module_path).into(),
+                None => self.name.into(),
+            })
+            .as_ref()
     }
 
     /// Labels of the call metrics, in the order the series index is computed (mixed radix,
@@ -122,6 +195,8 @@ impl Callsite {
 
     #[cold]
     fn register(&'static self) -> usize {
+        // Resolve the qualified name here, off the hot path.
+        let _ = self.function();
         static NEXT: AtomicU32 = AtomicU32::new(1);
         // Two threads may race here; the compare_exchange decides one id, the loser's is unused.
         // Relaxed throughout: the id is a plain number that orders nothing else.
@@ -135,17 +210,108 @@ impl Callsite {
         }
     }
 
-    /// The label values of series `index` (the `result` digit excluded).
-    pub(crate) fn label_values(
+    /// Each label of this callsite with its value digit in `label_index`.
+    pub(crate) fn label_digits(
         &self,
-        index: usize,
-    ) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
-        let mut rest = index / RESULT_CARDINALITY;
+        label_index: usize,
+    ) -> impl Iterator<Item = (&'static LabelDesc, usize)> + '_ {
+        let mut rest = label_index;
         self.labels().iter().map(move |l| {
             let card = l.cardinality.max(1);
-            let v = rest % card;
+            let digit = rest % card;
             rest /= card;
-            (l.key, (l.value_name)(v))
+            (l, digit)
         })
+    }
+
+    /// The label values (key, rendered value) of `label_index`.
+    pub(crate) fn label_values(
+        &self,
+        label_index: usize,
+    ) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.label_digits(label_index)
+            .map(|(l, digit)| (l.key, (l.value_name)(digit)))
+    }
+}
+
+/// Suffix of the nested fn's path (see [`Callsite::function`]).
+const HERE: &str = "::__instrument_here";
+
+/// `type_name` of the nested fn, trimmed: the `HERE` suffix and every `::{{closure}}` segment
+/// removed, then `module::` removed wherever it starts a path. Falls back to the last segment
+/// when the input does not end with `HERE` (a `type_name` format this code does not know).
+fn qualified_name(type_name: &str, module: &str) -> String {
+    let Some(path) = type_name.strip_suffix(HERE) else {
+        return type_name
+            .rsplit("::")
+            .next()
+            .unwrap_or(type_name)
+            .to_owned();
+    };
+    let path = path.replace("::{{closure}}", "");
+    let prefix = format!("{module}::");
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path.as_str();
+    while let Some(at) = rest.find(&prefix) {
+        // Only where a path starts (not inside another identifier or path).
+        let starts_path = at == 0
+            || !rest[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        out.push_str(&rest[..at]);
+        if !starts_path {
+            out.push_str(&prefix);
+        }
+        rest = &rest[at + prefix.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qualified_name;
+
+    #[test]
+    fn qualified_names() {
+        let cases = [
+            ("shop::repo::checkout::__instrument_here", "checkout"),
+            (
+                "shop::repo::UserRepo::get::__instrument_here",
+                "UserRepo::get",
+            ),
+            (
+                "<shop::repo::UserRepo as shop::repo::Repo>::get::__instrument_here",
+                "<UserRepo as Repo>::get",
+            ),
+            (
+                "<alloc::vec::Vec<u8> as shop::repo::Repo>::get::__instrument_here",
+                "<alloc::vec::Vec<u8> as Repo>::get",
+            ),
+            ("shop::repo::W<_>::get::__instrument_here", "W<_>::get"),
+            (
+                "shop::repo::Repo::describe::__instrument_here",
+                "Repo::describe",
+            ),
+            (
+                "shop::repo::UserRepo::fut::{{closure}}::__instrument_here",
+                "UserRepo::fut",
+            ),
+            (
+                "shop::repo::outer::inner::__instrument_here",
+                "outer::inner",
+            ),
+            // Another module whose name ends like ours is not stripped.
+            (
+                "<shop::repo::A as myshop::repo::T>::get::__instrument_here",
+                "<A as myshop::repo::T>::get",
+            ),
+            ("unknown form", "unknown form"),
+            ("a::b::c", "c"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(qualified_name(input, "shop::repo"), expected, "{input}");
+        }
     }
 }

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::export::KeyValue;
+use crate::data::KeyValue;
+use crate::limits;
 
 /// Resolved configuration of a pipeline.
 #[derive(Clone, Debug)]
@@ -37,15 +38,16 @@ impl Config {
             service_name,
             resource_attributes,
             sample_ratio: env_sampler().unwrap_or(1.0),
-            ring_capacity: env_parse("OTEL_BSP_MAX_QUEUE_SIZE", parse_positive).unwrap_or(4096),
-            max_batch: env_parse("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", parse_positive).unwrap_or(512),
-            export_interval: env_parse("OTEL_BSP_SCHEDULE_DELAY", parse_millis)
+            ring_capacity: env_size("OTEL_BSP_MAX_QUEUE_SIZE", limits::MAX_RING_CAPACITY)
+                .unwrap_or(4096),
+            max_batch: env_size("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", limits::MAX_BATCH).unwrap_or(512),
+            export_interval: env_millis("OTEL_BSP_SCHEDULE_DELAY", limits::MAX_INTERVAL)
                 .unwrap_or(Duration::from_millis(1000)),
-            metrics_interval: env_parse("OTEL_METRIC_EXPORT_INTERVAL", parse_millis)
+            metrics_interval: env_millis("OTEL_METRIC_EXPORT_INTERVAL", limits::MAX_INTERVAL)
                 .unwrap_or(Duration::from_secs(10)),
-            shutdown_timeout: env_parse("OTEL_BSP_EXPORT_TIMEOUT", parse_millis)
+            shutdown_timeout: env_millis("OTEL_BSP_EXPORT_TIMEOUT", limits::MAX_TIMEOUT)
                 .unwrap_or(Duration::from_secs(5)),
-            max_value_len: env_parse("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", parse_positive)
+            max_value_len: env_size("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", limits::MAX_VALUE_LEN)
                 .unwrap_or(4096),
             disabled: env_parse("OTEL_SDK_DISABLED", parse_bool).unwrap_or(false),
         }
@@ -91,11 +93,30 @@ pub(crate) fn env_parse<T>(name: &str, parse: fn(&str) -> Result<T, String>) -> 
     }
 }
 
-pub(crate) fn parse_positive(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be greater than 0".into()),
-        Ok(v) => Ok(v),
-        Err(e) => Err(e.to_string()),
+/// A positive count from the environment, clamped to `max` (see [`crate::limits`]).
+fn env_size(name: &str, max: usize) -> Option<usize> {
+    env_parse(name, parse_positive).map(|v| limits::size_u64(v, max, name))
+}
+
+/// Milliseconds from the environment, clamped to `max` (see [`crate::limits`]).
+fn env_millis(name: &str, max: Duration) -> Option<Duration> {
+    env_parse(name, parse_millis).map(|v| limits::duration(v, max, name))
+}
+
+/// A positive whole number; scientific notation of a whole number (`4e9`) is accepted, and a
+/// value beyond `u64` saturates (the caller clamps it to the setting's maximum anyway).
+fn parse_positive(s: &str) -> Result<u64, String> {
+    let value = match s.parse::<u64>() {
+        Ok(v) => v,
+        Err(e) => match s.parse::<f64>() {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 => f as u64,
+            _ => return Err(e.to_string()),
+        },
+    };
+    match value {
+        0 => Err("must be greater than 0".into()),
+        v => Ok(v),
     }
 }
 
@@ -190,6 +211,10 @@ mod tests {
         assert!(parse_positive("0").is_err());
         assert!(parse_positive("-3").is_err());
         assert_eq!(parse_positive("12"), Ok(12));
+        assert_eq!(parse_positive("4e9"), Ok(4_000_000_000));
+        assert_eq!(parse_positive("1e30"), Ok(u64::MAX));
+        assert!(parse_positive("1.5").is_err());
+        assert!(parse_positive("inf").is_err());
         assert!(parse_millis("1.5s").is_err());
         assert!(parse_ratio("1.5").is_err());
         assert!(parse_bool("yes").is_err());

@@ -18,13 +18,14 @@
 //! parent's queue. Limitation: a span that was open across the `fork` closes in both processes;
 //! fork outside instrumented functions (as pre-fork servers do, from `main`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::switches::{self, ForkHooks};
 
-/// A restart of the pipeline is due in this (forked) process.
-static RESTART_PENDING: AtomicBool = AtomicBool::new(false);
+// The crate denies `unsafe_code`; this module is allowed it for its one block (registering
+// the `pthread_atfork` handler), which carries its SAFETY comment.
 
-/// Registers the fork handler (once per process).
-pub(crate) fn register() {
+/// Installs the pipeline's `hooks` and registers the fork handler (once per process).
+pub(crate) fn register(hooks: ForkHooks) {
+    switches::install_fork_hooks(hooks);
     #[cfg(unix)]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
@@ -50,17 +51,6 @@ extern "C" fn in_child() {
         crate::buffer::registry::forget_after_fork();
         crate::stats::reset_after_fork();
         crate::collector::thread::forget_after_fork();
-        if crate::pipeline::forget_after_fork() {
-            RESTART_PENDING.store(true, Ordering::Release);
-        }
+        switches::forget_pipeline_after_fork();
     });
-}
-
-/// Starts the child's pipeline if this process was forked from a running one. Called on cold
-/// paths only (first ring or shard of a thread, flush, stats).
-#[inline]
-pub(crate) fn restart_if_pending() {
-    if RESTART_PENDING.load(Ordering::Acquire) && RESTART_PENDING.swap(false, Ordering::AcqRel) {
-        crate::pipeline::restart_after_fork();
-    }
 }

@@ -2,38 +2,21 @@
 //! records, its metric shards, and the re-entrancy depth. One TLS access per call.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crossbeam_queue::SegQueue;
-
 use crate::buffer::record::{Priority, Record};
-use crate::buffer::registry::{self, RingHandle};
+use crate::buffer::ring::Ring;
 use crate::callsite::Callsite;
-use crate::context::current::SpanContext;
 use crate::context::id::IdGen;
-use crate::metrics::histogram::CallsiteCells;
+use crate::context::span_context::SpanContext;
+use crate::metrics::fallback;
+use crate::metrics::histogram::{CallsiteCells, NEW_CELLS};
 use crate::stats::{self, DropReason};
+use crate::switches;
 
 /// How deep record-making may nest on one thread (a log inside a `Debug` impl inside a log...)
 /// before further records are dropped and counted as re-entrant.
 const MAX_DEPTH: u8 = 4;
-
-/// Per-thread ring capacity used when a thread makes its first record.
-pub(crate) static RING_CAPACITY: AtomicUsize = AtomicUsize::new(4096);
-
-/// `true` while a pipeline is installed and accepting records.
-pub(crate) static ACTIVE: AtomicBool = AtomicBool::new(false);
-
-/// Metric shards created since the exporter thread last looked.
-pub(crate) static NEW_CELLS: SegQueue<Arc<CallsiteCells>> = SegQueue::new();
-
-struct Ring {
-    producer: rtrb::Producer<Record>,
-    capacity: usize,
-    /// The exporter was woken for this ring's fill and has not been seen to drain it since.
-    woke: bool,
-}
 
 pub(crate) struct Local {
     current: Cell<SpanContext>,
@@ -152,6 +135,8 @@ pub(crate) fn close(
                 _ => new_shard(&mut cells, callsite, index),
             };
             shard.record(series, nanos);
+        } else {
+            fallback::record(callsite, series, nanos);
         }
         if let Some((rec, priority)) = record.take().and_then(|make| make()) {
             let signal = rec.signal();
@@ -161,6 +146,9 @@ pub(crate) fn close(
         }
     });
     if done.is_err() {
+        // The thread-local is gone (a call ending in another thread-local's destructor): the
+        // sample goes to the shared fallback shard, so the metrics stay exact.
+        fallback::record(callsite, series, nanos);
         if let Some((rec, _)) = record.take().and_then(|make| make()) {
             stats::count_drop(rec.signal(), DropReason::ThreadExit, 1);
         }
@@ -185,6 +173,7 @@ pub(crate) fn forget_after_fork() {
     while let Some(shard) = NEW_CELLS.pop() {
         std::mem::forget(shard);
     }
+    fallback::reset_after_fork();
 }
 
 #[cold]
@@ -193,7 +182,7 @@ fn new_shard<'a>(
     callsite: &'static Callsite,
     index: usize,
 ) -> &'a Arc<CallsiteCells> {
-    crate::fork::restart_if_pending();
+    switches::restart_if_pending();
     if cells.len() <= index {
         cells.resize(index + 1, None);
     }
@@ -244,15 +233,22 @@ pub(crate) fn push(record: Record, priority: Priority) {
     }
 }
 
+impl Drop for Local {
+    /// Thread exit: the ring goes back to the pool (see [`Ring::recycle`]).
+    fn drop(&mut self) {
+        if let Some(ring) = self.ring.get_mut().take() {
+            ring.recycle();
+        }
+    }
+}
+
 impl Local {
     #[inline]
     fn push(&self, record: Record, priority: Priority) -> Result<(), DropReason> {
         if self.is_exporter.get() {
             return Ok(()); // the pipeline's own records: not fed back, not counted
         }
-        // Relaxed: a standalone flag; a record racing with shutdown is either drained by the
-        // exporter's last look or counted as dropped (after shutdown).
-        if !ACTIVE.load(Ordering::Relaxed) {
+        if !switches::is_active() {
             return Err(DropReason::Shutdown);
         }
         let Ok(mut ring) = self.ring.try_borrow_mut() else {
@@ -260,101 +256,5 @@ impl Local {
         };
         ring.get_or_insert_with(Ring::register)
             .push(record, priority)
-    }
-}
-
-impl Ring {
-    #[cold]
-    fn register() -> Ring {
-        crate::fork::restart_if_pending();
-        let capacity = RING_CAPACITY.load(Ordering::Relaxed).max(2);
-        let (producer, consumer) = rtrb::RingBuffer::new(capacity);
-        registry::register(RingHandle::new(consumer));
-        Ring {
-            producer,
-            capacity,
-            woke: false,
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, record: Record, priority: Priority) -> Result<(), DropReason> {
-        let reserve = priority.reserve(self.capacity);
-        // `cached_slots` reads only this thread's cache; the consumer's head (a line the
-        // exporter writes) is loaded only when the cached view says we are short of room.
-        if self.producer.cached_slots() <= reserve && self.producer.slots() <= reserve {
-            return Err(DropReason::QueueFull);
-        }
-        self.producer
-            .push(record)
-            .map_err(|_| DropReason::QueueFull)?;
-        self.wake_if_half_full();
-        Ok(())
-    }
-
-    /// Wakes the exporter once when the ring passes half full (fastrace's rule), so a burst is
-    /// drained before it overflows; re-armed once the ring is seen below half again.
-    #[inline]
-    fn wake_if_half_full(&mut self) {
-        if self.producer.cached_slots() >= self.capacity / 2 {
-            // At least half is really free (the cached view only under-reports): the exporter
-            // drained this ring since any earlier wake, so the next crossing must wake it again.
-            self.woke = false;
-            return;
-        }
-        if self.producer.slots() >= self.capacity / 2 {
-            self.woke = false;
-        } else if !self.woke {
-            self.woke = true;
-            registry::wake_exporter();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::buffer::record::LogRecordRaw;
-    use crate::Level;
-
-    fn log() -> Record {
-        Record::Log(Box::new(LogRecordRaw {
-            at: crate::clock::Instant::now(),
-            level: Level::Error,
-            target: String::new(),
-            body: String::new(),
-            trace_id: 0,
-            span_id: 0,
-            flags: 0,
-            module_path: None,
-            file: None,
-            line: None,
-        }))
-    }
-
-    #[test]
-    fn half_full_wake_is_rearmed_after_a_drain() {
-        let (producer, mut consumer) = rtrb::RingBuffer::new(8);
-        let mut ring = Ring {
-            producer,
-            capacity: 8,
-            woke: false,
-        };
-        for _ in 0..6 {
-            ring.push(log(), Priority::High).unwrap();
-        }
-        assert!(ring.woke, "passing half full wakes the exporter");
-        while consumer.pop().is_ok() {}
-        // The producer learns of the drain (here through the admission check's refresh, the
-        // path that used to leave `woke` set for good).
-        assert_eq!(ring.producer.slots(), 8);
-        ring.push(log(), Priority::High).unwrap();
-        assert!(!ring.woke, "a drained ring re-arms the wake");
-        for _ in 0..5 {
-            ring.push(log(), Priority::High).unwrap();
-        }
-        assert!(ring.woke, "the next crossing wakes the exporter again");
-        // Admission: only high-priority records get the last fifth of the ring.
-        assert_eq!(ring.push(log(), Priority::Low), Err(DropReason::QueueFull));
     }
 }

@@ -14,58 +14,13 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
-use crate::attributes::MAX_VALUE_LEN;
 use crate::buffer::registry;
 use crate::collector::thread::{Collector, Command, Shared};
 use crate::config::{self, Config};
-use crate::context::current::SAMPLER;
 use crate::export::{ExportError, Exporter, Fanout};
-use crate::local::{ACTIVE, RING_CAPACITY};
-use crate::stats::{SignalStats, Stats};
-
-/// What a flush (or shutdown) did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FlushReport {
-    /// `false` if the deadline passed before the exporter thread answered.
-    pub completed: bool,
-    /// Records (spans + logs) exported during the flush.
-    pub exported: u64,
-    /// Records dropped during the flush.
-    pub dropped: u64,
-    /// Records neither exported nor dropped when the flush ended (0 after a complete flush,
-    /// unless other threads kept emitting or the exporter is failing).
-    pub in_flight: u64,
-    /// Accounting as of the end of the flush (or the last known, if it timed out).
-    pub stats: Stats,
-    /// How long it took.
-    pub elapsed: Duration,
-}
-
-impl FlushReport {
-    pub(crate) fn between(before: &Stats, after: &Stats, elapsed: Duration) -> FlushReport {
-        let delta = |f: fn(&SignalStats) -> u64| {
-            f(&after.spans) + f(&after.logs) - f(&before.spans) - f(&before.logs)
-        };
-        FlushReport {
-            completed: true,
-            exported: delta(|s| s.exported),
-            dropped: delta(SignalStats::dropped_total),
-            in_flight: after.spans.in_flight + after.logs.in_flight,
-            stats: *after,
-            elapsed,
-        }
-    }
-
-    fn timed_out(stats: Stats, elapsed: Duration) -> FlushReport {
-        FlushReport {
-            completed: false,
-            in_flight: stats.spans.in_flight + stats.logs.in_flight,
-            stats,
-            elapsed,
-            ..FlushReport::default()
-        }
-    }
-}
+use crate::limits;
+use crate::stats::{FlushReport, Stats};
+use crate::switches::{self, ForkHooks, SAMPLER};
 
 /// Why the pipeline could not be installed.
 #[derive(Debug)]
@@ -183,7 +138,11 @@ struct Recipe {
     cfg: Config,
     /// `None` when an exporter was given as an instance (it cannot be re-created).
     factories: Option<Vec<Factory>>,
+    // Without the `log` feature there is no bridge to install in the child, so these are kept
+    // but never read.
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
     log_level: Option<crate::Level>,
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
     log_bridge: bool,
 }
 
@@ -221,11 +180,11 @@ impl Builder {
     pub fn resource_attribute(
         mut self,
         key: impl Into<std::borrow::Cow<'static, str>>,
-        value: impl Into<crate::export::Value>,
+        value: impl Into<crate::data::Value>,
     ) -> Self {
         self.cfg
             .resource_attributes
-            .push(crate::export::KeyValue::new(key, value));
+            .push(crate::data::KeyValue::new(key, value));
         self
     }
 
@@ -236,42 +195,66 @@ impl Builder {
         self
     }
 
-    /// Capacity of each thread's ring, in records (default 4096, or `OTEL_BSP_MAX_QUEUE_SIZE`).
-    /// Memory for buffered records is bounded by threads × capacity × ~72 bytes plus strings.
+    /// Capacity of each thread's ring, in records (default 4096, or `OTEL_BSP_MAX_QUEUE_SIZE`;
+    /// at most [`MAX_RING_CAPACITY`](crate::MAX_RING_CAPACITY), larger values are clamped
+    /// with a warning).
+    ///
+    /// Memory for buffered records is bounded by the threads alive at once, whatever the
+    /// thread-creation rate: a thread's ring goes back to a pool when the thread exits (the
+    /// records it holds are still exported) and the next new thread reuses it; a new ring is
+    /// made only while fewer than `2 x live threads + 4` exist, and empty pooled rings beyond
+    /// that are released. With `R` the most threads alive at the same time that made a
+    /// record:
+    ///
+    /// `ring memory <= (2 x R + 4) x capacity x 72 bytes`
+    ///
+    /// plus the captured strings of buffered records, each at most
+    /// [`Builder::max_value_len`] bytes.
     pub fn ring_capacity(mut self, records: usize) -> Self {
-        self.cfg.ring_capacity = records.max(2);
+        self.cfg.ring_capacity =
+            limits::size(records, limits::MAX_RING_CAPACITY, "Builder::ring_capacity").max(2);
         self
     }
 
-    /// Most records per export call (default 512, or `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+    /// Most records per export call (default 512, or `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`; at most
+    /// [`MAX_BATCH`](crate::MAX_BATCH)).
     pub fn max_batch(mut self, records: usize) -> Self {
-        self.cfg.max_batch = records.max(1);
+        self.cfg.max_batch = limits::size(records, limits::MAX_BATCH, "Builder::max_batch").max(1);
         self
     }
 
-    /// How often buffered records are exported (default 1 s, or `OTEL_BSP_SCHEDULE_DELAY`).
+    /// How often buffered records are exported (default 1 s, or `OTEL_BSP_SCHEDULE_DELAY`; at
+    /// most [`MAX_INTERVAL`](crate::MAX_INTERVAL)).
     pub fn export_interval(mut self, every: Duration) -> Self {
-        self.cfg.export_interval = every;
+        self.cfg.export_interval =
+            limits::duration(every, limits::MAX_INTERVAL, "Builder::export_interval");
         self
     }
 
     /// How often a metrics snapshot is exported (default 10 s, or
-    /// `OTEL_METRIC_EXPORT_INTERVAL`); one is also exported at every flush.
+    /// `OTEL_METRIC_EXPORT_INTERVAL`; at most [`MAX_INTERVAL`](crate::MAX_INTERVAL)); one is
+    /// also exported at every flush.
     pub fn metrics_interval(mut self, every: Duration) -> Self {
-        self.cfg.metrics_interval = every;
+        self.cfg.metrics_interval =
+            limits::duration(every, limits::MAX_INTERVAL, "Builder::metrics_interval");
         self
     }
 
-    /// Deadline of the flush and shutdown done when the guard is dropped (default 5 s).
+    /// Deadline of the flush and shutdown done when the guard is dropped (default 5 s, or
+    /// `OTEL_BSP_EXPORT_TIMEOUT`; at most [`MAX_TIMEOUT`](crate::MAX_TIMEOUT)).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.cfg.shutdown_timeout = timeout;
+        self.cfg.shutdown_timeout =
+            limits::duration(timeout, limits::MAX_TIMEOUT, "Builder::shutdown_timeout");
         self
     }
 
-    /// Longest string attribute or log body kept, in bytes (default 4096); longer values are
-    /// cut at a character boundary and marked.
+    /// Longest string attribute or log body kept, in bytes (default 4096, or
+    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`; at most [`MAX_VALUE_LEN`](crate::MAX_VALUE_LEN));
+    /// longer values are cut at a character boundary and marked. The cut happens while the
+    /// value is formatted: a 10 MB `Display` value costs what a `bytes`-long one costs.
     pub fn max_value_len(mut self, bytes: usize) -> Self {
-        self.cfg.max_value_len = bytes.max(16);
+        self.cfg.max_value_len =
+            limits::size(bytes, limits::MAX_VALUE_LEN, "Builder::max_value_len").max(16);
         self
     }
 
@@ -331,7 +314,10 @@ impl Builder {
         let (exporter, recipe) = self.split();
         let telemetry = recipe.launch(exporter)?;
         *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = Some(recipe);
-        crate::fork::register();
+        crate::fork::register(ForkHooks {
+            forget: forget_after_fork,
+            restart: restart_after_fork,
+        });
         Ok(telemetry)
     }
 
@@ -379,8 +365,8 @@ impl Recipe {
         crate::clock::calibrate();
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared::default());
-        RING_CAPACITY.store(self.cfg.ring_capacity, Ordering::Relaxed);
-        MAX_VALUE_LEN.store(self.cfg.max_value_len, Ordering::Relaxed);
+        switches::set_ring_capacity(self.cfg.ring_capacity);
+        switches::set_max_value_len(self.cfg.max_value_len);
         let collector = Collector::new(exporter, self.cfg.clone(), rx, Arc::clone(&shared));
         // Detached: shutdown waits for the thread's last answer, never for a join (a join
         // could hang on a stuck exporter, and cannot be done at all in a forked child).
@@ -391,7 +377,7 @@ impl Recipe {
         let thread = join.thread().clone();
         registry::set_exporter_thread(Some(thread.clone()));
         CURRENT.store(Some(Arc::new(Handle { tx, thread, shared })));
-        ACTIVE.store(true, Ordering::Release);
+        switches::set_active(true);
         SAMPLER.set_ratio(self.cfg.sample_ratio);
         self.install_log_bridge();
         Ok(Telemetry {
@@ -414,7 +400,7 @@ impl Recipe {
         };
         if !crate::log_record::install_log_bridge(level) {
             config::warn_once(
-                "another `log` logger is installed; log records will not carry trace ids".into(),
+                "another `log` logger is installed; log records will not carry trace ids (give that logger to `instrument_runtime::log_bridge::forward_to` instead of installing it)".into(),
             );
         }
     }
@@ -492,12 +478,12 @@ impl Telemetry {
         if !std::mem::replace(&mut self.active, false) {
             return FlushReport::default();
         }
-        crate::fork::restart_if_pending();
+        switches::restart_if_pending();
         let started = Instant::now();
         // Stop sampling first: no new span records; logs from now on are counted as dropped
         // (after shutdown) once the exporter thread has taken its last look.
         SAMPLER.set_ratio(0.0);
-        ACTIVE.store(false, Ordering::Release);
+        switches::set_active(false);
         let handle = CURRENT.swap(None);
         let report = match &handle {
             Some(h) if !crate::local::is_exporter_thread() => h
@@ -507,8 +493,8 @@ impl Telemetry {
         };
         registry::set_exporter_thread(None);
         *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        // A timed-out exporter thread is detached: it keeps its state, and a new pipeline
-        // starts fresh.
+        // A timed-out exporter thread is detached; a new pipeline takes over every ring and
+        // metric shard and counts what the detached thread still holds (buffer/registry.rs).
         INSTALLED.store(false, Ordering::Release);
         report
     }
@@ -534,7 +520,7 @@ impl Drop for Telemetry {
 /// `timeout` whatever the exporter does, from any thread or async context. On the exporter
 /// thread itself (e.g. from inside an exporter) it returns at once, incomplete.
 pub fn flush(timeout: Duration) -> FlushReport {
-    crate::fork::restart_if_pending();
+    switches::restart_if_pending();
     let started = Instant::now();
     let Some(handle) = CURRENT.load_full() else {
         // No pipeline: nothing buffered, nothing in flight; the flush trivially completed.
@@ -553,7 +539,7 @@ pub fn flush(timeout: Duration) -> FlushReport {
 
 /// Accounting as of the exporter thread's last cycle (all zeros when not running).
 pub fn stats() -> Stats {
-    crate::fork::restart_if_pending();
+    switches::restart_if_pending();
     CURRENT.load_full().map(|h| h.stats()).unwrap_or_default()
 }
 
@@ -617,5 +603,5 @@ pub(crate) fn restart_after_fork() {
 
 fn stop_recording_in_child() {
     SAMPLER.set_ratio(0.0);
-    ACTIVE.store(false, Ordering::Release);
+    switches::set_active(false);
 }

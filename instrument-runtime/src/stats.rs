@@ -5,11 +5,12 @@
 //! at all: it is derived as (drained from rings) + (still in rings) + (dropped before a ring).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::buffer::record::Signal;
 
 /// Number of [`DropReason`]s.
-pub const REASONS: usize = 7;
+pub const REASONS: usize = 8;
 
 /// Why a record was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,6 +31,9 @@ pub enum DropReason {
     ThreadExit,
     /// The receiver accepted the batch but rejected this record (OTLP partial success).
     Rejected,
+    /// Held by a pipeline whose shutdown timed out (its exporter hung): counted when a new
+    /// pipeline took over the rings, since that exporter thread may never finish.
+    ShutdownTimeout,
 }
 
 impl DropReason {
@@ -42,6 +46,7 @@ impl DropReason {
         DropReason::Shutdown,
         DropReason::ThreadExit,
         DropReason::Rejected,
+        DropReason::ShutdownTimeout,
     ];
 
     /// The `error.type` value exported in self-metrics.
@@ -54,6 +59,7 @@ impl DropReason {
             DropReason::Shutdown => "shutdown",
             DropReason::ThreadExit => "thread_exit",
             DropReason::Rejected => "rejected",
+            DropReason::ShutdownTimeout => "shutdown_timeout",
         }
     }
 }
@@ -134,4 +140,48 @@ pub(crate) fn dropped_before_ring(d: &[u64; REASONS]) -> u64 {
     .iter()
     .map(|&r| d[r as usize])
     .sum()
+}
+
+/// What a flush (or shutdown) did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// `false` if the deadline passed before the exporter thread answered.
+    pub completed: bool,
+    /// Records (spans + logs) exported during the flush.
+    pub exported: u64,
+    /// Records dropped during the flush.
+    pub dropped: u64,
+    /// Records neither exported nor dropped when the flush ended (0 after a complete flush,
+    /// unless other threads kept emitting or the exporter is failing).
+    pub in_flight: u64,
+    /// Accounting as of the end of the flush (or the last known, if it timed out).
+    pub stats: Stats,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl FlushReport {
+    pub(crate) fn between(before: &Stats, after: &Stats, elapsed: Duration) -> FlushReport {
+        let delta = |f: fn(&SignalStats) -> u64| {
+            f(&after.spans) + f(&after.logs) - f(&before.spans) - f(&before.logs)
+        };
+        FlushReport {
+            completed: true,
+            exported: delta(|s| s.exported),
+            dropped: delta(SignalStats::dropped_total),
+            in_flight: after.spans.in_flight + after.logs.in_flight,
+            stats: *after,
+            elapsed,
+        }
+    }
+
+    pub(crate) fn timed_out(stats: Stats, elapsed: Duration) -> FlushReport {
+        FlushReport {
+            completed: false,
+            in_flight: stats.spans.in_flight + stats.logs.in_flight,
+            stats,
+            elapsed,
+            ..FlushReport::default()
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! a watchdog, so a deadlock fails the test (the child is killed) instead of hanging CI, and
 //! every scenario gets a fresh process-global pipeline.
 
+pub mod alloc;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -324,7 +324,7 @@ fn labels_are_read_at_entry_from_the_arguments() {
         [("result", "ok"), ("tier", "free-trial"), ("empty", "true")],
         1,
     )]);
-    assert_eq!(series(CALLS_TOTAL, "checkout"), want);
+    assert_eq!(series(CALLS_TOTAL, "Cart::checkout"), want);
 }
 
 #[instrument(fields(user, token = redacted, api_key = redacted))]

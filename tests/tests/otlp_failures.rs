@@ -231,6 +231,7 @@ fn batch() -> Batch {
         end_unix_nanos: 1_700_000_000_001_000_000,
         status: SpanStatus::Ok,
         attributes: vec![],
+        ..Default::default()
     };
     let log = LogData {
         timestamp_unix_nanos: 1_700_000_000_000_500_000,

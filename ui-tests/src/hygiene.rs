@@ -197,3 +197,54 @@ impl Describe for Counter {
         format!("counter {}", self.n)
     }
 }
+
+/// A function returning a future it builds (instrumented as the future).
+///
+/// # Errors
+/// `Zero` for 0.
+#[instrument(err, ret, fields(n))]
+pub fn later_checked(n: u64) -> impl std::future::Future<Output = Result<u64, HygieneError>> {
+    async move {
+        if n == 0 {
+            return Err(HygieneError::Zero);
+        }
+        Ok(n)
+    }
+}
+
+/// The same, boxed.
+#[must_use]
+#[instrument(level = 2, follows_from = [cause], skip(cause))]
+pub fn later_boxed(
+    n: u64,
+    cause: Option<SpanContext>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>> {
+    Box::pin(async move { n + 1 })
+}
+
+/// A trait implemented with `#[async_trait]`.
+#[async_trait::async_trait]
+pub trait Store {
+    /// Reads a value.
+    async fn read(&self, key: u64) -> Result<u64, HygieneError>;
+}
+
+#[async_trait::async_trait]
+impl Store for Counter {
+    #[instrument(skip(self), err(level = "warn"), fields(key, later = Empty))]
+    async fn read(&self, key: u64) -> Result<u64, HygieneError> {
+        if key == 0 {
+            return Err(HygieneError::Zero);
+        }
+        Ok(self.n + key)
+    }
+}
+
+use tracing_field::Empty;
+
+/// A stand-in for `tracing::field::Empty` (this crate does not depend on tracing).
+mod tracing_field {
+    /// A field declared without a value.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Empty;
+}

@@ -1,210 +1,569 @@
 //! Code generation for `#[instrument]`. The user's body is kept as tokens (so a typo inside
 //! still gets rustc's own error, at its own span); everything generated refers to the runtime
-//! through `::instrument_runtime::__private` (or the `crate = ...` override), uses
-//! `__instrument_` names with mixed-site hygiene, and contains no `unsafe`.
+//! through `::instrument_runtime::__private` (or the `crate = ...` override) by full paths,
+//! never by method syntax (an extension trait in the user's scope, `tracing::Instrument` or
+//! `futures::FutureExt`, could capture a method call), uses `__instrument_` names with
+//! mixed-site hygiene, and contains no `unsafe`. The one method call left is the outcome
+//! probe's `__instrument_outcome` (autoref specialisation needs method syntax; its name is
+//! reserved).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::{Ident, ReturnType};
+use syn::{Expr, Ident, ItemFn, Stmt};
 
-use super::args::{Args, Format, Sigil};
+use super::args::{Args, Event, FieldValue, Format, LabelValue, LevelArg, Sigil};
+use super::body::{self, Output, Shape};
 use super::item::{self, Func};
 use super::labels::Labels;
+use super::names::Names;
 
-/// Names of everything generated, resolved once.
-pub(crate) struct Names {
-    pub(crate) krate: TokenStream,
-    pub(crate) callsite: Ident,
-    pub(crate) span: Ident,
-    pub(crate) ret: Ident,
-    /// Span of generated locals (mixed-site: invisible to the user's code).
-    pub(crate) site: Span,
+pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
+    let names = Names::new(args);
+    let Func {
+        mut item,
+        shape,
+        output,
+    } = func;
+    let fn_name = item.sig.ident.clone();
+    let uses = param_uses(&item);
+    match shape {
+        Shape::FutureBlock { stmt } => {
+            let work = Work {
+                args,
+                names: &names,
+                fn_name: &fn_name,
+                output: &output,
+                shape: &shape,
+                declare_here: true,
+            };
+            item.block.stmts[stmt] = expand_future_block(&work, &item.block.stmts[stmt]);
+            // In the sync part: the future must not capture what it did not before.
+            let uses: syn::Block =
+                syn::parse2(quote!({ #(#uses)* })).expect("a block of statements");
+            item.block.stmts.splice(stmt..stmt, uses.stmts);
+        }
+        Shape::InnerAsyncFn { stmt } => {
+            expand_inner_fn(args, &names, &mut item, stmt);
+        }
+        Shape::Sync | Shape::Inline | Shape::Never | Shape::AsyncFn => {
+            let work = Work {
+                args,
+                names: &names,
+                fn_name: &fn_name,
+                output: &output,
+                shape: &shape,
+                declare_here: true,
+            };
+            let stmts = std::mem::take(&mut item.block.stmts);
+            let new_body = work.gen(&stmts, None);
+            let brace = item.block.brace_token;
+            item.block =
+                syn::parse2(quote!({ #(#uses)* #new_body })).expect("generated body is a block");
+            // The user's braces: a diagnostic about the whole body points at the function,
+            // not at the attribute.
+            item.block.brace_token = brace;
+        }
+    }
+    item.into_token_stream()
 }
 
-impl Names {
-    fn new(args: &Args) -> Names {
-        let site = Span::mixed_site();
-        let krate = match &args.krate {
-            Some(p) => p.to_token_stream(),
-            None => quote!(::instrument_runtime),
-        };
-        Names {
-            krate,
-            callsite: format_ident!("__instrument_callsite", span = site),
-            span: format_ident!("__instrument_span", span = site),
-            ret: format_ident!("__instrument_ret", span = site),
-            site,
+/// `Box::pin(async move { .. })` / `async move { .. }` as the last statement: the block
+/// becomes `async move { <prologue> <the user's block, instrumented> <close> }`, so the span
+/// opens when the future is first polled and closes when it completes (tracing does the same).
+fn expand_future_block(work: &Work<'_>, stmt: &Stmt) -> Stmt {
+    let Stmt::Expr(expr, None) = stmt else {
+        unreachable!("Shape::FutureBlock is a trailing expression")
+    };
+    let rewrite = |block: &syn::ExprAsync| -> Expr {
+        let attrs = &block.attrs;
+        let body = work.gen(&block.block.stmts, Some(block));
+        syn::parse2(quote!(#(#attrs)* async move { #body })).expect("an async block")
+    };
+    let new = match expr {
+        Expr::Async(block) => rewrite(block),
+        Expr::Call(call) => {
+            let mut call = call.clone();
+            let Some(Expr::Async(block)) = body::box_pin_arg(expr) else {
+                unreachable!("Shape::FutureBlock is `Box::pin(async ..)`")
+            };
+            call.args[0] = rewrite(block);
+            Expr::Call(call)
+        }
+        _ => unreachable!("Shape::FutureBlock is an async block or `Box::pin` of one"),
+    };
+    Stmt::Expr(new, None)
+}
+
+/// async-trait <= 0.1.43: `async fn __name(_self: &Self, ..) { .. } Box::pin(__name(self, ..))`.
+/// The inner fn is instrumented as an `async fn` under the outer fn's name, with `self` in the
+/// attribute's expressions read as `_self`; the qualifying fn is declared in the outer body so
+/// the metric series is the outer method's.
+fn expand_inner_fn(args: &Args, names: &Names, item: &mut ItemFn, stmt: usize) {
+    let Stmt::Item(syn::Item::Fn(inner)) = &item.block.stmts[stmt] else {
+        unreachable!("Shape::InnerAsyncFn points at an async fn item")
+    };
+    let mut inner: ItemFn = inner.clone();
+    let renamed = args.renamed_self();
+    let shape = Shape::AsyncFn;
+    let output = body::output(&inner, &shape);
+    let work = Work {
+        args: &renamed,
+        names,
+        fn_name: &item.sig.ident,
+        output: &output,
+        shape: &shape,
+        declare_here: false,
+    };
+    let stmts = std::mem::take(&mut inner.block.stmts);
+    let new_body = work.gen(&stmts, None);
+    let uses = param_uses(&inner);
+    inner.block = syn::parse2(quote!({ #(#uses)* #new_body })).expect("generated body is a block");
+    item.block.stmts[stmt] = Stmt::Item(syn::Item::Fn(inner));
+    let here = gen_here(names);
+    let here: Stmt = syn::parse2(here).expect("an fn item");
+    item.block.stmts.insert(0, here);
+}
+
+/// `let _ = &name;` for every name the parameters bind: they count as used, as with tracing
+/// (which records them all), so swapping the attribute adds no `unused_variables` warning.
+fn param_uses(item: &ItemFn) -> Vec<TokenStream> {
+    item::bindings(item)
+        .into_iter()
+        .map(|name| quote!(let _ = &#name;))
+        .collect()
+}
+
+/// `fn __instrument_here() -> &'static str`: its `type_name` is the function's path with this
+/// fn's name appended (`shop::repo::UserRepo::get::__instrument_here`); the runtime trims it to
+/// the series' `function` label (`UserRepo::get`) once, when the callsite registers.
+fn gen_here(n: &Names) -> TokenStream {
+    let Names { krate, here, .. } = n;
+    quote! {
+        fn #here() -> &'static ::core::primitive::str {
+            #krate::__private::type_name_of(#here)
         }
     }
 }
 
-pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
-    let names = Names::new(args);
-    let mut item = func.item;
-    let is_async = item.sig.asyncness.is_some();
-    let shape = Shape::of(&item);
-    let labels = Labels::new(args, &item.sig);
-    let callsite = gen_callsite(args, &names, &item.sig.ident);
-    let label_entry = labels
-        .as_ref()
-        .map(|l| l.gen_entry(&names, &item.sig.ident));
-    let open = gen_open(args, &names, is_async);
-    let label_select = labels.as_ref().map(|_| Labels::gen_after_open(&names));
-    let fields = gen_fields(args, &names);
-    // Opened at entry: the callsite, the labels, the span and its fields.
-    let prologue = quote! {
-        #callsite
-        #label_entry
-        #open
-        #label_select
-        #fields
-    };
-    let new_body = if shape == Shape::Never {
-        // `-> !`: the body can only leave by unwinding (or never); the span closes in `Drop`.
-        let stmts = &item.block.stmts;
-        quote! {{
-            #prologue
-            #(#stmts)*
-        }}
-    } else {
-        let run = gen_run(&names, &item.block, &item.sig.output, is_async, shape);
-        let label_exit = labels.as_ref().map(|l| l.gen_exit(&names));
-        let close = gen_close(args, &names, label_exit);
-        let Names { ret, .. } = &names;
-        quote! {{
+/// One instrumented unit of work: what the generators need to know.
+struct Work<'a> {
+    args: &'a Args,
+    names: &'a Names,
+    /// The span's name unless `name = ...`: the (outer) function's name.
+    fn_name: &'a Ident,
+    output: &'a Output,
+    shape: &'a Shape,
+    /// Declare the qualifying fn next to the callsite (not for the old async-trait form,
+    /// whose outer body declares it).
+    declare_here: bool,
+}
+
+impl Work<'_> {
+    /// The instrumented body's statements: the prologue (callsite, labels, span, fields), the
+    /// user's statements run so their value comes back, then `err`/`ret`/labels and close.
+    /// `block` is the user's async block for [`Shape::FutureBlock`].
+    fn gen(&self, stmts: &[Stmt], block: Option<&syn::ExprAsync>) -> TokenStream {
+        let labels = Labels::new(self.args, self.output);
+        let callsite = self.gen_callsite();
+        let label_entry = labels
+            .as_ref()
+            .map(|l| l.gen_entry(self.names, self.fn_name));
+        let open = self.gen_open();
+        let label_select = labels.as_ref().map(|_| Labels::gen_after_open(self.names));
+        let fields = self.gen_fields();
+        let (links, follows) = self.gen_follows_from();
+        let prologue = quote! {
+            #callsite
+            #label_entry
+            #links
+            #open
+            #label_select
+            #fields
+            #follows
+        };
+        if matches!(self.shape, Shape::Never) {
+            return quote! {
+                #prologue
+                #(#stmts)*
+            };
+        }
+        let run = self.gen_run(stmts, block);
+        let label_exit = labels.as_ref().map(|l| l.gen_exit(self.names));
+        let close = self.gen_close(label_exit);
+        let ret = &self.names.ret;
+        quote! {
             #prologue
             #run
             #close
             #ret
-        }}
-    };
-    let brace = item.block.brace_token;
-    item.block = syn::parse2(new_body).expect("generated body is a block");
-    // The user's braces: a diagnostic about the whole body points at the function, not at
-    // the attribute.
-    item.block.brace_token = brace;
-    item.into_token_stream()
-}
+        }
+    }
 
-/// How the body must be run.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// In a closure (sync) or an `async move` block, so its value comes back to us.
-    Normal,
-    /// `#[track_caller]`: inline (a closure would hide the caller's location); an early
-    /// `return` or `?` then closes the span in `Drop`, as `ok`.
-    Inline,
-    /// `-> !`.
-    Never,
-}
+    /// The `static` callsite: the function's metadata, made once.
+    fn gen_callsite(&self) -> TokenStream {
+        let n = self.names;
+        let Names {
+            krate,
+            callsite,
+            here,
+            ..
+        } = n;
+        let args = self.args;
+        let name = match &args.name {
+            Some(expr) => expr.to_token_stream(),
+            None => self
+                .fn_name
+                .to_string()
+                .trim_start_matches("r#")
+                .to_token_stream(),
+        };
+        let target = match &args.target {
+            Some(expr) => expr.to_token_stream(),
+            None => quote!(::core::module_path!()),
+        };
+        let level = match &args.level {
+            None => quote!(#krate::__private::Level::Info),
+            Some(LevelArg::Known(l)) => level_path(krate, l),
+            Some(LevelArg::Path(p)) => p.to_token_stream(),
+        };
+        let declared = args.fields.iter().filter_map(|f| match f.value {
+            FieldValue::Empty => Some(f.name_expr()),
+            _ => None,
+        });
+        let here_fn = self.declare_here.then(|| gen_here(n));
+        let uses = &args.uses;
+        // Paths read by their last segment, named here so their imports count as used.
+        let uses = (!uses.is_empty()).then(|| {
+            quote! {
+                const _: () = {
+                    #(let _ = #uses;)*
+                };
+            }
+        });
+        // The static lives in a block, so the body can neither see nor collide with it.
+        quote! {
+            let #callsite: &'static #krate::__private::Callsite = {
+                #uses
+                #here_fn
+                static CALLSITE: #krate::__private::Callsite = #krate::__private::Callsite::new(
+                    #name,
+                    #target,
+                    ::core::module_path!(),
+                    ::core::file!(),
+                    ::core::line!(),
+                    #level,
+                    &[],
+                )
+                .qualified_by(#here)
+                .with_declared_fields(&[#(#declared),*]);
+                &CALLSITE
+            };
+        }
+    }
 
-impl Shape {
-    fn of(item: &syn::ItemFn) -> Shape {
-        if matches!(&item.sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_)))
-        {
-            Shape::Never
-        } else if item.sig.asyncness.is_none()
-            && item.attrs.iter().any(|a| a.path().is_ident("track_caller"))
-        {
-            Shape::Inline
+    /// Opens the span: entered for sync fns, started (entered at each poll) for async work.
+    fn gen_open(&self) -> TokenStream {
+        let Names {
+            krate,
+            callsite,
+            span,
+            ..
+        } = self.names;
+        let span_ty = self.names.span_ty();
+        let parent = self.args.parent.as_ref().map(|p| {
+            let at = syn::spanned::Spanned::span(p);
+            quote_spanned!(at=> #krate::__private::parent_context(#p))
+        });
+        let ctor = match (self.shape.is_async(), parent) {
+            (false, None) => quote!(#span_ty::enter(#callsite)),
+            (true, None) => quote!(#span_ty::start(#callsite)),
+            (false, Some(p)) => quote!(#span_ty::enter_with_parent(#callsite, #p)),
+            (true, Some(p)) => quote!(#span_ty::start_with_parent(#callsite, #p)),
+        };
+        // `kind = "..."` (validated in args.rs): kept only when sampled, by `Span::set_kind`.
+        let kind = self.args.kind.as_ref().map(|k| {
+            let variant = match k.value().as_str() {
+                "server" => quote!(Server),
+                "client" => quote!(Client),
+                "producer" => quote!(Producer),
+                "consumer" => quote!(Consumer),
+                _ => quote!(Internal),
+            };
+            quote! { #span_ty::set_kind(&mut #span, #krate::__private::SpanKind::#variant); }
+        });
+        quote! {
+            #[allow(unused_mut)]
+            let mut #span = #ctor;
+            #kind
+        }
+    }
+
+    /// Records `fields(...)`, only when the span is sampled (formatting costs time). Empty
+    /// fields are declared on the callsite and record nothing here.
+    fn gen_fields(&self) -> TokenStream {
+        let Names { krate, span, .. } = self.names;
+        let span_ty = self.names.span_ty();
+        let records: Vec<TokenStream> = self
+            .args
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let name = f.name_expr();
+                let value = match &f.value {
+                    FieldValue::Empty => return None,
+                    FieldValue::Redacted => {
+                        return Some(quote! {
+                            #span_ty::record(&mut #span, #name, #krate::__private::redacted());
+                        });
+                    }
+                    FieldValue::Expr(e) => e.to_token_stream(),
+                    FieldValue::Param => f.name_tokens.clone(),
+                };
+                let conv = match f.sigil {
+                    Sigil::Value => quote!(#krate::__private::value),
+                    Sigil::Display => quote!(#krate::__private::display),
+                    Sigil::Debug => quote!(#krate::__private::debug),
+                };
+                // Spanned on the value: "cannot be recorded" / "doesn't implement Display"
+                // points there.
+                let at = first_span(&value);
+                let call = quote_spanned!(at=> #conv(&(#value)));
+                Some(quote! { #span_ty::record(&mut #span, #name, #call); })
+            })
+            .collect();
+        if records.is_empty() {
+            return TokenStream::new();
+        }
+        quote! {
+            if #span_ty::is_sampled(&#span) {
+                #(#records)*
+            }
+        }
+    }
+
+    /// `follows_from = expr`: evaluated before the span opens (as tracing does: the current
+    /// span is still the caller's), its contexts recorded as the span's links after.
+    fn gen_follows_from(&self) -> (TokenStream, TokenStream) {
+        let Some(expr) = &self.args.follows_from else {
+            return (TokenStream::new(), TokenStream::new());
+        };
+        let Names { krate, span, .. } = self.names;
+        let links = format_ident!("__instrument_links", span = self.names.site);
+        let at = syn::spanned::Spanned::span(expr);
+        // Located at the expression: "cannot use a `&Span`" points there.
+        let (links_at, span) = (located(&links, at), located(span, at));
+        let call = quote_spanned!(at=> #krate::__private::follows_from(&mut #span, #links_at));
+        (quote! { let #links = #expr; }, quote! { #call; })
+    }
+
+    /// Runs the body and binds its value. Sync bodies run in an immediately-called closure so
+    /// `return` and `?` come back to us; the closure is made `FnOnce` (by moving a token into
+    /// it) so it may return borrows of its captured arguments. Async work becomes an async
+    /// block polled with the span current.
+    fn gen_run(&self, stmts: &[Stmt], block: Option<&syn::ExprAsync>) -> TokenStream {
+        let Names {
+            krate, span, ret, ..
+        } = self.names;
+        let span_ty = self.names.span_ty();
+        let ty = binding_type(self.output);
+        if self.shape.is_async() {
+            let expect = self.gen_expected_type();
+            // The user's own `async`/`async move` for a returned block.
+            let (asyncness, capture) = match block {
+                Some(b) => (b.async_token.to_token_stream(), b.capture.to_token_stream()),
+                None => (quote!(async), quote!(move)),
+            };
+            // The user's statements in a block of their own: an item they declare (`use
+            // Bar::*`) does not reach the guard (tokio-rs/tracing#3306).
+            return quote! {
+                let #ret #ty = #span_ty::instrument(
+                    &#span,
+                    #asyncness #capture { #expect { #(#stmts)* } },
+                ).await;
+            };
+        }
+        if matches!(self.shape, Shape::Inline) {
+            return quote! {
+                let #ret #ty = { #(#stmts)* };
+            };
+        }
+        let once = format_ident!("__instrument_once", span = Span::mixed_site());
+        let taken = format_ident!("__instrument_once_taken", span = Span::mixed_site());
+        // The closure's return type is written when it can be (so `?` and a wrong body type get
+        // rustc's usual errors at the body); `impl Trait` cannot be, and is left to inference.
+        let closure_ret = match self.output {
+            Output::Type(t) if item::writable_in_let(t) => quote!(-> #t),
+            Output::Unit => quote!(-> ()),
+            Output::Type(_) | Output::Unknown => TokenStream::new(),
+        };
+        quote! {
+            let #once = #krate::__private::Once;
+            #[allow(clippy::redundant_closure_call)]
+            let #ret #ty = (move || #closure_ret {
+                let #taken = #once;
+                #(#stmts)*
+            })();
+        }
+    }
+
+    /// A first, never-taken `return` of the declared type at the top of the async block (an
+    /// async block's return type cannot be written): it fixes the block's return type before
+    /// the body is checked, so a body returning the wrong type gets rustc's error at the body's
+    /// expression (as without the macro), not at the attribute. `impl Trait` in the declared
+    /// type is `_` here (`Wrapper<impl Display>` fixes `Wrapper<_>`); no declared type is `()`.
+    fn gen_expected_type(&self) -> TokenStream {
+        let krate = &self.names.krate;
+        let (ty, at) = match self.output {
+            Output::Unit => (quote!(()), self.fn_name.span()),
+            Output::Type(t) => match body::erased(t) {
+                Some(erased) => (erased.to_token_stream(), syn::spanned::Spanned::span(t)),
+                None => return TokenStream::new(),
+            },
+            Output::Unknown => return TokenStream::new(),
+        };
+        // The returned expression is this identifier, located at the declared type: rustc's
+        // "return type inferred to be `T` here" then points at the user's `T`.
+        let expected = format_ident!(
+            "__instrument_expected",
+            span = Span::mixed_site().located_at(at)
+        );
+        quote_spanned! {at=>
+            #[allow(unreachable_code)]
+            if false {
+                let #expected: #ty = #krate::__private::expected();
+                return #expected;
+            }
+        }
+    }
+
+    /// After the body: `err`, `ret`, the `error` label, then the outcome for the `result`
+    /// label, and close.
+    fn gen_close(&self, label_exit: Option<TokenStream>) -> TokenStream {
+        let Names {
+            krate, span, ret, ..
+        } = self.names;
+        let span_ty = self.names.span_ty();
+        let err = self.args.err.map(|e| self.gen_err(e));
+        let ret_field = self.args.ret.map(|r| self.gen_ret(r));
+        let outcome = format_ident!("__instrument_outcome", span = Span::mixed_site());
+        quote! {
+            #err
+            #ret_field
+            #label_exit
+            let #outcome = {
+                #[allow(unused_imports)]
+                use #krate::__private::{OutcomeOfOther as _, OutcomeOfResult as _};
+                (&#krate::__private::Probe(&#ret)).__instrument_outcome()
+            };
+            #span_ty::finish(&mut #span, #outcome);
+        }
+    }
+
+    /// `err`: the error of an `Err` marks the span failed and emits a log record (ERROR, or
+    /// `err(level = ..)`'s). Errors about `err` (not a `Result`, no `Display`) point at `err`.
+    fn gen_err(&self, event: Event) -> TokenStream {
+        let Names {
+            krate,
+            span,
+            ret,
+            callsite,
+            ..
+        } = self.names;
+        let at = event.span;
+        let e = format_ident!(
+            "__instrument_error",
+            span = Span::mixed_site().located_at(at)
+        );
+        let (get, record) = match event.format {
+            Format::Display => (quote!(err_display), quote!(record_error)),
+            Format::Debug => (quote!(err_debug), quote!(record_error_debug)),
+        };
+        let level = level_path(krate, event.level.unwrap_or("error"));
+        let (ret, span) = (located(ret, at), located(span, at));
+        quote_spanned! {at=>
+            if let ::core::option::Option::Some(#e) = #krate::__private::#get(&#ret) {
+                #krate::__private::#record(&mut #span, #callsite, #level, #e);
+            }
+        }
+    }
+
+    /// `ret`: the value (the `Ok` value, with `err`, as tracing does) as attribute `return`.
+    fn gen_ret(&self, event: Event) -> TokenStream {
+        let Names {
+            krate, span, ret, ..
+        } = self.names;
+        let span_ty = self.names.span_ty();
+        let at = event.span;
+        let v = format_ident!(
+            "__instrument_value",
+            span = Span::mixed_site().located_at(at)
+        );
+        let (ret, span) = (located(ret, at), located(span, at));
+        let record = match event.format {
+            Format::Debug => quote!(record_return),
+            Format::Display => quote!(record_return_display),
+        };
+        if self.args.err.is_some() {
+            let get = match event.format {
+                Format::Debug => quote!(ok_debug),
+                Format::Display => quote!(ok_display),
+            };
+            quote_spanned! {at=>
+                if let ::core::option::Option::Some(#v) = #krate::__private::#get(&#ret) {
+                    #span_ty::#record(&mut #span, #v);
+                }
+            }
         } else {
-            Shape::Normal
+            let conv = match event.format {
+                Format::Debug => quote!(ret_debug),
+                Format::Display => quote!(ret_display),
+            };
+            quote_spanned! {at=>
+                let #v = #krate::__private::#conv(&#ret);
+                #span_ty::#record(&mut #span, #v);
+            }
         }
     }
 }
 
-/// The `static` callsite: the function's metadata, made once.
-fn gen_callsite(args: &Args, n: &Names, fn_name: &Ident) -> TokenStream {
-    let Names {
-        krate, callsite, ..
-    } = n;
-    let name = match &args.name {
-        Some(lit) => lit.value(),
-        None => fn_name.to_string().trim_start_matches("r#").to_owned(),
-    };
-    let target = match &args.target {
-        Some(lit) => lit.to_token_stream(),
-        None => quote!(::core::module_path!()),
-    };
-    let level = args
-        .level
-        .as_ref()
-        .map_or_else(|| "info".to_owned(), |l| l.value().to_ascii_lowercase());
-    // The static lives in a block, so the body can neither see nor collide with it.
-    quote! {
-        let #callsite: &'static #krate::__private::Callsite = {
-            static CALLSITE: #krate::__private::Callsite = #krate::__private::Callsite::new(
-                #name,
-                #target,
-                ::core::module_path!(),
-                ::core::file!(),
-                ::core::line!(),
-                #krate::__private::level_from_str(#level),
-                &[],
-            );
-            &CALLSITE
-        };
-    }
-}
-
-/// Opens the span: entered for sync fns, started (entered at each poll) for async fns.
-fn gen_open(args: &Args, n: &Names, is_async: bool) -> TokenStream {
-    let Names {
-        krate,
-        callsite,
-        span,
-        ..
-    } = n;
-    let parent = args.parent.as_ref().map(|p| {
-        let at = syn::spanned::Spanned::span(p);
-        quote_spanned!(at=> #krate::__private::parent_context(#p))
-    });
-    let ctor = match (is_async, parent) {
-        (false, None) => quote!(#krate::__private::Span::enter(#callsite)),
-        (true, None) => quote!(#krate::__private::Span::start(#callsite)),
-        (false, Some(p)) => quote!(#krate::__private::Span::enter_with_parent(#callsite, #p)),
-        (true, Some(p)) => quote!(#krate::__private::Span::start_with_parent(#callsite, #p)),
-    };
-    quote! {
-        #[allow(unused_mut)]
-        let mut #span = #ctor;
-    }
-}
-
-/// Records `fields(...)`, only when the span is sampled (formatting costs time).
-fn gen_fields(args: &Args, n: &Names) -> TokenStream {
-    if args.fields.is_empty() {
-        return TokenStream::new();
-    }
-    let Names { krate, span, .. } = n;
-    let records = args.fields.iter().map(|f| {
-        let name = &f.name;
-        if f.redacted {
-            return quote! { #span.record(#name, #krate::__private::redacted()); };
+impl Args {
+    /// These arguments with `self` read as `_self` in every expression (the old async-trait
+    /// form's inner fn).
+    fn renamed_self(&self) -> Args {
+        let mut args = self.clone();
+        for f in &mut args.fields {
+            if let FieldValue::Expr(e) = &mut f.value {
+                *e = body::rename_self_expr(e);
+            }
+            if matches!(f.value, FieldValue::Param) {
+                f.name_tokens = body::rename_self(f.name_tokens.clone());
+            }
         }
-        let value = match &f.value {
-            Some(e) => e.to_token_stream(),
-            None => f.name_tokens.clone(),
-        };
-        let conv = match f.sigil {
-            Sigil::Value => quote!(#krate::__private::value),
-            Sigil::Display => quote!(#krate::__private::display),
-            Sigil::Debug => quote!(#krate::__private::debug),
-        };
-        // Spanned on the value: "cannot be recorded" / "doesn't implement Display" points there.
-        let at = value_span(&value);
-        let call = quote_spanned!(at=> #conv(&(#value)));
-        quote! { #span.record(#name, #call); }
-    });
-    quote! {
-        if #span.is_sampled() {
-            #(#records)*
+        for l in &mut args.labels {
+            if let LabelValue::Expr(e) = &mut l.value {
+                *e = body::rename_self_expr(e);
+            }
         }
+        args.parent = args.parent.as_ref().map(body::rename_self_expr);
+        args.follows_from = args.follows_from.as_ref().map(body::rename_self_expr);
+        args
     }
 }
 
-/// Span of a field's value, so a type error ("cannot be recorded") points at the value.
-fn value_span(value: &TokenStream) -> Span {
+/// `krate::__private::Level::Info` for `"info"`.
+fn level_path(krate: &TokenStream, level: &str) -> TokenStream {
+    let variant = match level {
+        "trace" => quote!(Trace),
+        "debug" => quote!(Debug),
+        "warn" => quote!(Warn),
+        "error" => quote!(Error),
+        _ => quote!(Info),
+    };
+    quote!(#krate::__private::Level::#variant)
+}
+
+/// Span of the first token, so a type error points at the user's value.
+fn first_span(value: &TokenStream) -> Span {
     value
         .clone()
         .into_iter()
@@ -212,159 +571,15 @@ fn value_span(value: &TokenStream) -> Span {
         .map_or_else(Span::call_site, |t| t.span())
 }
 
-/// Runs the body and binds its value. Sync bodies run in an immediately-called closure so
-/// `return` and `?` come back to us; the closure is made `FnOnce` (by moving a token into it)
-/// so it may return borrows of its captured arguments. Async bodies become an `async move`
-/// block polled with the span current.
-fn gen_run(
-    n: &Names,
-    body: &syn::Block,
-    output: &ReturnType,
-    is_async: bool,
-    shape: Shape,
-) -> TokenStream {
-    let Names {
-        krate, span, ret, ..
-    } = n;
-    let ty = binding_type(output);
-    let expect = gen_expected_type(output, krate);
-    let stmts = &body.stmts;
-    if is_async {
-        return quote! {
-            let #ret #ty = #span.instrument(async move { #expect #(#stmts)* }).await;
-        };
-    }
-    if shape == Shape::Inline {
-        return quote! {
-            let #ret #ty = #body;
-        };
-    }
-    let once = format_ident!("__instrument_once", span = Span::mixed_site());
-    let taken = format_ident!("__instrument_once_taken", span = Span::mixed_site());
-    // The closure's return type is written when it can be (so `?` and a wrong body type get
-    // rustc's usual errors at the body); `impl Trait` cannot be, and is left to inference.
-    let closure_ret = match output {
-        ReturnType::Type(_, t) if item::writable_in_let(t) => quote!(-> #t),
-        ReturnType::Default => quote!(-> ()),
-        ReturnType::Type(..) => TokenStream::new(),
-    };
-    quote! {
-        let #once = #krate::__private::Once;
-        #[allow(clippy::redundant_closure_call)]
-        let #ret #ty = (move || #closure_ret {
-            let #taken = #once;
-            #(#stmts)*
-        })();
-    }
-}
-
-/// A first, never-taken `return` of the declared type at the top of the async block (an async
-/// block's return type cannot be written): it fixes the block's return type before the body is checked, so a body returning
-/// the wrong type gets rustc's error at the body's expression (as without the macro), not at
-/// the attribute. Spanned on the declared return type.
-fn gen_expected_type(output: &ReturnType, krate: &TokenStream) -> TokenStream {
-    let ReturnType::Type(_, ty) = output else {
-        return TokenStream::new();
-    };
-    if !item::writable_in_let(ty) {
-        return TokenStream::new();
-    }
-    let at = syn::spanned::Spanned::span(&**ty);
-    // The returned expression is this identifier, located at the declared type: rustc's
-    // "return type inferred to be `T` here" then points at the user's `T`.
-    let expected = format_ident!(
-        "__instrument_expected",
-        span = Span::mixed_site().located_at(at)
-    );
-    quote_spanned! {at=>
-        #[allow(unreachable_code)]
-        if false {
-            let #expected: #ty = #krate::__private::expected();
-            return #expected;
-        }
-    }
-}
-
 /// `: T` for the return binding when the return type can be written in a `let` (not when it
 /// contains `impl Trait` or is `!`), so `?` in the body infers its error type from it.
-fn binding_type(output: &ReturnType) -> TokenStream {
+fn binding_type(output: &Output) -> TokenStream {
     match output {
         // `()` is written too: a diverging body would otherwise leave the type to inference,
         // and the outcome probe would guess `Result`.
-        ReturnType::Default => quote!(: ()),
-        ReturnType::Type(_, ty) if item::writable_in_let(ty) => quote!(: #ty),
-        ReturnType::Type(..) => TokenStream::new(),
-    }
-}
-
-/// After the body: `err`, `ret`, the `error` label, then the outcome for the `result` label,
-/// and close.
-fn gen_close(args: &Args, n: &Names, label_exit: Option<TokenStream>) -> TokenStream {
-    let Names {
-        krate, span, ret, ..
-    } = n;
-    // Errors about `err` / `ret` (not a `Result`, no `Display`...) point at the keyword.
-    let err_at = args.err_span.unwrap_or_else(Span::call_site);
-    let ret_at = args.ret_span.unwrap_or_else(Span::call_site);
-    let err = args.err.map(|f| {
-        let e = format_ident!(
-            "__instrument_error",
-            span = Span::mixed_site().located_at(err_at)
-        );
-        let (record, get) = match f {
-            Format::Display => (quote!(record_error), quote!(err_display)),
-            Format::Debug => (quote!(record_error_debug), quote!(err_debug)),
-        };
-        let (ret, span) = (located(ret, err_at), located(span, err_at));
-        quote_spanned! {err_at=>
-            if let ::core::option::Option::Some(#e) = #krate::__private::#get(&#ret) {
-                #span.#record(#e);
-            }
-        }
-    });
-    let outcome = format_ident!("__instrument_outcome", span = Span::mixed_site());
-    // With `err`, `ret` records the `Ok` value (as tracing does); otherwise the whole value.
-    let ret_field = args.ret.map(|f| {
-        let v = format_ident!(
-            "__instrument_value",
-            span = Span::mixed_site().located_at(ret_at)
-        );
-        let (ret, span) = (located(ret, ret_at), located(span, ret_at));
-        let record = match f {
-            Format::Debug => quote!(record_return),
-            Format::Display => quote!(record_return_display),
-        };
-        if args.err.is_some() {
-            let get = match f {
-                Format::Debug => quote!(ok_debug),
-                Format::Display => quote!(ok_display),
-            };
-            quote_spanned! {ret_at=>
-                if let ::core::option::Option::Some(#v) = #krate::__private::#get(&#ret) {
-                    #span.#record(#v);
-                }
-            }
-        } else {
-            let conv = match f {
-                Format::Debug => quote!(ret_debug),
-                Format::Display => quote!(ret_display),
-            };
-            quote_spanned! {ret_at=>
-                let #v = #krate::__private::#conv(&#ret);
-                #span.#record(#v);
-            }
-        }
-    });
-    quote! {
-        #err
-        #ret_field
-        #label_exit
-        let #outcome = {
-            #[allow(unused_imports)]
-            use #krate::__private::{OutcomeOfOther as _, OutcomeOfResult as _};
-            (&#krate::__private::Probe(&#ret)).__instrument_outcome()
-        };
-        #span.finish(#outcome);
+        Output::Unit => quote!(: ()),
+        Output::Type(ty) if item::writable_in_let(ty) => quote!(: #ty),
+        Output::Type(_) | Output::Unknown => TokenStream::new(),
     }
 }
 

@@ -5,9 +5,16 @@ use proc_macro2::TokenStream;
 use syn::visit::Visit;
 use syn::{FnArg, Ident, ItemFn, Pat, Type};
 
+use super::body::{self, Output, Shape};
+use crate::errors::Errors;
+
 /// The function being instrumented.
 pub(crate) struct Func {
     pub(crate) item: ItemFn,
+    /// How its body runs.
+    pub(crate) shape: Shape,
+    /// The type of the value its work produces.
+    pub(crate) output: Output,
 }
 
 impl Func {
@@ -28,10 +35,42 @@ impl Func {
     }
 }
 
-pub(crate) fn parse(item: TokenStream) -> syn::Result<Func> {
-    match syn::parse2::<ItemFn>(item.clone()) {
-        Ok(item) => Ok(Func { item }),
-        Err(_) => Err(not_a_function(item)),
+/// The function, `None` (with the error added) when the item is not a function with a body.
+/// Every name the parameters bind (`self`, `x`, and the names inside patterns such as
+/// `(a, b): (u8, u8)`), in order.
+pub(crate) fn bindings(item: &ItemFn) -> Vec<Ident> {
+    struct Find(Vec<Ident>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.clone());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut find = Find(Vec::new());
+    for arg in &item.sig.inputs {
+        match arg {
+            FnArg::Receiver(r) => find.0.push(Ident::new("self", r.self_token.span)),
+            FnArg::Typed(t) => find.visit_pat(&t.pat),
+        }
+    }
+    find.0
+}
+
+pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Option<Func> {
+    match syn::parse2::<ItemFn>(tokens.clone()) {
+        Ok(item) => {
+            let shape = Shape::of(&item);
+            let output = body::output(&item, &shape);
+            Some(Func {
+                item,
+                shape,
+                output,
+            })
+        }
+        Err(_) => {
+            errors.push(not_a_function(tokens));
+            None
+        }
     }
 }
 

@@ -18,10 +18,11 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::{Ident, ReturnType, Signature};
+use syn::Ident;
 
 use super::args::{Args, LabelArg, LabelValue};
-use super::expand::Names;
+use super::body::Output;
+use super::names::Names;
 
 /// Default series budget of a function.
 const DEFAULT_MAX_SERIES: u64 = 1000;
@@ -60,9 +61,9 @@ pub(crate) struct Labels<'a> {
 
 impl<'a> Labels<'a> {
     /// `None` when the function has no labels (nothing is generated).
-    pub(crate) fn new(args: &'a Args, sig: &'a Signature) -> Option<Labels<'a>> {
-        let error = match (&args.error_label, &sig.output) {
-            (Some(keyword), ReturnType::Type(_, ty)) => Some((&**ty, keyword)),
+    pub(crate) fn new(args: &'a Args, output: &'a Output) -> Option<Labels<'a>> {
+        let error = match (&args.error_label, output) {
+            (Some(keyword), Output::Type(ty)) => Some((&**ty, keyword)),
             _ => None,
         };
         if args.labels.is_empty() && error.is_none() {
@@ -83,7 +84,9 @@ impl<'a> Labels<'a> {
 
     /// Before the span opens: the label function, its call, and the callsite's labels.
     pub(crate) fn gen_entry(&self, n: &Names, fn_name: &Ident) -> TokenStream {
-        let callsite = &n.callsite;
+        let Names {
+            callsite, krate, ..
+        } = n;
         let func = self.gen_function(n, fn_name);
         // The call is spanned on `labels`: "required by a bound introduced by this call".
         let label_fn = format_ident!("__instrument_labels", span = self.keyword_span());
@@ -101,7 +104,7 @@ impl<'a> Labels<'a> {
         quote! {
             #func
             let #set = #label_fn #call_args;
-            #callsite.bind_labels(#set.descs);
+            #krate::__private::Callsite::bind_labels(#callsite, #set.descs);
         }
     }
 
@@ -109,9 +112,10 @@ impl<'a> Labels<'a> {
     /// span attributes from the series index: nothing is recorded per call.)
     pub(crate) fn gen_after_open(n: &Names) -> TokenStream {
         let span = &n.span;
+        let span_ty = n.span_ty();
         let set = Self::set(n);
         quote! {
-            #span.set_label_index(#set.index);
+            #span_ty::set_label_index(&mut #span, #set.index);
         }
     }
 
@@ -120,10 +124,16 @@ impl<'a> Labels<'a> {
         if self.error.is_none() {
             return TokenStream::new();
         }
-        let Names { span, ret, .. } = n;
+        let Names {
+            span, ret, krate, ..
+        } = n;
+        let span_ty = n.span_ty();
         let set = Self::set(n);
         quote! {
-            #span.set_label_index(#set.index_with(&#ret));
+            #span_ty::set_label_index(
+                &mut #span,
+                #krate::__private::LabelSet::index_with(&#set, &#ret),
+            );
         }
     }
 
@@ -201,7 +211,9 @@ impl<'a> Labels<'a> {
         let max = proc_macro2::Literal::u64_unsuffixed(max);
         let name = fn_name.to_string().trim_start_matches("r#").to_owned();
         let span = self.keyword_span();
-        let panic = quote_spanned!(span=> ::core::panic!("{}", __instrument_budget.message()));
+        let panic = quote_spanned!(span=>
+            ::core::panic!("{}", #krate::__private::Budget::message(&__instrument_budget))
+        );
         let check = quote! {
             let __instrument_budget = #krate::__private::Budget::check(
                 #name,
@@ -209,7 +221,7 @@ impl<'a> Labels<'a> {
                 &[#(#cards),*],
                 #max,
             );
-            if __instrument_budget.exceeded() {
+            if #krate::__private::Budget::exceeded(&__instrument_budget) {
                 #panic
             }
         };

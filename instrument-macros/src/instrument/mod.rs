@@ -1,37 +1,34 @@
-//! `#[instrument]`: parse ([`args`], [`item`]) -> validate ([`validate`], with the name lists
-//! of [`names`]) -> expand ([`expand`], with [`labels`] for `labels(...)` and `error_label`).
+//! `#[instrument]`, a pipeline with one error accumulator ([`Errors`]) threaded through it:
+//!
+//! 1. parse: [`item`] (the function, and the shape of its body: [`body`]), then [`args`] (the
+//!    attribute, which needs the parameter names);
+//! 2. validate: [`validate`] (with the name lists of [`refused`]);
+//! 3. expand: [`expand`] (with [`names`] for the generated identifiers and [`labels`] for
+//!    `labels(...)` and `error_label`).
 
 mod args;
+mod body;
 mod expand;
 mod item;
 mod labels;
 mod names;
+mod refused;
 mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::errors;
+use crate::errors::Errors;
 
 pub(crate) fn instrument(args: TokenStream, item: TokenStream) -> TokenStream {
-    match run(args, item.clone()) {
-        Ok(tokens) => tokens,
-        Err(e) => errors::with_item(&e, item),
+    let mut errors = Errors::default();
+    let func = item::parse(item.clone(), &mut errors);
+    let params = func
+        .as_ref()
+        .map(item::Func::param_names)
+        .unwrap_or_default();
+    let args = args::parse(args, &params, &mut errors);
+    if let (Some(args), Some(func)) = (&args, &func) {
+        validate::check(args, func, &mut errors);
     }
-}
-
-fn run(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let args: args::Args = syn::parse2(args)?;
-    let func = match item::parse(item) {
-        Ok(func) => func,
-        Err(not_a_fn) => {
-            // Still report the attribute's own mistakes with it.
-            let mut errors = errors::Errors::default();
-            errors.extend_from(&args.errors);
-            errors.push(not_a_fn);
-            errors.finish()?;
-            unreachable!("an error was pushed");
-        }
-    };
-    validate::check(&args, &func)?;
-    Ok(expand::expand(&args, func))
+    errors.finish(item, || Some(expand::expand(&args?, func?)))
 }

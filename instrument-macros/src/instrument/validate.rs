@@ -3,35 +3,32 @@
 
 use std::collections::HashSet;
 
-use syn::{Ident, ReturnType};
+use syn::Ident;
 
-use super::args::{Args, LabelValue};
+use super::args::{Args, FieldValue, LabelValue};
+use super::body::Output;
 use super::item::{self, Func};
-use super::names;
+use super::refused;
 use crate::errors::Errors;
 
 /// Largest `max_series`: every thread keeps one slot per possible series of a function.
 pub(crate) const MAX_SERIES_LIMIT: u64 = 100_000;
 
-pub(crate) fn check(args: &Args, func: &Func) -> syn::Result<()> {
-    let mut errors = Errors::default();
-    errors.extend_from(&args.errors);
+pub(crate) fn check(args: &Args, func: &Func, errors: &mut Errors) {
     let params = func.param_names();
-    check_at_most_once(args, &mut errors);
-    check_level(args, &mut errors);
-    check_fields(args, &params, &mut errors);
-    check_skip(args, &params, &mut errors);
-    check_signature(func, &mut errors);
-    check_secret_fields(args, &mut errors);
-    check_labels_given(args, &mut errors);
-    check_identifying_label_names(args, &mut errors);
-    check_reserved_label_names(args, &mut errors);
-    check_label_names_unique(args, &mut errors);
-    check_label_params(args, &params, &mut errors);
-    check_constant_labels(args, &mut errors);
-    check_max_series(args, &mut errors);
-    check_error_label(args, func, &mut errors);
-    errors.finish()
+    check_at_most_once(args, errors);
+    check_fields(args, errors);
+    check_skip(args, &params, errors);
+    check_signature(func, errors);
+    check_secret_fields(args, errors);
+    check_labels_given(args, errors);
+    check_identifying_label_names(args, errors);
+    check_reserved_label_names(args, errors);
+    check_label_names_unique(args, errors);
+    check_label_params(args, &params, errors);
+    check_constant_labels(args, errors);
+    check_max_series(args, errors);
+    check_error_label(args, func, errors);
 }
 
 // Every argument may be given at most once.
@@ -44,44 +41,24 @@ fn check_at_most_once(args: &Args, errors: &mut Errors) {
     }
 }
 
-// `level` is one of trace, debug, info, warn, error.
-fn check_level(args: &Args, errors: &mut Errors) {
-    if let Some(level) = &args.level {
-        let v = level.value().to_ascii_lowercase();
-        if !matches!(v.as_str(), "trace" | "debug" | "info" | "warn" | "error") {
-            errors.spanned(
-                level,
-                "unknown level; expected \"trace\", \"debug\", \"info\", \"warn\" or \"error\"",
-            );
-        }
-    }
-}
-
-// `fields(x)` captures parameter `x`, which must exist; field names are unique and do not
-// collide with the names the span uses itself.
-fn check_fields(args: &Args, params: &[Ident], errors: &mut Errors) {
+// Field names are unique and do not collide with the names the span uses itself. (A name
+// given as a `{CONST}` is known only to rustc, and not checked.)
+fn check_fields(args: &Args, errors: &mut Errors) {
     let mut names = HashSet::new();
     for field in &args.fields {
-        if !names.insert(field.name.as_str()) {
+        let Some(name) = field.dotted() else {
+            continue;
+        };
+        if !names.insert(name) {
             errors.spanned(
                 &field.name_tokens,
-                format_args!("field `{}` is recorded twice", field.name),
+                format_args!("field `{name}` is recorded twice"),
             );
         }
-        if field.name == "return" && args.ret.is_some() {
+        if name == "return" && args.ret.is_some() {
             errors.spanned(
                 &field.name_tokens,
                 "`return` is the field `ret` records; rename this one",
-            );
-        }
-        if field.value.is_none() && !field.redacted && !params.iter().any(|p| *p == field.name) {
-            errors.spanned(
-                &field.name_tokens,
-                format_args!(
-                    "`{}` is not a parameter of this function; to record another value write \
-                     `fields({} = value)`",
-                    field.name, field.name
-                ),
             );
         }
     }
@@ -119,8 +96,14 @@ fn check_signature(func: &Func, errors: &mut Errors) {
 // in clear text to every trace backend: it must be written `fields(name = redacted)`, which
 // records "[redacted]" without evaluating anything.
 fn check_secret_fields(args: &Args, errors: &mut Errors) {
-    for field in args.fields.iter().filter(|f| !f.redacted) {
-        let Some(word) = names::secret_word(&field.name) else {
+    for field in &args.fields {
+        if matches!(field.value, FieldValue::Redacted | FieldValue::Empty) {
+            continue;
+        }
+        let Some(name) = field.dotted() else {
+            continue;
+        };
+        let Some(word) = refused::secret_word(name) else {
             continue;
         };
         errors.spanned(
@@ -128,8 +111,7 @@ fn check_secret_fields(args: &Args, errors: &mut Errors) {
             format_args!(
                 "`{name}` looks like a secret, and span fields are exported in clear text; write \
                  `fields({name} = redacted)` to record that it was there without its value, or \
-                 remove it (if it is not a secret, choose a name without the word `{word}`)",
-                name = field.name
+                 remove it (if it is not a secret, choose a name without the word `{word}`)"
             ),
         );
     }
@@ -146,10 +128,10 @@ fn check_labels_given(args: &Args, errors: &mut Errors) {
 }
 
 // A label name must not identify a person, request or session (`user_id`, `email`, `url`,
-// any `*_id`, ...; the list is `names::IDENTIFYING`): each value would be its own series.
+// any `*_id`, ...; the list is `refused::IDENTIFYING`): each value would be its own series.
 fn check_identifying_label_names(args: &Args, errors: &mut Errors) {
     for label in &args.labels {
-        if let Some(snake) = names::identifying(&label.name) {
+        if let Some(snake) = refused::identifying(&label.name) {
             errors.spanned(
                 &label.ident,
                 format_args!(
@@ -168,7 +150,7 @@ fn check_identifying_label_names(args: &Args, errors: &mut Errors) {
 fn check_reserved_label_names(args: &Args, errors: &mut Errors) {
     for label in &args.labels {
         let name = &label.name;
-        if !names::reserved(name) {
+        if !refused::reserved(name) {
             continue;
         }
         let message = if name.starts_with("__") {
@@ -196,7 +178,11 @@ fn check_label_names_unique(args: &Args, errors: &mut Errors) {
                 &label.ident,
                 format_args!("label `{}` is given twice", label.name),
             );
-        } else if args.fields.iter().any(|f| f.name == label.name) {
+        } else if args
+            .fields
+            .iter()
+            .any(|f| f.dotted() == Some(label.name.as_str()))
+        {
             errors.spanned(
                 &label.ident,
                 format_args!(
@@ -267,14 +253,19 @@ fn check_error_label(args: &Args, func: &Func, errors: &mut Errors) {
     let Some(token) = &args.error_label else {
         return;
     };
-    match &func.item.sig.output {
-        ReturnType::Type(_, ty) if item::writable_in_let(ty) => {}
-        ReturnType::Type(_, ty) => errors.spanned(
+    match &func.output {
+        Output::Type(ty) if item::writable_in_let(ty) => {}
+        Output::Type(ty) => errors.spanned(
             ty,
             "`error_label` needs a return type it can name, `Result<T, E>` with `E: Label`, not \
              one containing `impl Trait`",
         ),
-        ReturnType::Default => errors.spanned(
+        Output::Unknown => errors.spanned(
+            &func.item.sig.output,
+            "`error_label` needs the `Output` type of the returned future written out \
+             (`impl Future<Output = Result<T, E>>`), not behind an alias",
+        ),
+        Output::Unit => errors.spanned(
             token,
             "`error_label` labels calls with the variant of the `Err` they return, and this \
              function returns nothing; expected a function returning `Result<T, E>` with \

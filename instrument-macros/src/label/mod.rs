@@ -1,5 +1,6 @@
-//! `#[derive(Label)]`: parse ([`ast`]) -> validate ([`validate`]) -> expand ([`expand`]).
-//! On error, the errors are emitted with a one-value fallback impl (see [`expand::fallback`]).
+//! `#[derive(Label)]`: parse ([`ast`]) -> validate ([`validate`]) -> expand ([`expand`]), with
+//! one error accumulator ([`Errors`]) threaded through, as for `#[instrument]`. On error, the
+//! errors are emitted with a one-value fallback impl (see [`expand::fallback`]).
 
 mod ast;
 pub(crate) mod case;
@@ -12,19 +13,15 @@ use syn::DeriveInput;
 use crate::errors::Errors;
 
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
     let input: DeriveInput = match syn::parse2(input) {
         Ok(input) => input,
-        Err(e) => return e.to_compile_error(),
+        Err(e) => {
+            errors.push(e);
+            return errors.finish(TokenStream::new(), || None);
+        }
     };
-    let mut errors = Errors::default();
     let parsed = ast::parse(&input, &mut errors);
     validate::check(&parsed, &mut errors);
-    match errors.finish() {
-        Ok(()) => expand::expand(&parsed),
-        Err(e) => {
-            let mut out = e.to_compile_error();
-            out.extend(expand::fallback(&parsed));
-            out
-        }
-    }
+    errors.finish(expand::fallback(&parsed), || Some(expand::expand(&parsed)))
 }

@@ -9,10 +9,6 @@ use super::ast::{Input, Shape, Variant};
 use super::case::RenameRule;
 use crate::errors::Errors;
 
-/// Most variants a derived label may have: one label with more values than this is rarely a
-/// label any more, and the series budget would be spent on it alone.
-pub(crate) const MAX_VARIANTS: usize = 64;
-
 pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
     let variants = match &input.shape {
         Shape::Enum(variants) => variants,
@@ -20,7 +16,6 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
     };
     check_has_variants(input, variants, errors);
     check_fieldless(variants, errors);
-    check_max_variants(variants, errors);
     check_names_not_empty(variants, errors);
     check_names_unique(input, variants, errors);
 }
@@ -61,21 +56,6 @@ fn check_fieldless(variants: &[Variant<'_>], errors: &mut Errors) {
                 ),
             );
         }
-    }
-}
-
-// At most `MAX_VARIANTS` variants.
-fn check_max_variants(variants: &[Variant<'_>], errors: &mut Errors) {
-    if let Some(first_extra) = variants.get(MAX_VARIANTS) {
-        errors.spanned(
-            first_extra.ident,
-            format_args!(
-                "#[derive(Label)] allows at most {MAX_VARIANTS} variants, this enum has {}: a \
-                 label with that many values spends the series budget alone; group the values \
-                 into fewer variants",
-                variants.len()
-            ),
-        );
     }
 }
 

@@ -3,3 +3,4 @@
 
 pub(crate) mod record;
 pub(crate) mod registry;
+pub(crate) mod ring;

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::export::{CounterPoint, GaugePoint, Labels, Metric, MetricData};
+use crate::data::{CounterPoint, GaugePoint, Labels, Metric, MetricData};
 use crate::stats::{DropReason, SignalStats, Stats};
 
 pub(crate) fn metrics(stats: &Stats) -> Vec<Metric> {

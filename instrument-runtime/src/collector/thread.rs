@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use super::breaker::{Breaker, Verdict};
 use super::{convert, self_metrics};
 use crate::buffer::record::{Record, Signal};
-use crate::buffer::registry::{self, RingHandle};
+use crate::buffer::registry::{self, Generation, RingHandle};
 use crate::clock::WallClock;
 use crate::config::Config;
-use crate::export::{Batch, ExportError, Exporter, MetricsSnapshot, Resource};
+use crate::data::{Batch, MetricsSnapshot, Resource};
+use crate::export::{ExportError, Exporter};
 use crate::metrics::aggregate::Aggregator;
-use crate::pipeline::FlushReport;
-use crate::stats::{self, DropReason, SignalStats, Stats};
+use crate::stats::{self, DropReason, FlushReport, SignalStats, Stats};
 
 /// Longest sleep between two drains, so rings are emptied promptly even without pressure.
 const MAX_PARK: Duration = Duration::from_millis(50);
@@ -36,8 +36,6 @@ pub(crate) enum Command {
 pub(crate) struct Persistent {
     rings: Vec<RingHandle>,
     metrics: Aggregator,
-    drained: [u64; 2],
-    exported: [u64; 2],
     start_unix_nanos: u64,
 }
 
@@ -51,6 +49,7 @@ pub(crate) fn forget_after_fork() {
     if let Ok(mut parked) = PARKED.try_lock() {
         std::mem::forget(parked.take());
     }
+    crate::metrics::aggregate::forget_after_fork();
 }
 
 /// Published after every cycle, for `stats()` readers on other threads.
@@ -61,6 +60,8 @@ pub(crate) struct Shared {
 
 pub(crate) struct Collector {
     p: Persistent,
+    /// This thread's right to drain the rings, and its account of the records it holds.
+    gen: Generation,
     exporter: Box<dyn Exporter>,
     cfg: Config,
     resource: Arc<Resource>,
@@ -98,6 +99,7 @@ impl Collector {
         let now = Instant::now();
         Collector {
             p,
+            gen: Generation::begin(),
             exporter,
             resource,
             clock,
@@ -150,7 +152,7 @@ impl Collector {
 
     /// One pass: take new registrations, retry or drain and export, snapshot metrics if due.
     fn cycle(&mut self, now: Instant, force: bool) {
-        registry::take_new(&mut self.p.rings);
+        self.gen.rings(&mut self.p.rings);
         self.p.metrics.register_new();
         if self.retry_held(now, force) {
             return;
@@ -186,13 +188,19 @@ impl Collector {
     fn drain_and_export(&mut self, now: Instant, force: bool) {
         let max = self.cfg.max_batch.max(1);
         'rings: for i in 0..self.p.rings.len() {
-            while let Ok(record) = self.p.rings[i].consumer.pop() {
-                self.take(record);
+            let ring = self.p.rings[i].clone();
+            loop {
+                // One lock of the ring per chunk; the export happens after it is released.
+                let room = max.saturating_sub(self.pending.records()).max(1);
+                let taken = ring.pop_up_to(room, |record| self.take(record));
                 if self.pending.records() >= max {
                     self.send_pending();
                     if self.blocked() {
                         break 'rings;
                     }
+                }
+                if taken < room {
+                    break; // the ring is empty
                 }
             }
         }
@@ -218,18 +226,19 @@ impl Collector {
         ];
         self.pending = Batch::default();
         for ring in &mut self.p.rings {
-            while let Ok(record) = ring.consumer.pop() {
-                let s = record.signal() as usize;
-                dropped[s] += 1;
-                self.p.drained[s] += 1;
+            while let Some(record) = ring.pop() {
+                dropped[record.signal() as usize] += 1;
+                self.gen.drained(record.signal(), 1);
             }
         }
-        stats::count_drop(Signal::Span, DropReason::CircuitOpen, dropped[0]);
-        stats::count_drop(Signal::Log, DropReason::CircuitOpen, dropped[1]);
+        self.gen
+            .dropped(Signal::Span, DropReason::CircuitOpen, dropped[0]);
+        self.gen
+            .dropped(Signal::Log, DropReason::CircuitOpen, dropped[1]);
     }
 
     fn take(&mut self, record: Record) {
-        self.p.drained[record.signal() as usize] += 1;
+        self.gen.drained(record.signal(), 1);
         match record {
             Record::Span(s) => self.pending.spans.push(convert::span(s, &self.clock)),
             Record::Log(l) => self.pending.logs.push(convert::log(*l, &self.clock)),
@@ -264,25 +273,30 @@ impl Collector {
 
     /// One export attempt of a batch of records, judged by the breaker.
     fn send(&mut self, batch: Batch) {
+        if !self.gen.is_current() {
+            return; // superseded: these records were counted as dropped at the takeover
+        }
         let result = self.call_exporter(|e| e.export(&batch));
         let now = Instant::now();
         let counts = [batch.spans.len() as u64, batch.logs.len() as u64];
         match self.breaker.on_result(&result, now) {
             Verdict::Exported => {
-                self.p.exported[0] += counts[0];
-                self.p.exported[1] += counts[1];
+                self.gen.exported(Signal::Span, counts[0]);
+                self.gen.exported(Signal::Log, counts[1]);
             }
             Verdict::Partial(rejected) => {
                 for (i, signal) in [Signal::Span, Signal::Log].into_iter().enumerate() {
                     let dropped = rejected.min(counts[i]);
-                    self.p.exported[i] += counts[i] - dropped;
-                    stats::count_drop(signal, DropReason::Rejected, dropped);
+                    self.gen.exported(signal, counts[i] - dropped);
+                    self.gen.dropped(signal, DropReason::Rejected, dropped);
                 }
             }
             Verdict::RetryAt(at) => self.retry = Some((batch, at)),
             Verdict::Drop => {
-                stats::count_drop(Signal::Span, DropReason::ExportFailed, counts[0]);
-                stats::count_drop(Signal::Log, DropReason::ExportFailed, counts[1]);
+                self.gen
+                    .dropped(Signal::Span, DropReason::ExportFailed, counts[0]);
+                self.gen
+                    .dropped(Signal::Log, DropReason::ExportFailed, counts[1]);
             }
         }
         if let Err(e) = result {
@@ -296,6 +310,8 @@ impl Collector {
         &mut self,
         f: impl FnOnce(&mut dyn Exporter) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
+        // What this thread holds must be on record before a call that may never return.
+        self.gen.settle();
         let exporter = &mut *self.exporter;
         catch_unwind(AssertUnwindSafe(|| f(exporter)))
             .unwrap_or_else(|_| Err(ExportError::permanent("the exporter panicked")))
@@ -325,7 +341,7 @@ impl Collector {
     fn flush(&mut self) -> FlushReport {
         let started = Instant::now();
         let before = self.stats();
-        registry::take_new(&mut self.p.rings);
+        self.gen.rings(&mut self.p.rings);
         let buffered: usize = self.p.rings.iter().map(RingHandle::len).sum();
         let rounds = 2 + buffered / self.cfg.max_batch.max(1);
         for _ in 0..rounds {
@@ -358,12 +374,12 @@ impl Collector {
     fn shutdown(mut self) -> FlushReport {
         let report = self.flush();
         if let Some((batch, _)) = self.retry.take() {
-            stats::count_drop(
+            self.gen.dropped(
                 Signal::Span,
                 DropReason::ExportFailed,
                 batch.spans.len() as u64,
             );
-            stats::count_drop(
+            self.gen.dropped(
                 Signal::Log,
                 DropReason::ExportFailed,
                 batch.logs.len() as u64,
@@ -387,6 +403,7 @@ impl Collector {
     /// Exact accounting at this instant (on the exporter thread, nothing moves but the rings,
     /// which are read once).
     fn stats(&mut self) -> Stats {
+        self.gen.settle();
         let in_rings = self.records_in_rings();
         let mut held = [
             self.pending.spans.len() as u64,
@@ -400,8 +417,10 @@ impl Collector {
             let i = s as usize;
             let dropped = stats::dropped(s);
             SignalStats {
-                emitted: self.p.drained[i] + in_rings[i] + stats::dropped_before_ring(&dropped),
-                exported: self.p.exported[i],
+                emitted: registry::drained_total(s)
+                    + in_rings[i]
+                    + stats::dropped_before_ring(&dropped),
+                exported: registry::exported_total(s),
                 dropped,
                 in_flight: in_rings[i] + held[i],
             }
@@ -415,14 +434,8 @@ impl Collector {
     /// Records waiting in rings, per signal, read without consuming them.
     fn records_in_rings(&mut self) -> [u64; 2] {
         let mut n = [0u64; 2];
-        for ring in &mut self.p.rings {
-            let Ok(chunk) = ring.consumer.read_chunk(ring.consumer.slots()) else {
-                continue;
-            };
-            let (a, b) = chunk.as_slices();
-            for r in a.iter().chain(b) {
-                n[r.signal() as usize] += 1;
-            }
+        for ring in &self.p.rings {
+            ring.count_signals(&mut n);
         }
         n
     }

@@ -47,7 +47,7 @@ impl TraceId {
     }
     /// Parses exactly 32 lowercase hex digits; `None` for anything else or for all zeros.
     pub fn from_hex(s: &str) -> Option<Self> {
-        parse_lower_hex::<32>(s)
+        parse_lower_hex::<32>(s.as_bytes())
             .map(TraceId)
             .filter(|t| t.is_valid())
     }
@@ -75,15 +75,14 @@ impl SpanId {
     }
     /// Parses exactly 16 lowercase hex digits; `None` for anything else or for all zeros.
     pub fn from_hex(s: &str) -> Option<Self> {
-        parse_lower_hex::<16>(s)
+        parse_lower_hex::<16>(s.as_bytes())
             .map(|v| SpanId(v as u64))
             .filter(|t| t.is_valid())
     }
 }
 
 /// Parses exactly `N` lowercase hex digits (no sign, no uppercase, no prefix).
-fn parse_lower_hex<const N: usize>(s: &str) -> Option<u128> {
-    let bytes = s.as_bytes();
+pub(crate) fn parse_lower_hex<const N: usize>(bytes: &[u8]) -> Option<u128> {
     if bytes.len() != N {
         return None;
     }

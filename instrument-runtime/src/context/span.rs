@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::current::SpanContext;
-use crate::attributes::{self, truncate};
+use crate::attributes;
 use crate::buffer::record::{Priority, Record, SpanExtras, SpanRecord, StatusCode};
-use crate::callsite::{Callsite, RESULT_CARDINALITY};
+use crate::callsite::{series_index, Callsite};
 use crate::clock::{self, Instant};
-use crate::export::{KeyValue, Value};
+use crate::data::{KeyValue, Value};
 use crate::{local, log_record, Level};
 
 /// How a call ended, for the `result` label.
@@ -118,6 +118,24 @@ impl Span {
             });
     }
 
+    /// Sets the span's kind (`kind = "server"`); kept only when sampled.
+    #[inline]
+    pub fn set_kind(&mut self, kind: crate::data::SpanKind) {
+        if self.is_sampled() {
+            self.extras.get_or_insert_with(Default::default).kind = Some(kind);
+        }
+    }
+
+    /// Links the span to another span it follows from (`follows_from = ...`); kept only when
+    /// sampled, an invalid context is ignored.
+    pub fn add_link(&mut self, other: SpanContext) {
+        if self.is_sampled() && other.is_valid() {
+            self.extras
+                .get_or_insert_with(Default::default)
+                .add_link(crate::context::handle::link(other));
+        }
+    }
+
     /// Records the return value's `Debug` form as attribute `return` (the `ret` argument).
     pub fn record_return(&mut self, value: &dyn fmt::Debug) {
         if self.is_sampled() {
@@ -135,7 +153,7 @@ impl Span {
     /// The `err` argument: marks the span as failed with the error's text, and emits an ERROR
     /// log record carrying it and this span's ids.
     pub fn record_error(&mut self, error: &dyn fmt::Display) {
-        let message = truncate(error.to_string());
+        let message = attributes::display_string(error);
         log_record::emit_error(self.callsite, self.ctx, &message);
         if self.is_sampled() {
             self.extras
@@ -168,7 +186,7 @@ impl Span {
         }
         let end = Instant::now();
         let nanos = clock::nanos_between(self.start, end);
-        let series = outcome as usize + RESULT_CARDINALITY * self.label_index;
+        let series = series_index(outcome as usize, self.label_index);
         let restore = self.entered.then_some(self.previous);
         local::close(self.callsite, series, nanos, restore, || {
             self.ctx
@@ -183,7 +201,9 @@ impl Span {
         outcome: Outcome,
         cancelled: bool,
     ) -> (Record, Priority) {
-        let mut extras = self.extras.take();
+        // Records made through the span handle while this span was current join its own.
+        let mut extras =
+            crate::context::store::merge_into(self.ctx.span_id.to_u64(), self.extras.take());
         if cancelled {
             extras
                 .get_or_insert_with(Default::default)

@@ -5,7 +5,6 @@
 //! - [`stdout`] (feature `stdout`, the default): JSON lines, or a pretty span tree.
 //! - [`testing`]: an in-memory exporter for tests.
 
-mod data;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 #[cfg(feature = "prometheus")]
@@ -14,7 +13,7 @@ pub mod prometheus;
 pub mod stdout;
 pub mod testing;
 
-pub use data::*;
+pub use crate::data::*;
 
 use std::fmt;
 

@@ -8,7 +8,7 @@
 //!
 //! | `kind`     | fields |
 //! |------------|--------|
-//! | `"span"`   | `trace_id`, `span_id`, `parent_span_id` (hex or `null`), `trace_flags` (`"01"`), `name`, `target`, `module`, `file`, `line`, `level` (`"INFO"`), `start_time_unix_nano`, `end_time_unix_nano`, `duration_ns`, `status` (`"unset"`/`"ok"`/`"error"`), `status_message` (only with `"error"`), `attributes` (object) |
+//! | `"span"`   | `trace_id`, `span_id`, `parent_span_id` (hex or `null`), `trace_flags` (`"01"`), `name`, `target`, `module`, `file`, `line`, `level` (`"INFO"`), `start_time_unix_nano`, `end_time_unix_nano`, `duration_ns`, `status` (`"unset"`/`"ok"`/`"error"`), `status_message` (only with `"error"`), `attributes` (object); only when present: `span_kind` (`"server"`, ...), `events` (`name`, `time_unix_nano`, `attributes`, `dropped_attributes_count`), `links` (`trace_id`, `span_id`), `dropped` (`attributes`, `events`, `links` counts) |
 //! | `"log"`    | `timestamp_unix_nano`, `severity_text` (`"INFO"`), `severity_number` (OTel: 1/5/9/13/17), `target`, `body`, `trace_id`, `span_id` (hex or `null`), `trace_flags`, `module`, `file`, `line` (`null` when unknown), `attributes` |
 //! | `"metric"` | `name`, `unit`, `type` (`"counter"`/`"gauge"`/`"histogram"`), `labels` (object of strings), `start_time_unix_nano`, `time_unix_nano`; `value` for counters and gauges; `count`, `sum`, `buckets` for histograms |
 //!
@@ -336,7 +336,46 @@ fn span_json(span: &SpanData) -> Map<String, Json> {
     if let SpanStatus::Error { message } = &span.status {
         obj.insert("status_message".into(), message.as_ref().into());
     }
+    span_detail_json(span, &mut obj);
     obj
+}
+
+/// The keys present only when a span has them: `span_kind` (unless internal), `events`,
+/// `links`, `dropped` (any limit reached).
+fn span_detail_json(span: &SpanData, obj: &mut Map<String, Json>) {
+    if span.kind != crate::SpanKind::Internal {
+        obj.insert("span_kind".into(), span.kind.as_str().into());
+    }
+    if !span.events.is_empty() {
+        let events = span
+            .events
+            .iter()
+            .map(|e| {
+                json!({
+                    "name": e.name.as_ref(),
+                    "time_unix_nano": e.timestamp_unix_nanos,
+                    "attributes": attributes_json(&e.attributes),
+                    "dropped_attributes_count": e.dropped_attributes_count,
+                })
+            })
+            .collect();
+        obj.insert("events".into(), Json::Array(events));
+    }
+    if !span.links.is_empty() {
+        let links = span
+            .links
+            .iter()
+            .map(|l| json!({"trace_id": l.trace_id.to_string(), "span_id": l.span_id.to_string()}))
+            .collect();
+        obj.insert("links".into(), Json::Array(links));
+    }
+    let d = span.dropped;
+    if d != crate::export::DroppedCounts::default() {
+        obj.insert(
+            "dropped".into(),
+            json!({"attributes": d.attributes, "events": d.events, "links": d.links}),
+        );
+    }
 }
 
 fn status_str(status: &SpanStatus) -> &'static str {
@@ -1008,6 +1047,7 @@ mod tests {
             end_unix_nanos: 1_700_000_000_000_000_000 + end_ms * 1_000_000,
             status: SpanStatus::Unset,
             attributes: Vec::new(),
+            ..Default::default()
         }
     }
 

@@ -1,15 +1,16 @@
-//! The exporter thread's view of every metric shard: it sums the per-thread cells into
-//! cumulative series, and folds the cells of exited threads into retired totals so memory does
-//! not grow with thread churn.
+//! The exporter thread's view of every metric shard: it sums the per-thread cells (and the
+//! shared fallback shard of calls made during thread teardown) into cumulative series, and
+//! folds the cells of exited threads into retired totals so memory does not grow with thread
+//! churn. The state is process-wide, so it survives any pipeline, including a hung one.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS};
-use crate::callsite::{Callsite, RESULT_CARDINALITY};
-use crate::export::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
-use crate::local::NEW_CELLS;
+use super::fallback;
+use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS, NEW_CELLS};
+use crate::callsite::{split_series, Callsite, RESULT_CARDINALITY};
+use crate::data::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
 
 /// Name of the call counter (autometrics' name, so existing dashboards work).
 pub const CALLS_TOTAL: &str = "function_calls_total";
@@ -21,13 +22,38 @@ const RESULT_VALUES: [&str; RESULT_CARDINALITY] = ["ok", "error"];
 /// Summed counts of one series, keyed by (callsite index, series index).
 type Totals = BTreeMap<(usize, usize), (&'static Callsite, HistogramTotals)>;
 
-#[derive(Default)]
-pub(crate) struct Aggregator {
-    /// Live shards, one per (thread, callsite).
+/// What every exporter thread sums: live shards, one per (thread, callsite), and the totals of
+/// shards whose thread exited.
+struct State {
     shards: Vec<Arc<CallsiteCells>>,
-    /// Totals of shards whose thread exited.
     retired: Totals,
 }
+
+/// Process-wide, not one exporter thread's: a pipeline started after a hung one (whose
+/// exporter thread is stuck) still sums every shard ever made, so no call is lost from the
+/// metrics. Locked only for the short aggregation steps, never across an export call.
+static STATE: Mutex<State> = Mutex::new(State {
+    shards: Vec::new(),
+    retired: BTreeMap::new(),
+});
+
+fn state() -> MutexGuard<'static, State> {
+    // Nothing here panics while holding the lock; recover from a poison anyway.
+    STATE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// In a forked child: the parent's shards and totals are not the child's (leaked: their
+/// memory is shared with the parent's copies of the thread-locals).
+pub(crate) fn forget_after_fork() {
+    if let Ok(mut s) = STATE.try_lock() {
+        std::mem::forget(std::mem::take(&mut s.shards));
+        s.retired = BTreeMap::new();
+    }
+}
+
+/// An exporter thread's handle on the process-wide aggregation state.
+#[derive(Default)]
+pub(crate) struct Aggregator;
 
 fn add<'a>(
     totals: &'a mut Totals,
@@ -43,15 +69,17 @@ fn add<'a>(
 impl Aggregator {
     /// Takes newly created shards.
     pub(crate) fn register_new(&mut self) {
+        let mut s = state();
         while let Some(shard) = NEW_CELLS.pop() {
-            self.shards.push(shard);
+            s.shards.push(shard);
         }
     }
 
     /// Folds shards whose thread has exited into the retired totals.
     pub(crate) fn retire_exited(&mut self) {
-        let retired = &mut self.retired;
-        self.shards.retain_mut(|shard| {
+        let mut guard = state();
+        let State { shards, retired } = &mut *guard;
+        shards.retain_mut(|shard| {
             // `get_mut` succeeds only when ours is the last reference: the thread-local was
             // dropped, and its Acquire synchronises with that drop, so every write the thread
             // made is visible to the reads below.
@@ -67,8 +95,14 @@ impl Aggregator {
 
     /// Current cumulative totals.
     fn totals(&self) -> Totals {
-        let mut totals = self.retired.clone();
-        for shard in &self.shards {
+        let s = state();
+        let mut totals = s.retired.clone();
+        for shard in fallback::shards() {
+            for (series, cell) in shard.iter() {
+                cell.add_to(add(&mut totals, shard, series));
+            }
+        }
+        for shard in &s.shards {
             for (series, cell) in shard.iter() {
                 cell.add_to(add(&mut totals, shard, series));
             }
@@ -113,16 +147,17 @@ impl Aggregator {
 
 /// `function`, `module`, `result`, then the user's labels.
 fn series_labels(cs: &'static Callsite, series: usize) -> Labels {
+    let (outcome, label_index) = split_series(series);
     let mut labels: Labels = vec![
-        (Cow::Borrowed("function"), Cow::Borrowed(cs.name)),
+        (Cow::Borrowed("function"), Cow::Borrowed(cs.function())),
         (Cow::Borrowed("module"), Cow::Borrowed(cs.module_path)),
         (
             Cow::Borrowed("result"),
-            Cow::Borrowed(RESULT_VALUES[series % RESULT_CARDINALITY]),
+            Cow::Borrowed(RESULT_VALUES[outcome]),
         ),
     ];
     labels.extend(
-        cs.label_values(series)
+        cs.label_values(label_index)
             .map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v))),
     );
     labels

@@ -7,9 +7,15 @@
 //! and shards outlive their thread until folded into the retired totals.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_queue::SegQueue;
 
 use crate::callsite::Callsite;
+
+/// Metric shards created since the exporter thread last looked (pushed by the thread that
+/// creates a shard, drained by the aggregator).
+pub(crate) static NEW_CELLS: SegQueue<Arc<CallsiteCells>> = SegQueue::new();
 
 /// Upper bounds of the latency buckets, in seconds (the `le` values exported).
 pub const BOUNDS_SECONDS: [f64; 20] = [
@@ -76,6 +82,23 @@ impl HistogramCell {
         );
     }
 
+    /// Records one observation from any thread (the fallback shard: atomic read-modify-writes,
+    /// exact under concurrent writers).
+    pub(crate) fn record_shared(&self, nanos: u64) {
+        let i = BOUNDS_NANOS.partition_point(|&b| b < nanos);
+        // Relaxed: independent counters; the exporter's reads need no ordering with them.
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Zeroes the counts (in a forked child only).
+    fn reset(&self) {
+        for b in &self.buckets {
+            b.store(0, Ordering::Relaxed);
+        }
+        self.sum_nanos.store(0, Ordering::Relaxed);
+    }
+
     /// Adds this cell's counts into `into`.
     pub(crate) fn add_to(&self, into: &mut HistogramTotals) {
         for (t, b) in into.buckets.iter_mut().zip(&self.buckets) {
@@ -130,6 +153,22 @@ impl CallsiteCells {
         if let Some(slot) = self.series.get(index.min(last)) {
             slot.get_or_init(|| Box::new(HistogramCell::new()))
                 .record(nanos);
+        }
+    }
+
+    /// Like [`CallsiteCells::record`], from any thread (the fallback shard).
+    pub(crate) fn record_shared(&self, index: usize, nanos: u64) {
+        let last = self.series.len().saturating_sub(1);
+        if let Some(slot) = self.series.get(index.min(last)) {
+            slot.get_or_init(|| Box::new(HistogramCell::new()))
+                .record_shared(nanos);
+        }
+    }
+
+    /// Zeroes every series (in a forked child only).
+    pub(crate) fn reset(&self) {
+        for (_, cell) in self.iter() {
+            cell.reset();
         }
     }
 

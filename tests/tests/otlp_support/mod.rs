@@ -318,6 +318,7 @@ pub fn span(name: &'static str, trace: u128, id: u64, padding: usize) -> SpanDat
         end_unix_nanos: 1_700_000_000_000_500_000,
         status: SpanStatus::Unset,
         attributes,
+        ..SpanData::default()
     }
 }
 

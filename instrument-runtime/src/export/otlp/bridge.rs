@@ -745,6 +745,7 @@ mod tests {
             end_unix_nanos: 2,
             status: SpanStatus::Ok,
             attributes: vec![],
+            ..Default::default()
         };
         let log = LogData {
             timestamp_unix_nanos: 3,

@@ -67,8 +67,8 @@ fn status(status: &SpanStatus) -> Status {
     }
 }
 
-/// A finished span as the SDK's `SpanData`. Ids, flags, times, status and attributes are
-/// carried over; kind is `Internal` and the parent is local (our spans say neither).
+/// A finished span as the SDK's `SpanData`. Ids, flags, times, status, attributes, kind,
+/// events and links (with their dropped counts) are carried over; the parent is local.
 pub(crate) fn span_data(
     span: &SpanData,
     scope: &InstrumentationScope,
@@ -88,17 +88,65 @@ pub(crate) fn span_data(
             .parent_span_id
             .map_or(opentelemetry::SpanId::INVALID, span_id),
         parent_span_is_remote: false,
-        span_kind: SpanKind::Internal,
+        span_kind: span_kind(span.kind),
         name: Cow::Borrowed(span.name),
         start_time: system_time(span.start_unix_nanos),
         end_time: system_time(span.end_unix_nanos),
         attributes,
-        dropped_attributes_count: 0,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
+        dropped_attributes_count: span.dropped.attributes,
+        events: span_events(span),
+        links: span_links(span),
         status: status(&span.status),
         instrumentation_scope: scope.clone(),
     }
+}
+
+fn span_kind(kind: crate::SpanKind) -> SpanKind {
+    match kind {
+        crate::SpanKind::Internal => SpanKind::Internal,
+        crate::SpanKind::Server => SpanKind::Server,
+        crate::SpanKind::Client => SpanKind::Client,
+        crate::SpanKind::Producer => SpanKind::Producer,
+        crate::SpanKind::Consumer => SpanKind::Consumer,
+    }
+}
+
+fn span_events(span: &SpanData) -> SpanEvents {
+    let mut events = SpanEvents::default();
+    events.events = span
+        .events
+        .iter()
+        .map(|e| {
+            opentelemetry::trace::Event::new(
+                e.name.clone(),
+                system_time(e.timestamp_unix_nanos),
+                e.attributes.iter().map(key_value).collect(),
+                e.dropped_attributes_count,
+            )
+        })
+        .collect();
+    events.dropped_count = span.dropped.events;
+    events
+}
+
+fn span_links(span: &SpanData) -> SpanLinks {
+    let mut links = SpanLinks::default();
+    links.links = span
+        .links
+        .iter()
+        .map(|l| {
+            let context = SpanContext::new(
+                trace_id(l.trace_id),
+                span_id(l.span_id),
+                TraceFlags::new(l.trace_flags),
+                false,
+                TraceState::default(),
+            );
+            opentelemetry::trace::Link::new(context, Vec::new(), 0)
+        })
+        .collect();
+    links.dropped_count = span.dropped.links;
+    links
 }
 
 fn severity(level: Level) -> Severity {
@@ -210,6 +258,7 @@ mod tests {
                 message: "card declined".into(),
             },
             attributes: vec![KeyValue::new("items", 3i64)],
+            ..Default::default()
         }
     }
 

@@ -90,12 +90,46 @@ fn span(s: &SpanData, code: bool) -> Span {
         // W3C flags in the low byte; bit 8 says "has_is_remote" (the parent is local).
         flags: u32::from(s.trace_flags) | 0x100,
         name: s.name.to_owned(),
-        kind: span::SpanKind::Internal as i32,
+        kind: span_kind(s.kind) as i32,
         start_time_unix_nano: s.start_unix_nanos,
         end_time_unix_nano: s.end_unix_nanos,
         attributes,
+        dropped_attributes_count: s.dropped.attributes,
+        events: s.events.iter().map(event).collect(),
+        dropped_events_count: s.dropped.events,
+        links: s.links.iter().map(link).collect(),
+        dropped_links_count: s.dropped.links,
         status,
         ..Span::default()
+    }
+}
+
+fn span_kind(kind: crate::SpanKind) -> span::SpanKind {
+    match kind {
+        crate::SpanKind::Internal => span::SpanKind::Internal,
+        crate::SpanKind::Server => span::SpanKind::Server,
+        crate::SpanKind::Client => span::SpanKind::Client,
+        crate::SpanKind::Producer => span::SpanKind::Producer,
+        crate::SpanKind::Consumer => span::SpanKind::Consumer,
+    }
+}
+
+fn event(e: &crate::export::SpanEvent) -> span::Event {
+    span::Event {
+        time_unix_nano: e.timestamp_unix_nanos,
+        name: e.name.to_string(),
+        attributes: e.attributes.iter().map(key_value).collect(),
+        dropped_attributes_count: e.dropped_attributes_count,
+    }
+}
+
+fn link(l: &crate::export::SpanLink) -> span::Link {
+    span::Link {
+        trace_id: l.trace_id.to_bytes().to_vec(),
+        span_id: l.span_id.to_bytes().to_vec(),
+        // W3C flags in the low byte; bit 8 says "has_is_remote" (unknown for a link: unset).
+        flags: u32::from(l.trace_flags),
+        ..span::Link::default()
     }
 }
 
@@ -208,6 +242,7 @@ mod tests {
                 message: "card declined".into(),
             },
             attributes: vec![OurKeyValue::new("items", 3i64)],
+            ..SpanData::default()
         };
         let request = traces(std::slice::from_ref(&s), &ProtoResource::default(), true);
         let bare = traces(&[s], &ProtoResource::default(), false);

@@ -96,23 +96,16 @@ fn uuid_v4() -> String {
     )
 }
 
-#[cfg(unix)]
+/// The host name without `unsafe`: the kernel's (`/proc/sys/kernel/hostname`, Linux), else
+/// `/etc/hostname`, else `HOSTNAME` / `COMPUTERNAME` from the environment.
 fn host_name() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes; gethostname writes at most that
-    // many and we read only up to the first NUL (or the whole buffer).
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..end]).trim().to_owned();
-    (!name.is_empty()).then_some(name)
-}
-
-#[cfg(not(unix))]
-fn host_name() -> Option<String> {
-    std::env::var("COMPUTERNAME").ok().filter(|n| !n.is_empty())
+    let from_file = |path: &str| std::fs::read_to_string(path).ok();
+    from_file("/proc/sys/kernel/hostname")
+        .or_else(|| from_file("/etc/hostname"))
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]

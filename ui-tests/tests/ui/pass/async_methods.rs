@@ -52,5 +52,5 @@ fn main() {
     let rows = rt.block_on(rt.spawn(assert_send(db.into_rows()))).unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(spans(&telemetry, &collected, "parse_row").len(), 2);
-    assert_eq!(collected.call_count("parse_row", "error"), 1);
+    assert_eq!(collected.call_count("Db::parse_row", "error"), 1);
 }

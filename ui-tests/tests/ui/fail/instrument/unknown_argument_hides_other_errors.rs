@@ -1,7 +1,7 @@
-// Three mistakes (argument, field, const fn): all three are reported in one build.
+// Three mistakes (argument, skip, const fn): all three are reported in one build.
 use instrument_runtime::instrument;
 
-#[instrument(nmae = "x", fields(missing))]
+#[instrument(nmae = "x", skip(missing))]
 const fn work() {}
 
 fn main() {}

@@ -23,19 +23,25 @@
 //! and the caller starts a new trace. `tracestate` is only read when `traceparent` is valid, and an
 //! invalid `tracestate` is dropped without affecting `traceparent`.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasher;
 
 use crate::{SpanId, TraceId};
+
+mod carriers;
+mod traceparent;
+mod tracestate;
+
+pub use carriers::{Extractor, Injector};
+pub use traceparent::{parse_traceparent, TraceparentError};
+pub use tracestate::{parse_tracestate, MAX_REMEMBERED_TRACESTATES};
 
 /// Header name of the W3C `traceparent` header (lowercase, as the spec says to send it).
 pub const TRACEPARENT: &str = "traceparent";
 /// Header name of the W3C `tracestate` header (lowercase, as the spec says to send it).
 pub const TRACESTATE: &str = "tracestate";
 
-/// The `sampled` trace flag: the caller may have recorded trace data.
-pub const FLAG_SAMPLED: u8 = 0x01;
+/// The `sampled` trace flag (`0x01`): the caller may have recorded trace data.
+pub use crate::context::span_context::FLAG_SAMPLED;
 /// The Level 2 `random-trace-id` trace flag: at least the right-most 7 bytes of the trace id are
 /// random. Preserved when propagating the same trace id.
 pub const FLAG_RANDOM_TRACE_ID: u8 = 0x02;
@@ -49,13 +55,6 @@ pub const MAX_TRACEPARENT_LEN: usize = 512;
 pub const MAX_TRACESTATE_LEN: usize = 8192;
 /// Most list members a `tracestate` may have (spec limit); more makes it invalid.
 pub const MAX_TRACESTATE_MEMBERS: usize = 32;
-
-/// Length of a version-`00` `traceparent`: `2 + 1 + 32 + 1 + 16 + 1 + 2`.
-const TRACEPARENT_V00_LEN: usize = 55;
-/// Byte offsets of the three dashes that follow the version, trace id and parent id.
-const DASH_AFTER_VERSION: usize = 2;
-const DASH_AFTER_TRACE_ID: usize = 35;
-const DASH_AFTER_SPAN_ID: usize = 52;
 
 /// A trace context received from (or to be sent to) another process.
 ///
@@ -128,350 +127,6 @@ fn format_traceparent(trace_id: TraceId, span_id: SpanId, flags: u8) -> String {
     format!("00-{trace_id}-{span_id}-{flags:02x}")
 }
 
-/// Why a `traceparent` value was rejected. Any of these means: start a new trace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TraceparentError {
-    /// Longer than [`MAX_TRACEPARENT_LEN`] bytes; not parsed at all.
-    TooLong {
-        /// Length of the input in bytes.
-        len: usize,
-    },
-    /// Does not start with 2 lowercase hex digits followed by `-`.
-    InvalidVersion,
-    /// Version `ff`, which the spec forbids.
-    ForbiddenVersion,
-    /// Not 55 characters (version `00`), or shorter than 55 (higher versions).
-    WrongLength {
-        /// Length of the input in bytes, after trimming optional whitespace.
-        len: usize,
-    },
-    /// A `-` was expected at this byte offset.
-    MissingDash {
-        /// Byte offset (0-based) where the dash should be.
-        index: usize,
-    },
-    /// The trace id is not 32 lowercase hex digits.
-    InvalidTraceId,
-    /// The trace id is all zeros.
-    ZeroTraceId,
-    /// The parent id is not 16 lowercase hex digits.
-    InvalidSpanId,
-    /// The parent id is all zeros.
-    ZeroSpanId,
-    /// The trace flags are not 2 lowercase hex digits.
-    InvalidFlags,
-}
-
-impl fmt::Display for TraceparentError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooLong { len } => write!(
-                f,
-                "traceparent is {len} bytes, more than the {MAX_TRACEPARENT_LEN} accepted"
-            ),
-            Self::InvalidVersion => {
-                f.write_str("traceparent version is not 2 lowercase hex digits followed by '-'")
-            }
-            Self::ForbiddenVersion => f.write_str("traceparent version ff is forbidden"),
-            Self::WrongLength { len } => write!(
-                f,
-                "traceparent is {len} characters long, expected 55 (or more for a future version)"
-            ),
-            Self::MissingDash { index } => write!(f, "traceparent has no '-' at offset {index}"),
-            Self::InvalidTraceId => f.write_str("trace-id is not 32 lowercase hex digits"),
-            Self::ZeroTraceId => f.write_str("trace-id is all zeros"),
-            Self::InvalidSpanId => f.write_str("parent-id is not 16 lowercase hex digits"),
-            Self::ZeroSpanId => f.write_str("parent-id is all zeros"),
-            Self::InvalidFlags => f.write_str("trace-flags is not 2 lowercase hex digits"),
-        }
-    }
-}
-
-impl std::error::Error for TraceparentError {}
-
-/// Parses one `traceparent` value strictly (see the [module docs](self) for the rules).
-///
-/// The result has no `tracestate`; [`extract`] adds it. Never panics, whatever the input.
-///
-/// ```
-/// use instrument_runtime::propagation::{parse_traceparent, TraceparentError};
-/// let ok = parse_traceparent(" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00\t");
-/// assert!(!ok.unwrap().is_sampled());
-/// assert_eq!(
-///     parse_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"),
-///     Err(TraceparentError::InvalidTraceId),
-/// );
-/// ```
-pub fn parse_traceparent(s: &str) -> Result<RemoteContext, TraceparentError> {
-    if s.len() > MAX_TRACEPARENT_LEN {
-        return Err(TraceparentError::TooLong { len: s.len() });
-    }
-    let b = trim_ows(s).as_bytes();
-    let version = parse_version(b)?;
-    check_length(version, b)?;
-    expect_dash(b, DASH_AFTER_TRACE_ID)?;
-    expect_dash(b, DASH_AFTER_SPAN_ID)?;
-    let trace_id = parse_trace_id(&b[DASH_AFTER_VERSION + 1..DASH_AFTER_TRACE_ID])?;
-    let span_id = parse_span_id(&b[DASH_AFTER_TRACE_ID + 1..DASH_AFTER_SPAN_ID])?;
-    let flags = parse_hex_byte(&b[DASH_AFTER_SPAN_ID + 1..TRACEPARENT_V00_LEN])
-        .ok_or(TraceparentError::InvalidFlags)?;
-    // Version 00 keeps every bit as received; a future version may give the other bits another
-    // meaning, so only its sampled bit is read (spec, "Versioning of traceparent").
-    let trace_flags = if version == 0 {
-        flags
-    } else {
-        flags & FLAG_SAMPLED
-    };
-    Ok(RemoteContext::new(trace_id, span_id, trace_flags))
-}
-
-/// Strips HTTP optional whitespace (spaces and horizontal tabs) from both ends.
-fn trim_ows(s: &str) -> &str {
-    s.trim_matches([' ', '\t'])
-}
-
-/// The version byte: 2 lowercase hex digits followed by a dash, and not `ff`.
-fn parse_version(b: &[u8]) -> Result<u8, TraceparentError> {
-    let version = match b {
-        [hi, lo, b'-', ..] => parse_hex_byte(&[*hi, *lo]),
-        _ => None,
-    };
-    match version {
-        None => Err(TraceparentError::InvalidVersion),
-        Some(0xff) => Err(TraceparentError::ForbiddenVersion),
-        Some(v) => Ok(v),
-    }
-}
-
-/// Version 00: exactly 55 bytes. Higher: at least 55, and a dash right after them if longer.
-fn check_length(version: u8, b: &[u8]) -> Result<(), TraceparentError> {
-    let len = b.len();
-    let wrong = if version == 0 {
-        len != TRACEPARENT_V00_LEN
-    } else {
-        len < TRACEPARENT_V00_LEN
-    };
-    if wrong {
-        return Err(TraceparentError::WrongLength { len });
-    }
-    if len > TRACEPARENT_V00_LEN {
-        expect_dash(b, TRACEPARENT_V00_LEN)?;
-    }
-    Ok(())
-}
-
-fn expect_dash(b: &[u8], index: usize) -> Result<(), TraceparentError> {
-    match b.get(index) {
-        Some(b'-') => Ok(()),
-        _ => Err(TraceparentError::MissingDash { index }),
-    }
-}
-
-fn parse_trace_id(field: &[u8]) -> Result<TraceId, TraceparentError> {
-    let parsed = std::str::from_utf8(field).ok().and_then(TraceId::from_hex);
-    match parsed {
-        Some(id) => Ok(id),
-        None if all_zero_digits(field) => Err(TraceparentError::ZeroTraceId),
-        None => Err(TraceparentError::InvalidTraceId),
-    }
-}
-
-fn parse_span_id(field: &[u8]) -> Result<SpanId, TraceparentError> {
-    let parsed = std::str::from_utf8(field).ok().and_then(SpanId::from_hex);
-    match parsed {
-        Some(id) => Ok(id),
-        None if all_zero_digits(field) => Err(TraceparentError::ZeroSpanId),
-        None => Err(TraceparentError::InvalidSpanId),
-    }
-}
-
-fn all_zero_digits(field: &[u8]) -> bool {
-    field.iter().all(|&c| c == b'0')
-}
-
-/// Exactly two lowercase hex digits.
-fn parse_hex_byte(pair: &[u8]) -> Option<u8> {
-    match pair {
-        [hi, lo] => Some(hex_digit(*hi)? << 4 | hex_digit(*lo)?),
-        _ => None,
-    }
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-/// Combines `tracestate` header values (in order, joined by `,` as RFC 7230 says) and validates
-/// them. Returns the normalised list (optional whitespace and empty members removed), or `None`
-/// if there is no member or the header is invalid, in which case it must be dropped.
-///
-/// Invalid means: more than [`MAX_TRACESTATE_MEMBERS`] members, a duplicated key, a member that
-/// is not `key=value` by the spec's grammar, or more than [`MAX_TRACESTATE_LEN`] bytes in total.
-/// Keys follow the Level 1 grammar (`simple-key` or `tenant@system`, with Level 2's relaxation
-/// that a key may start with a digit); values are 1 to 256 printable ASCII characters other
-/// than `,` and `=`, not ending in a space.
-///
-/// ```
-/// use instrument_runtime::propagation::parse_tracestate;
-/// assert_eq!(parse_tracestate(["rojo=1, congo=2", ""]).as_deref(), Some("rojo=1,congo=2"));
-/// assert_eq!(parse_tracestate(["foo=1,foo=2"]), None);
-/// ```
-pub fn parse_tracestate<'a, I>(values: I) -> Option<String>
-where
-    I: IntoIterator<Item = &'a str>,
-{
-    let mut out = String::new();
-    let mut keys: Vec<&str> = Vec::new();
-    let mut total = 0usize;
-    for value in values {
-        total = total.saturating_add(value.len() + 1);
-        if total > MAX_TRACESTATE_LEN + 1 {
-            return None;
-        }
-        for member in value.split(',').map(trim_ows).filter(|m| !m.is_empty()) {
-            let key = validate_member(member)?;
-            if keys.len() == MAX_TRACESTATE_MEMBERS || keys.contains(&key) {
-                return None;
-            }
-            keys.push(key);
-            if !out.is_empty() {
-                out.push(',');
-            }
-            out.push_str(member);
-        }
-    }
-    (!out.is_empty()).then_some(out)
-}
-
-/// Checks one non-empty, trimmed `key=value` list member and returns its key.
-fn validate_member(member: &str) -> Option<&str> {
-    let (key, value) = member.split_once('=')?;
-    (is_valid_key(key) && is_valid_value(value)).then_some(key)
-}
-
-fn is_valid_key(key: &str) -> bool {
-    match key.split_once('@') {
-        None => is_key_part(key, 256, |c| c.is_ascii_lowercase() || c.is_ascii_digit()),
-        Some((tenant, system)) => {
-            is_key_part(tenant, 241, |c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit()
-            }) && is_key_part(system, 14, |c| c.is_ascii_lowercase())
-        }
-    }
-}
-
-/// 1..=`max` key characters (`a-z 0-9 _ - * /`), the first one accepted by `first`.
-fn is_key_part(part: &str, max: usize, first: fn(&u8) -> bool) -> bool {
-    let b = part.as_bytes();
-    let is_keychar = |c: &u8| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(*c, b'_' | b'-' | b'*' | b'/')
-    };
-    !b.is_empty() && b.len() <= max && first(&b[0]) && b.iter().all(is_keychar)
-}
-
-fn is_valid_value(value: &str) -> bool {
-    let b = value.as_bytes();
-    let is_chr = |c: &u8| matches!(*c, 0x20..=0x7e) && *c != b',' && *c != b'=';
-    !b.is_empty() && b.len() <= 256 && b.iter().all(is_chr) && b.last() != Some(&b' ')
-}
-
-/// Read access to a carrier of string headers (HTTP headers, message metadata...).
-///
-/// Header names are case-insensitive: implementations must find `key` whatever its case.
-pub trait Extractor {
-    /// One value of header `key` (any case), if present.
-    fn get(&self, key: &str) -> Option<&str>;
-
-    /// Every value of header `key` (any case), in order. The default returns [`Extractor::get`]'s
-    /// value only; carriers that can hold repeated headers should override it, so that duplicate
-    /// `traceparent` headers are detected and `tracestate` headers are combined.
-    fn get_all(&self, key: &str) -> Vec<&str> {
-        self.get(key).into_iter().collect()
-    }
-}
-
-/// Write access to a carrier of string headers.
-pub trait Injector {
-    /// Sets header `key` to `value`, replacing any previous value of that header.
-    fn set(&mut self, key: &str, value: String);
-}
-
-/// Header names are matched case-insensitively: the exact key is tried first, then every key is
-/// scanned. [`Extractor::get_all`] returns the values of all keys that match, sorted by key, so
-/// a map holding both `traceparent` and `TraceParent` has a duplicated `traceparent`.
-impl<S: BuildHasher> Extractor for HashMap<String, String, S> {
-    fn get(&self, key: &str) -> Option<&str> {
-        HashMap::get(self, key)
-            .or_else(|| {
-                self.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                    .map(|(_, v)| v)
-            })
-            .map(String::as_str)
-    }
-
-    fn get_all(&self, key: &str) -> Vec<&str> {
-        let mut matches: Vec<(&String, &String)> = self
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-            .collect();
-        matches.sort_unstable_by_key(|(k, _)| *k);
-        matches.into_iter().map(|(_, v)| v.as_str()).collect()
-    }
-}
-
-/// Removes every key equal to `key` ignoring case, then inserts `key` as given (the crate always
-/// passes lowercase names).
-impl<S: BuildHasher> Injector for HashMap<String, String, S> {
-    fn set(&mut self, key: &str, value: String) {
-        self.retain(|k, _| !k.eq_ignore_ascii_case(key));
-        self.insert(key.to_owned(), value);
-    }
-}
-
-#[cfg(feature = "http")]
-mod http_carrier {
-    //! `http::HeaderMap` as a carrier (feature `http`).
-
-    use super::{Extractor, Injector};
-    use http::{HeaderMap, HeaderName, HeaderValue};
-
-    /// Stands in for a header value that is not visible ASCII: it is invalid as a `traceparent`
-    /// and as a `tracestate` member, so such a header is rejected rather than silently skipped.
-    const UNREADABLE: &str = "\u{fffd}";
-
-    /// `HeaderMap` lookups are case-insensitive; repeated headers are all returned in order.
-    impl Extractor for HeaderMap {
-        fn get(&self, key: &str) -> Option<&str> {
-            HeaderMap::get(self, key).map(|v| v.to_str().unwrap_or(UNREADABLE))
-        }
-
-        fn get_all(&self, key: &str) -> Vec<&str> {
-            HeaderMap::get_all(self, key)
-                .iter()
-                .map(|v| v.to_str().unwrap_or(UNREADABLE))
-                .collect()
-        }
-    }
-
-    /// Replaces every value of the header. A name or value that is not a valid HTTP header is
-    /// skipped (it cannot be produced by [`super::inject_context`]).
-    impl Injector for HeaderMap {
-        fn set(&mut self, key: &str, value: String) {
-            let name = HeaderName::from_bytes(key.as_bytes());
-            let value = HeaderValue::try_from(value);
-            if let (Ok(name), Ok(value)) = (name, value) {
-                self.insert(name, value);
-            }
-        }
-    }
-}
-
 /// Reads the remote trace context from `carrier`.
 ///
 /// Returns `None` when there is no `traceparent`, when there is more than one, or when it is
@@ -530,7 +185,9 @@ pub fn inject_context(ctx: &RemoteContext, carrier: &mut impl Injector) {
 }
 
 /// Writes the CURRENT span's `traceparent` into an outgoing carrier (nothing outside a span),
-/// so the callee continues this trace.
+/// so the callee continues this trace, and the `tracestate` this trace arrived with (if it
+/// was continued from a [`RemoteContext`] that carried one), so vendors' state survives the
+/// hop. The last [`MAX_REMEMBERED_TRACESTATES`] traces' states are kept.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -544,10 +201,27 @@ pub fn inject_context(ctx: &RemoteContext, carrier: &mut impl Injector) {
 /// }
 /// let headers = call_downstream();
 /// assert_eq!(headers["traceparent"].len(), 55);
+///
+/// // A trace continued from a caller forwards the caller's `tracestate`, from any span of it.
+/// #[instrument(parent = remote)]
+/// fn handle(remote: propagation::RemoteContext) -> HashMap<String, String> {
+///     call_downstream()
+/// }
+/// let mut incoming = HashMap::new();
+/// incoming.insert(
+///     "traceparent".to_string(),
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+/// );
+/// incoming.insert("tracestate".to_string(), "rojo=00f067aa0ba902b7".to_string());
+/// let outgoing = handle(propagation::extract(&incoming).unwrap());
+/// assert_eq!(outgoing["tracestate"], "rojo=00f067aa0ba902b7");
+/// assert!(outgoing["traceparent"].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
 /// ```
 pub fn inject(carrier: &mut impl Injector) {
     if let Some(ctx) = crate::current_span_context() {
-        inject_context(&RemoteContext::from(ctx), carrier);
+        let mut remote = RemoteContext::from(ctx);
+        remote.tracestate = tracestate::recall(ctx.trace_id);
+        inject_context(&remote, carrier);
     }
 }
 
@@ -557,8 +231,15 @@ impl From<crate::SpanContext> for RemoteContext {
     }
 }
 
+/// Continuing a remote trace: the context's `tracestate` (if any) is remembered for its trace,
+/// so [`inject`] forwards it from every span of the trace.
 impl From<&RemoteContext> for crate::SpanContext {
     fn from(r: &RemoteContext) -> Self {
+        if let Some(state) = &r.tracestate {
+            if r.is_valid() {
+                tracestate::remember(r.trace_id, state);
+            }
+        }
         crate::SpanContext {
             trace_id: r.trace_id,
             span_id: r.span_id,
@@ -575,6 +256,9 @@ impl From<RemoteContext> for crate::SpanContext {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use super::traceparent::trim_ows;
     use super::*;
 
     const TRACE: &str = "12345678901234567890123456789012";
@@ -1215,5 +899,58 @@ mod tests {
             Injector::set(&mut map, "bad name", "v".to_owned());
             assert!(map.get("x-test").is_none());
         }
+    }
+
+    #[test]
+    fn tracestate_survives_the_next_hop_from_any_span_of_the_trace() {
+        use crate::context::span::Span;
+        use crate::{Callsite, Level, SpanContext};
+        static CS: Callsite = Callsite::new("hop", "t", "m", "f.rs", 1, Level::Info, &[]);
+
+        let remote = RemoteContext {
+            tracestate: Some("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE".to_owned()),
+            ..parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap()
+        };
+        let outgoing = |span: &Span| {
+            let mut headers = HashMap::new();
+            inject(&mut headers);
+            assert_eq!(
+                headers.get(TRACEPARENT).map(|t| t[3..35].to_owned()),
+                Some(remote.trace_id.to_string()),
+                "{span:?} continues the remote trace"
+            );
+            headers.get(TRACESTATE).cloned()
+        };
+        let server = Span::enter_with_parent(&CS, Some(SpanContext::from(&remote)));
+        let expected = remote.tracestate.clone();
+        assert_eq!(outgoing(&server), expected, "the remote parent's child");
+        let child = Span::enter(&CS);
+        assert_eq!(outgoing(&child), expected, "a grandchild");
+        let grandchild_ctx = crate::current_span_context();
+        let other_thread = std::thread::spawn(move || {
+            let span = Span::enter_with_parent(&CS, grandchild_ctx);
+            outgoing_on_this_thread().map(|state| (state, span.context().trace_id))
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            other_thread,
+            expected.clone().map(|s| (s, remote.trace_id)),
+            "another thread"
+        );
+        drop(child);
+        drop(server);
+
+        // A trace that arrived without `tracestate` sends none.
+        let plain =
+            parse_traceparent("00-11111111111111111111111111111111-b7ad6b7169203331-01").unwrap();
+        let span = Span::enter_with_parent(&CS, Some(SpanContext::from(&plain)));
+        assert_eq!(outgoing_on_this_thread(), None, "{span:?}");
+    }
+
+    fn outgoing_on_this_thread() -> Option<String> {
+        let mut headers = HashMap::new();
+        inject(&mut headers);
+        headers.get(TRACESTATE).cloned()
     }
 }

@@ -1,0 +1,9 @@
+// tracing-attributes' `ui/fail/const_instrument.rs`.
+use instrument_runtime::instrument;
+
+#[instrument]
+const fn unit() {
+    ""
+}
+
+fn main() {}
