@@ -85,6 +85,7 @@ pub mod context;
 mod data;
 mod diag;
 pub mod export;
+mod filter;
 #[allow(unsafe_code, reason = "pthread_atfork: the one FFI call of the crate")]
 mod fork;
 mod labels;
@@ -102,13 +103,14 @@ pub use instrument_macros::instrument;
 pub use instrument_macros::Label;
 
 pub use attributes::{FieldValue, TRUNCATION_MARKER};
-pub use callsite::{Callsite, LabelDesc};
+pub use callsite::{current_filter, set_filter, Callsite, LabelDesc};
 pub use context::current::{
     current_span_context, current_span_id, current_trace_id, SpanContext, FLAG_SAMPLED,
 };
 pub use context::future::{FutureExt, WithContext};
 pub use context::id::{SpanId, TraceId};
 pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
+pub use filter::{Filter, FilterError, LevelFilter, ENV_VARS as FILTER_ENV_VARS};
 pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};

@@ -65,7 +65,7 @@ fn log_record(at: Instant, level: Level, body: String, ctx: SpanContext, origin:
 }
 
 #[cfg(feature = "log")]
-pub(crate) use bridge::install as install_log_bridge;
+pub(crate) use bridge::{install as install_log_bridge, set_log_max_level};
 
 #[cfg(feature = "log")]
 mod bridge {
@@ -78,26 +78,41 @@ mod bridge {
 
     static BRIDGE: Bridge = Bridge;
 
-    /// Installs the bridge as the `log` logger, at `level` and above. Returns `false` (and
-    /// changes nothing) if another logger was installed first.
-    pub(crate) fn install(level: log::LevelFilter) -> bool {
-        match log::set_logger(&BRIDGE) {
-            Ok(()) => {
-                log::set_max_level(level);
-                true
-            }
-            // Our own bridge from an earlier install: just update the level.
-            Err(_) if std::ptr::addr_eq(log::logger(), &BRIDGE) => {
-                log::set_max_level(level);
-                true
-            }
-            Err(_) => false,
+    /// Installs the bridge as the `log` logger; `log`'s max level follows the filter in force
+    /// (its most verbose directive; the rest is decided per record by target). Returns
+    /// `false` (and changes nothing) if another logger was installed first.
+    pub(crate) fn install() -> bool {
+        let ours = match log::set_logger(&BRIDGE) {
+            Ok(()) => true,
+            // Our own bridge from an earlier install.
+            Err(_) => std::ptr::addr_eq(log::logger(), &BRIDGE),
+        };
+        if ours {
+            set_log_max_level(crate::filter::current().max_level());
         }
+        ours
+    }
+
+    /// Sets `log`'s max level to `max`, if the bridge is the `log` logger.
+    pub(crate) fn set_log_max_level(max: crate::filter::LevelFilter) {
+        use crate::filter::LevelFilter as F;
+        if !std::ptr::addr_eq(log::logger(), &BRIDGE) {
+            return; // another logger owns `log`'s max level
+        }
+        log::set_max_level(match max {
+            F::Off => log::LevelFilter::Off,
+            F::Error => log::LevelFilter::Error,
+            F::Warn => log::LevelFilter::Warn,
+            F::Info => log::LevelFilter::Info,
+            F::Debug => log::LevelFilter::Debug,
+            F::Trace => log::LevelFilter::Trace,
+        });
     }
 
     impl log::Log for Bridge {
         fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
             metadata.level() <= log::max_level()
+                && crate::filter::log_enabled(metadata.target(), Level::from(metadata.level()))
         }
 
         fn log(&self, record: &log::Record<'_>) {

@@ -39,6 +39,11 @@ impl Names {
 }
 
 pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
+    // The compile-time off switch (feature `off`, forwarded by instrument-runtime's `off`):
+    // the function exactly as written, after the arguments were checked.
+    if cfg!(feature = "off") {
+        return func.item.into_token_stream();
+    }
     let names = Names::new(args);
     let mut item = func.item;
     let is_async = item.sig.asyncness.is_some();
