@@ -269,7 +269,10 @@ impl Builder {
     ///     .exporter(NoopExporter)
     ///     .install()
     ///     .unwrap();
-    /// assert_eq!(instrument_runtime::current_filter().to_string(), "info,my_app::db=debug,hyper=off");
+    /// assert_eq!(
+    ///     instrument_runtime::current_filter().to_string(),
+    ///     "info,hyper=off,my_app::db=debug"
+    /// );
     /// # drop(telemetry);
     /// ```
     pub fn filter(mut self, filter: crate::Filter) -> Self {
