@@ -39,9 +39,9 @@ impl Names {
 }
 
 pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
-    // The compile-time off switch (feature `off`, forwarded by instrument-runtime's `off`):
-    // the function exactly as written, after the arguments were checked.
-    if cfg!(feature = "off") {
+    // The compile-time off switch (`RUSTFLAGS="--cfg instrument_off"`, see instrument-runtime's
+    // "Compiled off"): the function exactly as written, after the arguments were checked.
+    if cfg!(instrument_off) {
         return func.item.into_token_stream();
     }
     let names = Names::new(args);

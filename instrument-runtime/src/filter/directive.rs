@@ -193,8 +193,14 @@ impl Filter {
                 }
             }
         }
-        // Stable: equal lengths keep their order (they cannot both match one target anyway).
-        directives.sort_by(|a, b| b.target.len().cmp(&a.target.len()));
+        // Longest first; equal lengths (which cannot both match one target) by name, so equal
+        // filters compare and print alike.
+        directives.sort_by(|a, b| {
+            b.target
+                .len()
+                .cmp(&a.target.len())
+                .then_with(|| a.target.cmp(&b.target))
+        });
         let filter = Filter {
             directives,
             default: default.unwrap_or(LevelFilter::Error),

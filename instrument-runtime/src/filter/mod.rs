@@ -84,6 +84,7 @@ fn publish(filter: &Filter) {
 }
 
 /// `true` if a log record of `target` at `level` is recorded now.
+#[cfg_attr(not(feature = "log"), allow(dead_code))]
 #[inline]
 pub(crate) fn log_enabled(target: &str, level: Level) -> bool {
     // Relaxed: see `store`.
