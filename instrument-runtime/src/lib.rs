@@ -37,7 +37,8 @@
 //! From the bottom layer to the top:
 //! 1. **Leaves**: `clock.rs` (TSC ticks, wall-clock conversion), [`Level`], [`context::id`]
 //!    (trace and span ids, the per-thread id generator), `diag.rs` (the one channel for the
-//!    library's own warnings: deduplicated, capped, never panics).
+//!    library's own warnings: deduplicated, capped, never panics), `filter/` ([`Filter`]:
+//!    `RUST_LOG` directives, their matching, and the filter in force).
 //! 2. **Switches**: `switches.rs`, every value the pipeline sets and the hot path reads
 //!    (active flag, ring capacity, value length limit, head sampler, fork hooks), each
 //!    atomic ordering explained there.
@@ -45,7 +46,7 @@
 //!    [`export::LogData`], [`export::Metric`], [`export::Value`], ...), re-exported from
 //!    [`export`].
 //! 4. **Per-call parts**: [`SpanContext`] (`context/span_context.rs`), [`Callsite`] (static
-//!    metadata, the one series-index codec), `attributes.rs` (truncation), [`Label`]
+//!    metadata, the one series-index codec, the cached filter verdict and [`set_filter`]), `attributes.rs` (truncation), [`Label`]
 //!    (`labels/`), `buffer/` (`record.rs` the ring's record, `registry.rs` the rings the
 //!    exporter drains, `ring.rs` the producer: admission by priority, half-full wake),
 //!    `metrics/histogram.rs` (per-thread shards), `stats.rs` (exact accounting,
@@ -63,9 +64,11 @@
 //!    with deadlines) and `fork.rs` (a forked child starts its own exporter thread; the
 //!    restart reaches down through the hooks in `switches.rs`).
 //!
-//! The hot path (an unsampled call) is one thread-local access, two TSC reads and one
-//! relaxed update of the thread's own histogram cell: no lock, no syscall, no allocation, no
-//! cache line another thread writes. A full ring drops (never blocks), lowest severity first,
+//! The hot path (an unsampled call) is one relaxed load of the callsite's filter verdict, two
+//! TSC reads, the thread's current span swapped (ids are drawn only if something reads them)
+//! and one relaxed update of the thread's own histogram cell: no lock, no syscall, no
+//! allocation, no cache line another thread writes. A call the filter disables is the load
+//! and a branch. A full ring drops (never blocks), lowest severity first,
 //! and every drop is counted ([`stats`]). The README has the configuration, the exporters'
 //! options and the benchmarks.
 #![warn(missing_docs)]
