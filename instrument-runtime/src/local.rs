@@ -208,17 +208,17 @@ impl Making {
     /// `Some(Err)` when it is refused and counted as re-entrant.
     pub(crate) fn begin() -> Option<Result<Making, DropReason>> {
         HOT.try_with(|l| {
-                if l.is_exporter.get() {
-                    return None;
-                }
-                let d = l.depth.get();
-                if d >= MAX_DEPTH {
-                    return Some(Err(DropReason::Reentrant));
-                }
-                l.depth.set(d + 1);
-                Some(Ok(Making(())))
-            })
-            .unwrap_or(Some(Err(DropReason::ThreadExit)))
+            if l.is_exporter.get() {
+                return None;
+            }
+            let d = l.depth.get();
+            if d >= MAX_DEPTH {
+                return Some(Err(DropReason::Reentrant));
+            }
+            l.depth.set(d + 1);
+            Some(Ok(Making(())))
+        })
+        .unwrap_or(Some(Err(DropReason::ThreadExit)))
     }
 }
 

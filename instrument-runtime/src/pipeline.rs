@@ -310,11 +310,15 @@ impl Builder {
             });
         }
         // The filter first, so the log bridge installed by `launch` takes its max level.
-        let filter = self.filter.take().or_else(crate::filter::from_env).unwrap_or_else(|| {
-            crate::Filter::from_level(crate::LevelFilter::from_level(
-                self.log_level.unwrap_or(crate::Level::Info),
-            ))
-        });
+        let filter = self
+            .filter
+            .take()
+            .or_else(crate::filter::from_env)
+            .unwrap_or_else(|| {
+                crate::Filter::from_level(crate::LevelFilter::from_level(
+                    self.log_level.unwrap_or(crate::Level::Info),
+                ))
+            });
         crate::set_filter(filter);
         let (exporter, recipe) = self.split();
         let telemetry = recipe.launch(exporter)?;

@@ -11,14 +11,23 @@ fn build(flags: &str, dir: &str) -> PathBuf {
     let target = root.join("../target/compiled-off").join(dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "--offline", "--quiet", "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--offline",
+            "--quiet",
+            "--manifest-path",
+        ])
         .arg(root.join("compiled-off/Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
         .env("RUSTFLAGS", flags)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .expect("run cargo");
-    assert!(status.success(), "building the fixture with {flags:?} failed");
+    assert!(
+        status.success(),
+        "building the fixture with {flags:?} failed"
+    );
     target.join("release/compiled-off")
 }
 

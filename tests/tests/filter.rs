@@ -55,81 +55,87 @@ fn inner() -> u32 {
     7
 }
 
-
 fn names(c: &Collected, name: &str) -> usize {
     c.spans_named(name).len()
 }
 
 #[test]
 fn disabled_callsites_export_nothing_and_reload_works() {
-    isolated("disabled_callsites_export_nothing_and_reload_works", T, || {
-        let (telemetry, c) = install(Some("info,filter::quiet=off"));
-        for _ in 0..10 {
-            assert_eq!(loud(), 7);
-            chatty();
-            assert!(quiet::fails().is_err());
-        }
-        assert!(telemetry.flush(T).completed);
-        assert_eq!(names(&c, "loud"), 10);
-        assert_eq!(names(&c, "inner"), 10);
-        assert_eq!(names(&c, "step"), 0, "disabled by target");
-        assert_eq!(names(&c, "chatty"), 0, "debug is below info");
-        assert_eq!(names(&c, "fails"), 0);
-        // Metrics too: a disabled function's calls are not counted.
-        assert_eq!(c.call_count("loud", "ok"), 10);
-        assert_eq!(c.call_count("step", "ok"), 0);
-        assert_eq!(c.call_count("chatty", "ok"), 0);
-        assert_eq!(c.call_count("fails", "error"), 0);
-        // The disabled span is transparent: `inner` is a child of `loud`.
-        for span in c.spans_named("inner") {
-            let parent = span.parent_span_id.expect("inner has a parent");
-            assert!(c
-                .spans_named("loud")
-                .iter()
-                .any(|l| l.span_id == parent && l.trace_id == span.trace_id));
-        }
-        // Log records by target: `filter::quiet` is off, `filter` is at info; no `err` record.
-        let logs = c.logs();
-        assert_eq!(logs.iter().filter(|l| l.body == "from loud").count(), 10);
-        assert_eq!(logs.iter().filter(|l| l.body == "from quiet").count(), 0);
-        assert_eq!(logs.iter().filter(|l| l.body.contains("boom")).count(), 0);
+    isolated(
+        "disabled_callsites_export_nothing_and_reload_works",
+        T,
+        || {
+            let (telemetry, c) = install(Some("info,filter::quiet=off"));
+            for _ in 0..10 {
+                assert_eq!(loud(), 7);
+                chatty();
+                assert!(quiet::fails().is_err());
+            }
+            assert!(telemetry.flush(T).completed);
+            assert_eq!(names(&c, "loud"), 10);
+            assert_eq!(names(&c, "inner"), 10);
+            assert_eq!(names(&c, "step"), 0, "disabled by target");
+            assert_eq!(names(&c, "chatty"), 0, "debug is below info");
+            assert_eq!(names(&c, "fails"), 0);
+            // Metrics too: a disabled function's calls are not counted.
+            assert_eq!(c.call_count("loud", "ok"), 10);
+            assert_eq!(c.call_count("step", "ok"), 0);
+            assert_eq!(c.call_count("chatty", "ok"), 0);
+            assert_eq!(c.call_count("fails", "error"), 0);
+            // The disabled span is transparent: `inner` is a child of `loud`.
+            for span in c.spans_named("inner") {
+                let parent = span.parent_span_id.expect("inner has a parent");
+                assert!(c
+                    .spans_named("loud")
+                    .iter()
+                    .any(|l| l.span_id == parent && l.trace_id == span.trace_id));
+            }
+            // Log records by target: `filter::quiet` is off, `filter` is at info; no `err` record.
+            let logs = c.logs();
+            assert_eq!(logs.iter().filter(|l| l.body == "from loud").count(), 10);
+            assert_eq!(logs.iter().filter(|l| l.body == "from quiet").count(), 0);
+            assert_eq!(logs.iter().filter(|l| l.body.contains("boom")).count(), 0);
 
-        // Reload at run time: the quiet module at debug, the default at warn.
-        set_filter("warn,filter::quiet=debug,filter=info".parse().unwrap());
-        assert_eq!(current_filter().to_string(), "warn,filter=info,filter::quiet=debug");
-        c.clear();
-        for _ in 0..5 {
+            // Reload at run time: the quiet module at debug, the default at warn.
+            set_filter("warn,filter::quiet=debug,filter=info".parse().unwrap());
+            assert_eq!(
+                current_filter().to_string(),
+                "warn,filter=info,filter::quiet=debug"
+            );
+            c.clear();
+            for _ in 0..5 {
+                loud();
+                chatty();
+                assert!(quiet::fails().is_err());
+            }
+            assert!(telemetry.flush(T).completed);
+            assert_eq!(names(&c, "loud"), 5);
+            assert_eq!(names(&c, "step"), 5);
+            assert_eq!(names(&c, "chatty"), 0);
+            assert_eq!(names(&c, "fails"), 5);
+            assert_eq!(c.call_count("step", "ok"), 5);
+            assert_eq!(c.call_count("fails", "error"), 5);
+            let logs = c.logs();
+            assert_eq!(logs.iter().filter(|l| l.body == "from quiet").count(), 5);
+            assert_eq!(logs.iter().filter(|l| l.body.contains("boom")).count(), 5);
+
+            // `debug` everywhere: the debug-level function is recorded; then everything off.
+            set_filter(Filter::parse("debug").unwrap());
+            c.clear();
+            chatty();
+            assert!(telemetry.flush(T).completed);
+            assert_eq!(names(&c, "chatty"), 1);
+            set_filter(Filter::parse("off").unwrap());
+            c.clear();
             loud();
             chatty();
-            assert!(quiet::fails().is_err());
-        }
-        assert!(telemetry.flush(T).completed);
-        assert_eq!(names(&c, "loud"), 5);
-        assert_eq!(names(&c, "step"), 5);
-        assert_eq!(names(&c, "chatty"), 0);
-        assert_eq!(names(&c, "fails"), 5);
-        assert_eq!(c.call_count("step", "ok"), 5);
-        assert_eq!(c.call_count("fails", "error"), 5);
-        let logs = c.logs();
-        assert_eq!(logs.iter().filter(|l| l.body == "from quiet").count(), 5);
-        assert_eq!(logs.iter().filter(|l| l.body.contains("boom")).count(), 5);
-
-        // `debug` everywhere: the debug-level function is recorded; then everything off.
-        set_filter(Filter::parse("debug").unwrap());
-        c.clear();
-        chatty();
-        assert!(telemetry.flush(T).completed);
-        assert_eq!(names(&c, "chatty"), 1);
-        set_filter(Filter::parse("off").unwrap());
-        c.clear();
-        loud();
-        chatty();
-        log::error!("nothing passes");
-        assert!(telemetry.flush(T).completed);
-        assert_eq!(c.spans().len(), 0);
-        assert_eq!(c.logs().len(), 0);
-        drop(telemetry);
-    });
+            log::error!("nothing passes");
+            assert!(telemetry.flush(T).completed);
+            assert_eq!(c.spans().len(), 0);
+            assert_eq!(c.logs().len(), 0);
+            drop(telemetry);
+        },
+    );
 }
 
 #[test]

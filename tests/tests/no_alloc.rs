@@ -86,28 +86,46 @@ fn check(ratio: f64) {
     // the counter is seen to count).
     let start = allocs();
     std::hint::black_box(calls(1_000));
-    assert!(allocs() > start, "the warm-up allocates the ring and the shards");
+    assert!(
+        allocs() > start,
+        "the warm-up allocates the ring and the shards"
+    );
     assert!(telemetry.flush(Duration::from_secs(10)).completed);
     let before = allocs();
     // 3 x 100,000 calls: more than the ring holds, so the ring both drains and fills (drops
     // are counted, never allocated).
     std::hint::black_box(calls(100_000));
     let during = allocs() - before;
-    assert_eq!(during, 0, "allocations on the calling thread at ratio {ratio}");
+    assert_eq!(
+        during, 0,
+        "allocations on the calling thread at ratio {ratio}"
+    );
     drop(telemetry);
 }
 
 #[test]
 fn sampled_calls_do_not_allocate() {
-    isolated("sampled_calls_do_not_allocate", Duration::from_secs(60), || check(1.0));
+    isolated(
+        "sampled_calls_do_not_allocate",
+        Duration::from_secs(60),
+        || check(1.0),
+    );
 }
 
 #[test]
 fn unsampled_calls_do_not_allocate() {
-    isolated("unsampled_calls_do_not_allocate", Duration::from_secs(60), || check(0.0));
+    isolated(
+        "unsampled_calls_do_not_allocate",
+        Duration::from_secs(60),
+        || check(0.0),
+    );
 }
 
 #[test]
 fn partly_sampled_calls_do_not_allocate() {
-    isolated("partly_sampled_calls_do_not_allocate", Duration::from_secs(60), || check(0.1));
+    isolated(
+        "partly_sampled_calls_do_not_allocate",
+        Duration::from_secs(60),
+        || check(0.1),
+    );
 }

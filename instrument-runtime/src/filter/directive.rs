@@ -108,7 +108,11 @@ pub struct FilterError {
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid filter directive {:?}: {}", self.directive, self.reason)
+        write!(
+            f,
+            "invalid filter directive {:?}: {}",
+            self.directive, self.reason
+        )
     }
 }
 
@@ -165,7 +169,9 @@ impl Filter {
                 Some((t, l)) => {
                     let t = t.trim();
                     let Some(level) = LevelFilter::parse(l.trim()) else {
-                        errors.push(error("unknown level (expected off, error, warn, info, debug or trace)"));
+                        errors.push(error(
+                            "unknown level (expected off, error, warn, info, debug or trace)",
+                        ));
                         continue;
                     };
                     if t.is_empty() {
@@ -182,7 +188,9 @@ impl Filter {
             match target {
                 None => default = Some(level),
                 Some(t) if !is_target(t) => {
-                    errors.push(error("a target is a module path (letters, digits, `_`, `-`, `::`)"));
+                    errors.push(error(
+                        "a target is a module path (letters, digits, `_`, `-`, `::`)",
+                    ));
                 }
                 Some(t) => {
                     directives.retain(|x| x.target != t);
@@ -316,7 +324,9 @@ mod tests {
 
     #[test]
     fn parse_spec_string_level_and_case() {
-        let filter = f("crate1::mod1=wrong,crate2=warn".replace("wrong,", "WARN,").as_str());
+        let filter = f("crate1::mod1=wrong,crate2=warn"
+            .replace("wrong,", "WARN,")
+            .as_str());
         assert_eq!(filter.level_for("crate1::mod1"), LevelFilter::Warn);
         assert_eq!(filter.level_for("crate2"), LevelFilter::Warn);
         assert_eq!(f("crate1=Info").level_for("crate1"), LevelFilter::Info);
@@ -348,7 +358,10 @@ mod tests {
     fn parse_spec_last_global_wins() {
         // env_logger: the last bare level is the default.
         assert_eq!(f("info,warn").default_level(), LevelFilter::Warn);
-        assert_eq!(f("crate=debug,crate=warn").level_for("crate"), LevelFilter::Warn);
+        assert_eq!(
+            f("crate=debug,crate=warn").level_for("crate"),
+            LevelFilter::Warn
+        );
     }
 
     #[test]

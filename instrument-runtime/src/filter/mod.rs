@@ -29,8 +29,9 @@ pub const ENV_VARS: [&str; 2] = ["INSTRUMENT_LOG", "RUST_LOG"];
 /// The filter when neither variable is set (and the builder sets none).
 pub(crate) const DEFAULT_LEVEL: LevelFilter = LevelFilter::Info;
 
-static CURRENT: LazyLock<ArcSwap<Filter>> =
-    LazyLock::new(|| ArcSwap::from_pointee(from_env().unwrap_or(Filter::from_level(DEFAULT_LEVEL))));
+static CURRENT: LazyLock<ArcSwap<Filter>> = LazyLock::new(|| {
+    ArcSwap::from_pointee(from_env().unwrap_or(Filter::from_level(DEFAULT_LEVEL)))
+});
 
 /// `true` when the filter in force has no per-target directive: a log record is then decided
 /// by [`MAX_LEVEL`] alone, without loading the filter.
@@ -43,7 +44,9 @@ static MAX_LEVEL: AtomicU8 = AtomicU8::new(u8::MAX);
 /// blank. Invalid directives are skipped, each reported once through the diagnostics channel.
 pub(crate) fn from_env() -> Option<Filter> {
     for var in ENV_VARS {
-        let Ok(spec) = std::env::var(var) else { continue };
+        let Ok(spec) = std::env::var(var) else {
+            continue;
+        };
         if spec.trim().is_empty() {
             continue;
         }
