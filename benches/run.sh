@@ -104,12 +104,12 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind > /dev/null; then
             > "$OUT/logs/callgrind-$case.log" 2>&1 || true
         # The main thread's file (thread 1 of the process that ran the loop; criterion's
         # gnuplot probe forks a second, short one): inclusive instructions of the timed loop
-        # divided by the calls.
+        # (or of the inside-a-parent chunk runner, roots included) divided by the calls.
         ir=0
         for f in "$OUT/callgrind/$bin.$case".*-01; do
             [ -f "$f" ] || continue
             n=$( (callgrind_annotate --inclusive=yes "$f" 2> /dev/null || true) \
-                | awk '/instrument_benches::runner::timed_loop/ {gsub(",", "", $1); print $1; exit}')
+                | awk '/instrument_benches::runner::timed_loop|calls_ours::in_parent_chunk/ {gsub(",", "", $1); print $1; exit}')
             if [ -n "$n" ] && [ "$n" -gt "$ir" ]; then ir=$n; fi
         done
         if [ "$ir" -gt 0 ]; then

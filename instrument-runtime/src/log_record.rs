@@ -65,7 +65,7 @@ fn log_record(at: Instant, level: Level, body: String, ctx: SpanContext, origin:
 }
 
 #[cfg(feature = "log")]
-pub(crate) use bridge::{install as install_log_bridge, set_log_max_level};
+pub(crate) use bridge::install as install_log_bridge;
 
 #[cfg(feature = "log")]
 mod bridge {
@@ -88,13 +88,14 @@ mod bridge {
             Err(_) => std::ptr::addr_eq(log::logger(), &BRIDGE),
         };
         if ours {
+            crate::filter::on_change(set_log_max_level);
             set_log_max_level(crate::filter::current().max_level());
         }
         ours
     }
 
     /// Sets `log`'s max level to `max`, if the bridge is the `log` logger.
-    pub(crate) fn set_log_max_level(max: crate::filter::LevelFilter) {
+    fn set_log_max_level(max: crate::filter::LevelFilter) {
         use crate::filter::LevelFilter as F;
         if !std::ptr::addr_eq(log::logger(), &BRIDGE) {
             return; // another logger owns `log`'s max level

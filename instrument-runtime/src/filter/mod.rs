@@ -15,7 +15,7 @@
 pub(crate) mod directive;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, LazyLock, Once};
+use std::sync::{Arc, LazyLock, Once, OnceLock};
 
 use arc_swap::ArcSwap;
 
@@ -82,8 +82,19 @@ fn publish(filter: &Filter) {
     // the previous filter, which is harmless.
     MAX_LEVEL.store(max as u8, Ordering::Relaxed);
     LEVEL_ONLY.store(filter.is_level_only(), Ordering::Relaxed);
-    #[cfg(feature = "log")]
-    crate::log_record::set_log_max_level(max);
+    if let Some(hook) = ON_CHANGE.get() {
+        hook(max);
+    }
+}
+
+/// Told the most verbose level of every filter put in force (the `log` bridge keeps `log`'s
+/// max level in step through it); installed from above, so this module stays a leaf.
+static ON_CHANGE: OnceLock<fn(LevelFilter)> = OnceLock::new();
+
+/// Installs the change hook (the first call wins).
+#[cfg_attr(not(feature = "log"), allow(dead_code))]
+pub(crate) fn on_change(hook: fn(LevelFilter)) {
+    let _ = ON_CHANGE.set(hook);
 }
 
 /// `true` if a log record of `target` at `level` is recorded now.
