@@ -138,7 +138,7 @@ struct Recipe {
     cfg: Config,
     /// `None` when an exporter was given as an instance (it cannot be re-created).
     factories: Option<Vec<Factory>>,
-    // Without the `log` feature there is no bridge to install in the child, so these are kept
+    // Without the `log` feature there is no bridge to install in the child, so this is kept
     // but never read.
     #[cfg_attr(not(feature = "log"), allow(dead_code))]
     log_bridge: bool,
