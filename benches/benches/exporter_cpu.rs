@@ -1,7 +1,7 @@
 //! The exporter side: CPU time of the exporting thread per delivered record, and the share of
 //! records delivered vs dropped, under sustained load, with a discarding exporter.
 //!
-//! `exporter_cpu [--bench] <ours|otel|tracing-otel|fastrace> [seconds]`: one configuration per
+//! `exporter_cpu [--bench] <ours|ours-labels|otel|tracing-otel|fastrace> [seconds]`: one configuration per
 //! process (each installs process-global state). Two loads, one after the other:
 //! - `saturating`: one application thread calls the instrumented function as fast as it can;
 //! - `paced`: one application thread makes 1,000 calls per millisecond (1 M/s), spinning in
@@ -23,6 +23,28 @@ use instrument_benches::procfs;
 #[instrument_runtime::instrument]
 #[inline(never)]
 fn ours(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+#[derive(instrument_runtime::Label, Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+}
+
+#[derive(instrument_runtime::Label, Clone, Copy)]
+enum Region {
+    Eu,
+    Us,
+}
+
+/// Two labels (four series), decoded into span attributes on the exporter thread.
+#[instrument_runtime::instrument(labels(
+    method = if x & 1 == 0 { Method::Get } else { Method::Post },
+    region = if x & 2 == 0 { Region::Eu } else { Region::Us },
+))]
+#[inline(never)]
+fn ours_labels(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
 }
 
@@ -69,7 +91,7 @@ fn fastrace_counts(calls: u64) -> (u64, u64) {
 
 fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
     match mode {
-        "ours" => {
+        "ours" | "ours-labels" => {
             let telemetry = instrument_runtime::builder()
                 .service_name("bench")
                 .exporter(instrument_runtime::NoopExporter)
@@ -77,7 +99,7 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
                 .install()
                 .expect("install the pipeline");
             let config = Config {
-                call: ours,
+                call: if mode == "ours" { ours } else { ours_labels },
                 per_root: 0,
                 thread: "instrument-exporter",
                 flush: || {

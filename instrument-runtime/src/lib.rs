@@ -38,7 +38,8 @@
 //! 1. **Leaves**: `clock.rs` (TSC ticks, wall-clock conversion), [`Level`], [`context::id`]
 //!    (trace and span ids, the per-thread id generator), `diag.rs` (the one channel for the
 //!    library's own warnings: deduplicated, capped, never panics), `limits.rs` (the maxima of
-//!    every size and duration, and the clamp that warns).
+//!    every size and duration, and the clamp that warns), `filter/` ([`Filter`]:
+//!    `RUST_LOG` directives, their matching, and the filter in force).
 //! 2. **Switches**: `switches.rs`, every value the pipeline sets and the hot path reads
 //!    (active flag, ring capacity, value length limit, head sampler, fork hooks), each
 //!    atomic ordering explained there.
@@ -46,7 +47,7 @@
 //!    [`export::LogData`], [`export::Metric`], [`export::Value`], ...), re-exported from
 //!    [`export`].
 //! 4. **Per-call parts**: [`SpanContext`] (`context/span_context.rs`), [`Callsite`] (static
-//!    metadata, the one series-index codec), `attributes.rs` (capture bounded while
+//!    metadata, the one series-index codec, the cached filter verdict and [`set_filter`]), `attributes.rs` (capture bounded while
 //!    formatting), [`Label`] (`labels/`), `buffer/` (`record.rs` the ring's record,
 //!    `registry.rs` the rings the exporter drains: process-wide, pooled, drained under
 //!    exporter generations; `ring.rs` the producer: admission by priority, half-full wake),
@@ -91,9 +92,11 @@
 //!   [`MAX_TIMEOUT`]); larger values, from the environment or the builder, are clamped with one
 //!   warning (`limits.rs`).
 //!
-//! The hot path (an unsampled call) is one thread-local access, two TSC reads and one
-//! relaxed update of the thread's own histogram cell: no lock, no syscall, no allocation, no
-//! cache line another thread writes. A full ring drops (never blocks), lowest severity first,
+//! The hot path (an unsampled call) is one relaxed load of the callsite's filter verdict, two
+//! TSC reads, the thread's current span swapped (ids are drawn only if something reads them)
+//! and one relaxed update of the thread's own histogram cell: no lock, no syscall, no
+//! allocation, no cache line another thread writes. A call the filter disables is the load
+//! and a branch. A full ring drops (never blocks), lowest severity first,
 //! and every drop is counted ([`stats`]). The README has the configuration, the exporters'
 //! options and the benchmarks.
 #![warn(missing_docs)]
@@ -113,6 +116,7 @@ pub mod context;
 mod data;
 mod diag;
 pub mod export;
+mod filter;
 #[allow(unsafe_code, reason = "pthread_atfork: the one FFI call of the crate")]
 mod fork;
 mod labels;
@@ -141,7 +145,7 @@ pub use instrument_macros::instrument;
 pub use instrument_macros::Label;
 
 pub use attributes::{FieldValue, TRUNCATION_MARKER};
-pub use callsite::{Callsite, LabelDesc};
+pub use callsite::{current_filter, set_filter, Callsite, LabelDesc};
 pub use context::current::{
     current_span_context, current_span_id, current_trace_id, SpanContext, FLAG_SAMPLED,
 };
@@ -151,6 +155,7 @@ pub use context::id::{SpanId, TraceId};
 pub use context::manual::{span, EnteredSpan, Instrumented, ManualSpan, SpanBuilder};
 pub use data::{SpanKind, SpanStatus};
 pub use export::{testing, Batch, ExportError, ExportErrorKind, Exporter, NoopExporter};
+pub use filter::{Filter, FilterError, LevelFilter, ENV_VARS as FILTER_ENV_VARS};
 pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;
 pub use limits::{MAX_BATCH, MAX_INTERVAL, MAX_RING_CAPACITY, MAX_TIMEOUT, MAX_VALUE_LEN};

@@ -102,15 +102,12 @@ mod bridge {
 
     static BRIDGE: Bridge = Bridge;
 
-    /// Our level (a `log::LevelFilter` as usize): records above it are not captured, though
-    /// they may still be forwarded.
-    static LEVEL: AtomicUsize = AtomicUsize::new(log::LevelFilter::Info as usize);
     /// The level the forwarded logger wants (`Off` when there is none).
     static FORWARD_LEVEL: AtomicUsize = AtomicUsize::new(log::LevelFilter::Off as usize);
     /// The user's logger, which every record is forwarded to (enriched with our ids).
     static FORWARD: OnceLock<Box<dyn log::Log>> = OnceLock::new();
 
-    fn filter(v: usize) -> log::LevelFilter {
+    fn log_level(v: usize) -> log::LevelFilter {
         match v {
             0 => log::LevelFilter::Off,
             1 => log::LevelFilter::Error,
@@ -121,28 +118,52 @@ mod bridge {
         }
     }
 
-    fn update_max_level() {
-        let ours = filter(LEVEL.load(Ordering::Relaxed));
-        let theirs = filter(FORWARD_LEVEL.load(Ordering::Relaxed));
-        log::set_max_level(ours.max(theirs));
+    /// The most verbose level the filter in force captures, as `log`'s.
+    fn captured_max(max: crate::filter::LevelFilter) -> log::LevelFilter {
+        use crate::filter::LevelFilter as F;
+        match max {
+            F::Off => log::LevelFilter::Off,
+            F::Error => log::LevelFilter::Error,
+            F::Warn => log::LevelFilter::Warn,
+            F::Info => log::LevelFilter::Info,
+            F::Debug => log::LevelFilter::Debug,
+            F::Trace => log::LevelFilter::Trace,
+        }
     }
 
-    /// Installs the bridge as the `log` logger, capturing `level` and above (what `init()`
-    /// does with the `log` feature; call it yourself after `.log_bridge(false)`). Returns
-    /// `false`, and changes nothing, if another logger was installed first: give that logger
-    /// to [`forward_to`] instead of installing it, and the bridge forwards every record to
-    /// it.
-    pub fn install(level: log::LevelFilter) -> bool {
+    /// `log`'s max level: the more verbose of the filter in force (its most verbose
+    /// directive; the rest is decided per record by target) and the forwarded logger's level.
+    /// Called at install and by every filter change.
+    fn update_max_level(ours: crate::filter::LevelFilter) {
+        if !std::ptr::addr_eq(log::logger(), &BRIDGE) {
+            return; // another logger owns `log`'s max level
+        }
+        // Relaxed: a standalone value, set once by `forward_to`.
+        let theirs = log_level(FORWARD_LEVEL.load(Ordering::Relaxed));
+        log::set_max_level(captured_max(ours).max(theirs));
+    }
+
+    /// Installs the bridge as the `log` logger (what `init()` does with the `log` feature;
+    /// call it yourself after `.log_bridge(false)`). Records are captured as the filter in
+    /// force says (see [`set_filter`](crate::set_filter)). Returns `false`, and changes
+    /// nothing, if another logger was installed first: give that logger to [`forward_to`]
+    /// instead of installing it, and the bridge forwards every record to it.
+    pub fn install() -> bool {
         let installed = match log::set_logger(&BRIDGE) {
             Ok(()) => true,
-            // Our own bridge from an earlier install: just update the level.
+            // Our own bridge from an earlier install.
             Err(_) => std::ptr::addr_eq(log::logger(), &BRIDGE),
         };
         if installed {
-            LEVEL.store(level as usize, Ordering::Relaxed);
-            update_max_level();
+            crate::filter::on_change(update_max_level);
+            update_max_level(crate::filter::current().max_level());
         }
         installed
+    }
+
+    /// `true` if the filter in force captures this record.
+    fn captured(metadata: &log::Metadata<'_>) -> bool {
+        crate::filter::log_enabled(metadata.target(), Level::from(metadata.level()))
     }
 
     /// Composes the bridge with a logger you already have (env_logger, a file logger, ...):
@@ -167,6 +188,7 @@ mod bridge {
         if FORWARD.set(Box::new(logger)).is_err() {
             return false;
         }
+        // Relaxed: a standalone value (see `update_max_level`).
         FORWARD_LEVEL.store(level as usize, Ordering::Relaxed);
         if !std::ptr::addr_eq(log::logger(), &BRIDGE) && log::set_logger(&BRIDGE).is_err() {
             crate::diag::warn(
@@ -174,7 +196,8 @@ mod bridge {
                  captured or forwarded",
             );
         }
-        update_max_level();
+        crate::filter::on_change(update_max_level);
+        update_max_level(crate::filter::current().max_level());
         true
     }
 
@@ -262,13 +285,12 @@ mod bridge {
 
     impl log::Log for Bridge {
         fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-            metadata.level() <= filter(LEVEL.load(Ordering::Relaxed))
-                || FORWARD.get().is_some_and(|f| f.enabled(metadata))
+            captured(metadata) || FORWARD.get().is_some_and(|f| f.enabled(metadata))
         }
 
         fn log(&self, record: &log::Record<'_>) {
             let ctx = local::current();
-            if record.level() <= filter(LEVEL.load(Ordering::Relaxed)) {
+            if captured(record.metadata()) {
                 capture(record, ctx);
             }
             forward(record, ctx);

@@ -121,6 +121,7 @@ pub struct Builder {
     cfg: Config,
     exporters: Vec<Source>,
     log_level: Option<crate::Level>,
+    filter: Option<crate::Filter>,
     log_bridge: bool,
 }
 
@@ -138,10 +139,8 @@ struct Recipe {
     cfg: Config,
     /// `None` when an exporter was given as an instance (it cannot be re-created).
     factories: Option<Vec<Factory>>,
-    // Without the `log` feature there is no bridge to install in the child, so these are kept
+    // Without the `log` feature there is no bridge to install in the child, so this is kept
     // but never read.
-    #[cfg_attr(not(feature = "log"), allow(dead_code))]
-    log_level: Option<crate::Level>,
     #[cfg_attr(not(feature = "log"), allow(dead_code))]
     log_bridge: bool,
 }
@@ -164,6 +163,7 @@ pub fn builder() -> Builder {
         cfg: Config::from_env(),
         exporters: Vec::new(),
         log_level: None,
+        filter: None,
         log_bridge: cfg!(feature = "log"),
     }
 }
@@ -276,9 +276,32 @@ impl Builder {
         self
     }
 
-    /// Lowest `log` level captured by the bridge (default `Info`).
+    /// Lowest level recorded (spans, their metrics, and `log` records) when no filter is
+    /// given: neither [`Builder::filter`] nor `INSTRUMENT_LOG` / `RUST_LOG` (default `Info`).
     pub fn log_level(mut self, level: crate::Level) -> Self {
         self.log_level = Some(level);
+        self
+    }
+
+    /// The filter in force from install on (`RUST_LOG` syntax, see [`crate::Filter`]); it
+    /// takes precedence over `INSTRUMENT_LOG`, then `RUST_LOG`, then [`Builder::log_level`].
+    /// [`crate::set_filter`] changes it at run time.
+    ///
+    /// ```
+    /// # use instrument_runtime::NoopExporter;
+    /// let telemetry = instrument_runtime::builder()
+    ///     .filter("info,my_app::db=debug,hyper=off".parse().unwrap())
+    ///     .exporter(NoopExporter)
+    ///     .install()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     instrument_runtime::current_filter().to_string(),
+    ///     "info,hyper=off,my_app::db=debug"
+    /// );
+    /// # drop(telemetry);
+    /// ```
+    pub fn filter(mut self, filter: crate::Filter) -> Self {
+        self.filter = Some(filter);
         self
     }
 
@@ -303,7 +326,7 @@ impl Builder {
         result
     }
 
-    fn start(self) -> Result<Telemetry, InitError> {
+    fn start(mut self) -> Result<Telemetry, InitError> {
         if self.cfg.disabled {
             INSTALLED.store(false, Ordering::Release);
             return Ok(Telemetry {
@@ -311,6 +334,17 @@ impl Builder {
                 shutdown_timeout: Duration::ZERO,
             });
         }
+        // The filter first, so the log bridge installed by `launch` takes its max level.
+        let filter = self
+            .filter
+            .take()
+            .or_else(crate::filter::from_env)
+            .unwrap_or_else(|| {
+                crate::Filter::from_level(crate::LevelFilter::from_level(
+                    self.log_level.unwrap_or(crate::Level::Info),
+                ))
+            });
+        crate::set_filter(filter);
         let (exporter, recipe) = self.split();
         let telemetry = recipe.launch(exporter)?;
         *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = Some(recipe);
@@ -345,7 +379,6 @@ impl Builder {
         let recipe = Recipe {
             cfg: self.cfg,
             factories,
-            log_level: self.log_level,
             log_bridge: self.log_bridge,
         };
         (fan_out(exporters), recipe)
@@ -391,14 +424,7 @@ impl Recipe {
         if !self.log_bridge {
             return;
         }
-        let level = match self.log_level.unwrap_or(crate::Level::Info) {
-            crate::Level::Trace => log::LevelFilter::Trace,
-            crate::Level::Debug => log::LevelFilter::Debug,
-            crate::Level::Info => log::LevelFilter::Info,
-            crate::Level::Warn => log::LevelFilter::Warn,
-            crate::Level::Error => log::LevelFilter::Error,
-        };
-        if !crate::log_record::install_log_bridge(level) {
+        if !crate::log_record::install_log_bridge() {
             config::warn_once(
                 "another `log` logger is installed; log records will not carry trace ids (give that logger to `instrument_runtime::log_bridge::forward_to` instead of installing it)".into(),
             );

@@ -122,9 +122,7 @@ fn install_reports_a_foreign_logger_instead_of_pretending() {
         T,
         || {
             log::set_boxed_logger(Box::new(UserLogger::default())).unwrap();
-            assert!(!instrument_runtime::log_bridge::install(
-                log::LevelFilter::Info
-            ));
+            assert!(!instrument_runtime::log_bridge::install());
         },
     );
 }

@@ -18,6 +18,11 @@ use super::labels::Labels;
 use super::names::Names;
 
 pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
+    // The compile-time off switch (`RUSTFLAGS="--cfg instrument_off"`, see instrument-runtime's
+    // "Compiled off"): the function exactly as written, after the arguments were checked.
+    if cfg!(instrument_off) {
+        return func.item.into_token_stream();
+    }
     let names = Names::new(args);
     let Func {
         mut item,
