@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark of issue 5 and writes benches/RESULTS.md:
+# Runs every benchmark of issues 5 and 13 and writes benches/RESULTS.md:
 #   - per-call cost of the same trivial fn under every configuration, 1 and 2 threads
 #     (criterion, then interleaved rounds for same-run ratios);
 #   - exporter side: CPU per delivered record and delivered/dropped share, per configuration;
@@ -64,11 +64,22 @@ for b in calls_ours calls_ours_unsampled calls_peers calls_tracing_registry call
     grep -E "^side:|interleaved" "$OUT/logs/$b.log" || true
 done
 
-for m in ours ours3 otel tracing-otel fastrace; do
+for m in ours ours3 ours-labels otel tracing-otel fastrace; do
     step "exporter_cpu $m"
     cargo bench -q -p instrument-benches --bench exporter_cpu -- "$m" "$EXPORTER_SECS" \
         > "$OUT/logs/exporter_cpu-$m.log" 2>&1 || { tail -20 "$OUT/logs/exporter_cpu-$m.log"; exit 1; }
     grep -E "per_delivered|delivered_pct" "$OUT/logs/exporter_cpu-$m.log" || true
+done
+
+step "compiled off (--cfg instrument_off; tests/compiled-off)"
+CARGO_TARGET_DIR="$PWD/target/compiled-off/off" RUSTFLAGS="--cfg instrument_off" \
+    cargo build --release --offline --quiet --manifest-path tests/compiled-off/Cargo.toml
+CARGO_TARGET_DIR="$PWD/target/compiled-off/on" RUSTFLAGS="" \
+    cargo build --release --offline --quiet --manifest-path tests/compiled-off/Cargo.toml
+for v in off on; do
+    read -r _ inst _ plain < <("$PWD/target/compiled-off/$v/release/compiled-off")
+    printf 'compiled_%s\tinstrumented_ns\t%s\ncompiled_%s\tplain_ns\t%s\n' "$v" "$inst" "$v" "$plain" >> "$OUT/side.tsv"
+    echo "compiled $v: instrumented $inst ns, plain $plain ns"
 done
 
 for ring in 4096 65536; do
@@ -83,8 +94,9 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind > /dev/null; then
     mkdir -p "$OUT/callgrind"
     exe() { cargo bench -p instrument-benches --bench "$1" --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1; }
     CALLS=200000
-    for spec in calls_ours:baseline calls_ours:tsc_pair calls_ours:floor_span calls_ours:ours_sampled \
-                calls_ours:ours_two_labels calls_ours_unsampled:ours_unsampled calls_peers:otel_in_span \
+    for spec in calls_ours:baseline calls_ours:rdtsc_pair calls_ours:tsc_pair calls_ours:floor_span calls_ours:ours_sampled \
+                calls_ours:ours_in_parent calls_ours:ours_two_labels calls_ours:ours_disabled \
+                calls_ours_unsampled:ours_unsampled calls_peers:otel_in_span \
                 calls_peers:fastrace calls_tracing_otel:tracing_otel; do
         bin=${spec%%:*} case=${spec#*:}
         INSTRUMENT_BENCH_PROFILE="$case:$CALLS" valgrind --tool=callgrind --separate-threads=yes \
@@ -92,12 +104,12 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind > /dev/null; then
             > "$OUT/logs/callgrind-$case.log" 2>&1 || true
         # The main thread's file (thread 1 of the process that ran the loop; criterion's
         # gnuplot probe forks a second, short one): inclusive instructions of the timed loop
-        # divided by the calls.
+        # (or of the inside-a-parent chunk runner, roots included) divided by the calls.
         ir=0
         for f in "$OUT/callgrind/$bin.$case".*-01; do
             [ -f "$f" ] || continue
             n=$( (callgrind_annotate --inclusive=yes "$f" 2> /dev/null || true) \
-                | awk '/instrument_benches::runner::timed_loop/ {gsub(",", "", $1); print $1; exit}')
+                | awk '/instrument_benches::runner::timed_loop|calls_ours::in_parent_chunk/ {gsub(",", "", $1); print $1; exit}')
             if [ -n "$n" ] && [ "$n" -gt "$ir" ]; then ir=$n; fi
         done
         if [ "$ir" -gt 0 ]; then

@@ -14,6 +14,7 @@ combos=(
     "--no-default-features --features otlp"
     "--no-default-features --features prometheus"
     "--no-default-features --features http"
+    "--no-default-features --features tracing"
     "--all-features"
 )
 for combo in "${combos[@]}"; do

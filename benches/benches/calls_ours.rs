@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::Bench;
 use instrument_benches::floor::{self, floor_flush, FLOOR_RING_CAPACITY};
-use instrument_benches::runner::Case;
+use instrument_benches::runner::{Call, Case, Clock};
 use instrument_runtime::{instrument, Label, NoopExporter};
 
 /// Ring capacity of the pipeline and the floor (instrument-runtime's default).
@@ -23,6 +23,43 @@ const CHUNK: u64 = RING as u64 / 2;
 #[inline(never)]
 fn ours(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
+}
+
+/// Calls per root in the "inside a parent" case.
+const PER_ROOT: u64 = 100;
+
+/// A request: `n` calls inside one sampled root span (the root is timed too: 1 per 100 calls).
+#[instrument]
+#[inline(never)]
+fn request(call: Call, n: u64) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..n {
+        acc = acc.wrapping_add(black_box(call(black_box(i))));
+    }
+    acc
+}
+
+/// Runs `n` calls as requests of [`PER_ROOT`] calls, timed with their roots.
+fn in_parent_chunk(call: Call, n: u64) -> Duration {
+    let start = Clock::now();
+    let mut done = 0;
+    while done < n {
+        let k = PER_ROOT.min(n - done);
+        black_box(request(call, k));
+        done += k;
+    }
+    start.elapsed()
+}
+
+/// Disabled by the filter (`calls_ours::disabled=off`).
+mod disabled {
+    use std::hint::black_box;
+
+    #[instrument_runtime::instrument]
+    #[inline(never)]
+    pub fn ours_disabled(x: u64) -> u64 {
+        black_box(x).wrapping_mul(3)
+    }
 }
 
 static FLUSHES: AtomicU64 = AtomicU64::new(0);
@@ -77,6 +114,7 @@ fn main() {
         .exporter(NoopExporter)
         .sample_ratio(1.0)
         .ring_capacity(RING)
+        .filter("info,calls_ours::disabled=off".parse().expect("filter"))
         .install()
         .expect("install the pipeline");
 
@@ -89,8 +127,22 @@ fn main() {
             "floor_span",
             Case::new(floor::floor_span).chunked(CHUNK, floor_flush),
         )
-        .accounting(floor_accounting),
-        Bench::new("ours_sampled", Case::new(ours).chunked(CHUNK, flush)).accounting(accounting),
+        .accounting(floor_accounting)
+        .many(),
+        Bench::new("ours_sampled", Case::new(ours).chunked(CHUNK, flush))
+            .accounting(accounting)
+            .many(),
+        // 1 root per 100 calls (the root's own cost included), as fastrace's row runs inside a
+        // sampled root.
+        Bench::new(
+            "ours_in_parent",
+            Case::new(ours)
+                .chunked(CHUNK, flush)
+                .with_chunk_runner(in_parent_chunk),
+        )
+        .accounting(accounting)
+        .many(),
+        Bench::new("ours_disabled", Case::new(disabled::ours_disabled)),
         Bench::new(
             "ours_two_labels",
             Case::new(ours_labels).chunked(CHUNK, flush),

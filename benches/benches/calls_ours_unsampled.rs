@@ -28,7 +28,8 @@ fn main() {
     let benches = [
         Bench::new("baseline", Case::new(floor::work)),
         Bench::new("tsc_pair", Case::new(floor::tsc_pair)),
-        Bench::new("ours_unsampled", Case::new(ours)),
+        Bench::new("rdtsc_pair", Case::new(floor::rdtsc_pair)),
+        Bench::new("ours_unsampled", Case::new(ours)).many(),
     ];
 
     let mut c = common::criterion();

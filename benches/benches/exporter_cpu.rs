@@ -1,11 +1,12 @@
 //! The exporter side: CPU time of the exporting thread per delivered record, and the share of
 //! records delivered vs dropped, under sustained load, with a discarding exporter.
 //!
-//! `exporter_cpu [--bench] <ours|ours3|otel|tracing-otel|fastrace> [seconds]`: one
+//! `exporter_cpu [--bench] <ours|ours3|ours-labels|otel|tracing-otel|fastrace> [seconds]`: one
 //! configuration per process (each installs process-global state). `ours` has one discarding
-//! exporter, `ours3` three (each its own sink: queue, worker thread, accounting); for both the
-//! exporting CPU is the drain thread's plus every sink worker's, per record delivered to every
-//! exporter. Two loads, one after the other:
+//! exporter, `ours3` three (each its own sink: queue, worker thread, accounting), `ours-labels`
+//! one, with a function carrying two labels; for all of them the exporting CPU is the drain
+//! thread's plus every sink worker's, per record delivered to every exporter. Two loads, one
+//! after the other:
 //! - `saturating`: one application thread calls the instrumented function as fast as it can;
 //! - `paced`: one application thread makes 1,000 calls per millisecond (1 M/s), spinning in
 //!   between, so the exporter is not starved of records nor of CPU.
@@ -26,6 +27,28 @@ use instrument_benches::procfs;
 #[instrument_runtime::instrument]
 #[inline(never)]
 fn ours(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
+#[derive(instrument_runtime::Label, Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+}
+
+#[derive(instrument_runtime::Label, Clone, Copy)]
+enum Region {
+    Eu,
+    Us,
+}
+
+/// Two labels (four series), decoded into span attributes on the exporter thread.
+#[instrument_runtime::instrument(labels(
+    method = if x & 1 == 0 { Method::Get } else { Method::Post },
+    region = if x & 2 == 0 { Region::Eu } else { Region::Us },
+))]
+#[inline(never)]
+fn ours_labels(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
 }
 
@@ -75,7 +98,7 @@ fn fastrace_counts(calls: u64) -> (u64, u64) {
 
 fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
     match mode {
-        "ours" | "ours3" => {
+        "ours" | "ours3" | "ours-labels" => {
             let sinks = if mode == "ours3" { 3 } else { 1 };
             let mut builder = instrument_runtime::builder()
                 .service_name("bench")
@@ -85,7 +108,11 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
             }
             let telemetry = builder.install().expect("install the pipeline");
             let config = Config {
-                call: ours,
+                call: if mode == "ours-labels" {
+                    ours_labels
+                } else {
+                    ours
+                },
                 per_root: 0,
                 // The drain thread ("instrument-exporter") and each sink's worker
                 // ("instrument-sink-noop"); names are cut at 15 bytes by the kernel.

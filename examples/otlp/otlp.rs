@@ -1,10 +1,15 @@
 //! Traces, logs and metrics over OTLP to any collector:
 //!
 //! ```sh
-//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run --example otlp          # gRPC
-//! OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-//!   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run --example otlp        # HTTP
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run --example otlp   # HTTP/protobuf (the default)
+//! OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
+//!   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run --example otlp # gRPC
+//! OTEL_EXPORTER_OTLP_ENDPOINT=https://collector:4318 OTEL_EXPORTER_OTLP_COMPRESSION=gzip \
+//!   OTEL_EXPORTER_OTLP_CERTIFICATE=ca.pem cargo run --example otlp            # TLS + gzip
 //! ```
+//!
+//! Every `OTEL_EXPORTER_OTLP_*` variable works, generic or per signal
+//! (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, ...).
 //!
 //! Nested instrumented calls with log records inside them, then a bounded flush and exit. The
 //! exit status says whether every record reached the collector.

@@ -6,7 +6,7 @@ pub use crate::attributes::FieldValue;
 pub use crate::callsite::{Callsite, LabelDesc};
 pub use crate::context::current::SpanContext;
 pub use crate::context::span::{level_from_str, Outcome, Span};
-pub use crate::data::Value;
+pub use crate::data::{SpanKind, Value};
 pub use crate::labels::check::{no_error, redacted, Budget, LabelSet};
 pub use crate::labels::{label_index, ErrorLabel, Label};
 pub use crate::Level;
@@ -88,30 +88,9 @@ pub fn record_error_debug(
     );
 }
 
-/// A log record at `level` carrying `ctx`'s ids, made like `log_record::emit_error`'s (which
-/// is fixed at ERROR; the two can become one when that module takes a level).
+/// A log record at `level` carrying `ctx`'s ids (see `log_record::emit_at`).
 fn emit_log(callsite: &'static Callsite, ctx: SpanContext, level: Level, message: &str) {
-    use crate::buffer::record::{LogRecordRaw, Priority, Record, Signal};
-    let Some(making) = crate::local::Making::begin() else {
-        return;
-    };
-    if let Err(reason) = making {
-        crate::stats::count_drop(Signal::Log, reason, 1);
-        return;
-    }
-    let record = LogRecordRaw {
-        at: crate::clock::Instant::now(),
-        level,
-        target: callsite.target.to_owned(),
-        body: message.to_owned(),
-        trace_id: ctx.trace_id.to_u128(),
-        span_id: ctx.span_id.to_u64(),
-        flags: ctx.trace_flags,
-        module_path: Some(callsite.module_path),
-        file: Some(callsite.file),
-        line: Some(callsite.line),
-    };
-    crate::local::push(Record::Log(Box::new(record)), Priority::of(level, false));
+    crate::log_record::emit_at(callsite, ctx, level, message);
 }
 
 /// A field recorded without a sigil.

@@ -2,9 +2,10 @@
 //! the macro. Records and metric cells refer to it by reference or by its dense index; nothing
 //! is copied per call.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock, TryLockError};
 
+use crate::filter::{self, Filter};
 use crate::Level;
 
 /// One label of a callsite's metrics: its key, how many values it can take, and how a value
@@ -52,6 +53,60 @@ pub struct Callsite {
     /// Fields declared without a value (`fields(name)` for a name that is not a parameter,
     /// `fields(name = Empty)`): the names a span of this callsite may record later.
     declared_fields: &'static [&'static str],
+    /// The filter's verdict, cached: [`UNKNOWN`] until the first call asks, then [`ENABLED`]
+    /// or [`DISABLED`], rewritten by every filter change ([`set_filter`]). Read on every
+    /// call (one relaxed load); written only under [`REGISTRY`]'s lock.
+    interest: AtomicU8,
+}
+
+const UNKNOWN: u8 = 0;
+const DISABLED: u8 = 1;
+const ENABLED: u8 = 2;
+
+/// Every callsite whose interest has been asked for, so a filter change can rewrite them all
+/// (tracing-core's `rebuild_interest`). The lock also serialises filter changes with first
+/// calls, so no callsite keeps a verdict of a filter that is no longer in force.
+static REGISTRY: Mutex<Vec<&'static Callsite>> = Mutex::new(Vec::new());
+
+/// Replaces the filter in force (spans, their metrics, and log records) and rewrites the
+/// cached verdict of every callsite, at run time:
+///
+/// ```
+/// use instrument_runtime::{current_filter, set_filter, Filter};
+/// set_filter("warn,my_app::db=debug".parse().unwrap());
+/// assert_eq!(current_filter().to_string(), "warn,my_app::db=debug");
+/// set_filter(Filter::parse("info").unwrap());
+/// ```
+///
+/// A call already inside a function keeps the verdict it started with; the next call uses
+/// the new one. Changes are rare and take a lock; the hot path never does.
+pub fn set_filter(filter: Filter) {
+    let registry = lock_registry();
+    filter::store(filter);
+    let filter = filter::current();
+    if let Some(registry) = registry {
+        for cs in registry.iter() {
+            cs.store_interest(&filter);
+        }
+    }
+}
+
+/// The filter in force (see [`set_filter`]).
+pub fn current_filter() -> Filter {
+    (*filter::current()).clone()
+}
+
+/// The registry, waiting for a concurrent change; `None` if it stays locked (after `fork`, by
+/// a thread the child does not have): the caller then decides without the cache.
+fn lock_registry() -> Option<std::sync::MutexGuard<'static, Vec<&'static Callsite>>> {
+    for _ in 0..10_000 {
+        match REGISTRY.try_lock() {
+            Ok(g) => return Some(g),
+            Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+        }
+    }
+    None
 }
 
 /// Number of values of the built-in `result` label (`ok`, `error`).
@@ -99,6 +154,7 @@ impl Callsite {
             here: None,
             function: OnceLock::new(),
             declared_fields: &[],
+            interest: AtomicU8::new(UNKNOWN),
         }
     }
 
@@ -144,6 +200,39 @@ impl Callsite {
                 None => self.name.into(),
             })
             .as_ref()
+    }
+
+    /// `true` if the filter in force records this function (its span, its metrics, its `err`
+    /// record). One relaxed load once the verdict is cached.
+    #[inline(always)]
+    pub fn enabled(&'static self) -> bool {
+        // Relaxed: a standalone value; a call racing with a filter change may follow the
+        // previous filter, which is harmless.
+        let interest = self.interest.load(Ordering::Relaxed);
+        interest == ENABLED || (interest == UNKNOWN && self.first_interest())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_interest(&'static self) -> bool {
+        let Some(mut registry) = lock_registry() else {
+            return filter::current().enabled(self.target, self.level);
+        };
+        if self.interest.load(Ordering::Relaxed) == UNKNOWN {
+            registry.push(self);
+            self.store_interest(&filter::current());
+        }
+        self.interest.load(Ordering::Relaxed) == ENABLED
+    }
+
+    fn store_interest(&self, filter: &Filter) {
+        let interest = if filter.enabled(self.target, self.level) {
+            ENABLED
+        } else {
+            DISABLED
+        };
+        // Relaxed: see `enabled`.
+        self.interest.store(interest, Ordering::Relaxed);
     }
 
     /// Labels of the call metrics, in the order the series index is computed (mixed radix,

@@ -9,18 +9,71 @@
 //! once, up to a few milliseconds, when the pipeline is installed (or by the first
 //! instrumented call, if that comes first). Durations saturate at zero: never negative.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
 
-static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
+static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(|| {
+    let clock = quanta::Clock::new();
+    if reads_the_tsc(&clock) {
+        // Relaxed: a standalone flag; until a thread sees it, it reads through `quanta`, whose
+        // raw value is the same TSC reading.
+        TSC.store(true, Ordering::Relaxed);
+    }
+    clock
+});
+
+/// `true` once the clock is known to be the TSC itself (`quanta`'s raw value is `rdtsc`): the
+/// hot path then reads it inline instead of calling into `quanta` and matching its source.
+static TSC: AtomicBool = AtomicBool::new(false);
+
+/// `true` if `clock`'s raw readings are TSC readings (a raw value between two `rdtsc`s;
+/// `quanta`'s fallback, `CLOCK_MONOTONIC` nanoseconds, is a different scale).
+fn reads_the_tsc(clock: &quanta::Clock) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        (0..3).any(|_| {
+            let before = rdtsc();
+            let raw = clock.raw();
+            let after = rdtsc();
+            before <= raw && raw <= after
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = clock;
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(unsafe_code, reason = "the one intrinsic of the hot path")]
+fn rdtsc() -> u64 {
+    // SAFETY: `rdtsc` exists on every x86_64 CPU, reads a register and touches no memory;
+    // it is used only after `quanta` chose the TSC as its source (invariant, calibrated).
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
 
 /// A raw reading of the clock: comparable with other readings, convertible to nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Instant(u64);
 
 impl Instant {
+    /// The earliest instant (a placeholder that is never measured from).
+    pub(crate) const ZERO: Instant = Instant(0);
+
     /// Now, in raw ticks.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn now() -> Instant {
+        #[cfg(target_arch = "x86_64")]
+        if TSC.load(Ordering::Relaxed) {
+            return Instant(rdtsc());
+        }
+        Instant::now_through_quanta()
+    }
+
+    #[inline(never)]
+    fn now_through_quanta() -> Instant {
         Instant(CLOCK.raw())
     }
 }

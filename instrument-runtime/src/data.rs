@@ -119,8 +119,124 @@ pub struct SpanData {
     pub end_unix_nanos: u64,
     /// Status.
     pub status: SpanStatus,
-    /// Attributes: fields, labels, the return value with `ret`.
+    /// Attributes: fields, labels, the return value with `ret`, and fields recorded later
+    /// through [`current_span`](crate::current_span) (at most
+    /// [`MAX_SPAN_ATTRIBUTES`](crate::context::handle::MAX_SPAN_ATTRIBUTES)).
     pub attributes: Vec<KeyValue>,
+    /// What the span represents (`Internal` unless set: `kind = "server"`, a manual span's
+    /// [`kind`](crate::SpanBuilder::kind), or the `otel.kind` field of a `tracing` span).
+    pub kind: SpanKind,
+    /// Timestamped events added during the span, in the order they were added.
+    pub events: Vec<SpanEvent>,
+    /// Links to other spans (`follows_from`).
+    pub links: Vec<SpanLink>,
+    /// Attributes, events and links refused because the span reached its limit.
+    pub dropped: DroppedCounts,
+}
+
+impl Default for SpanData {
+    /// An empty, invalid span (for building test data with `..Default::default()`).
+    fn default() -> Self {
+        SpanData {
+            trace_id: TraceId::INVALID,
+            span_id: SpanId::INVALID,
+            parent_span_id: None,
+            trace_flags: 0,
+            name: "",
+            target: "",
+            module_path: "",
+            file: "",
+            line: 0,
+            level: Level::Info,
+            start_unix_nanos: 0,
+            end_unix_nanos: 0,
+            status: SpanStatus::Unset,
+            attributes: Vec::new(),
+            kind: SpanKind::Internal,
+            events: Vec::new(),
+            links: Vec::new(),
+            dropped: DroppedCounts::default(),
+        }
+    }
+}
+
+/// What a span represents, as OpenTelemetry's span kind (backends build service maps from
+/// `Server`/`Client` and `Producer`/`Consumer` pairs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum SpanKind {
+    /// An operation inside the application (the default).
+    #[default]
+    Internal,
+    /// Handling a synchronous request from a remote client.
+    Server,
+    /// A synchronous request to a remote server.
+    Client,
+    /// Sending a message for asynchronous processing.
+    Producer,
+    /// Processing a message sent by a producer.
+    Consumer,
+}
+
+impl SpanKind {
+    /// The lowercase name (`"server"`), as the attribute and the stdout exporter spell it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Internal => "internal",
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+            SpanKind::Producer => "producer",
+            SpanKind::Consumer => "consumer",
+        }
+    }
+
+    /// Parses a lowercase name (`"server"`, ...); `None` for anything else.
+    pub fn parse(s: &str) -> Option<SpanKind> {
+        Some(match s {
+            "internal" => SpanKind::Internal,
+            "server" => SpanKind::Server,
+            "client" => SpanKind::Client,
+            "producer" => SpanKind::Producer,
+            "consumer" => SpanKind::Consumer,
+            _ => return None,
+        })
+    }
+}
+
+/// A timestamped event inside a span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanEvent {
+    /// Event name.
+    pub name: Cow<'static, str>,
+    /// When it happened, in nanoseconds since the Unix epoch.
+    pub timestamp_unix_nanos: u64,
+    /// Its attributes (at most
+    /// [`MAX_EVENT_ATTRIBUTES`](crate::context::handle::MAX_EVENT_ATTRIBUTES)).
+    pub attributes: Vec<KeyValue>,
+    /// Attributes refused because the event reached its limit.
+    pub dropped_attributes_count: u32,
+}
+
+/// A link from a span to another span it follows from (a batch job and the requests that
+/// queued its items, a consumer and the producer's span).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanLink {
+    /// The linked span's trace.
+    pub trace_id: TraceId,
+    /// The linked span.
+    pub span_id: SpanId,
+    /// Its W3C trace flags.
+    pub trace_flags: u8,
+}
+
+/// Per-span counts of what its limits refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DroppedCounts {
+    /// Attributes refused (beyond the limit).
+    pub attributes: u32,
+    /// Events refused.
+    pub events: u32,
+    /// Links refused.
+    pub links: u32,
 }
 
 impl SpanData {

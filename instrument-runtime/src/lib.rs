@@ -41,7 +41,8 @@
 //! 1. **Leaves**: `clock.rs` (TSC ticks, wall-clock conversion), [`Level`], [`context::id`]
 //!    (trace and span ids, the per-thread id generator), `diag.rs` (the one channel for the
 //!    library's own warnings: deduplicated, capped, never panics), `limits.rs` (the maxima of
-//!    every size and duration, and the clamp that warns).
+//!    every size and duration, and the clamp that warns), `filter/` ([`Filter`]:
+//!    `RUST_LOG` directives, their matching, and the filter in force).
 //! 2. **Switches**: `switches.rs`, every value the pipeline sets and the hot path reads
 //!    (active flag, ring capacity, value length limit, head sampler, fork hooks), each
 //!    atomic ordering explained there.
@@ -49,7 +50,7 @@
 //!    [`export::LogData`], [`export::Metric`], [`export::Value`], ...), re-exported from
 //!    [`export`].
 //! 4. **Per-call parts**: [`SpanContext`] (`context/span_context.rs`), [`Callsite`] (static
-//!    metadata, the one series-index codec), `attributes.rs` (capture bounded while
+//!    metadata, the one series-index codec, the cached filter verdict and [`set_filter`]), `attributes.rs` (capture bounded while
 //!    formatting), [`Label`] (`labels/`), `buffer/` (`record.rs` the ring's record,
 //!    `registry.rs` the rings the exporter drains: process-wide, pooled, drained under
 //!    exporter generations; `ring.rs` the producer: admission by priority, half-full wake),
@@ -100,9 +101,11 @@
 //!   [`MAX_TIMEOUT`]); larger values, from the environment or the builder, are clamped with one
 //!   warning (`limits.rs`).
 //!
-//! The hot path (an unsampled call) is one thread-local access, two TSC reads and one
-//! relaxed update of the thread's own histogram cell: no lock, no syscall, no allocation, no
-//! cache line another thread writes. A full ring drops (never blocks), lowest severity first,
+//! The hot path (an unsampled call) is one relaxed load of the callsite's filter verdict, two
+//! TSC reads, the thread's current span swapped (ids are drawn only if something reads them)
+//! and one relaxed update of the thread's own histogram cell: no lock, no syscall, no
+//! allocation, no cache line another thread writes. A call the filter disables is the load
+//! and a branch. A full ring drops (never blocks), lowest severity first,
 //! and every drop is counted ([`stats`]). The README has the configuration, the exporters'
 //! options and the benchmarks.
 #![warn(missing_docs)]
@@ -122,6 +125,7 @@ pub mod context;
 mod data;
 mod diag;
 pub mod export;
+mod filter;
 #[allow(
     unsafe_code,
     reason = "pthread_atfork: one of the two FFI calls of the crate"
@@ -132,26 +136,41 @@ mod level;
 mod limits;
 mod local;
 mod log_record;
+/// The `log` bridge (feature `log`): installed by `init()`; [`log_bridge::forward_to`]
+/// composes it with a logger you already have.
+#[cfg(feature = "log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "log")))]
+pub mod log_bridge {
+    pub use crate::log_record::{forward_to, install};
+}
 mod metrics;
 mod pipeline;
 pub mod propagation;
 mod stats;
 mod switches;
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod tracing_bridge;
 
 pub use instrument_macros::instrument;
 /// Derives [`Label`](trait@Label) for a fieldless enum (see the trait for the rules).
 pub use instrument_macros::Label;
 
 pub use attributes::{FieldValue, TRUNCATION_MARKER};
-pub use callsite::{Callsite, LabelDesc};
+pub use callsite::{current_filter, set_filter, Callsite, LabelDesc};
 pub use context::current::{
     current_span_context, current_span_id, current_trace_id, SpanContext, FLAG_SAMPLED,
 };
 pub use context::future::{FutureExt, WithContext};
+pub use context::handle::{current_span, debug, display, CurrentSpan, DebugValue, DisplayValue};
 pub use context::id::{SpanId, TraceId};
+pub use context::manual::{span, EnteredSpan, Instrumented, ManualSpan, SpanBuilder};
+pub use data::{SpanKind, SpanStatus};
+// The exporter filter is `export::Filter` (the root `Filter` is the level filter).
 pub use export::{
-    testing, Batch, ExportError, ExportErrorKind, Exporter, Filter, Held, NoopExporter, SignalKind,
+    testing, Batch, ExportError, ExportErrorKind, Exporter, Held, NoopExporter, SignalKind,
 };
+pub use filter::{Filter, FilterError, LevelFilter, ENV_VARS as FILTER_ENV_VARS};
 pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;
 pub use limits::{MAX_BATCH, MAX_INTERVAL, MAX_RING_CAPACITY, MAX_TIMEOUT, MAX_VALUE_LEN};

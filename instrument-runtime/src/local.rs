@@ -1,5 +1,8 @@
-//! Everything an application thread owns, in one thread-local: the current span, its ring of
-//! records, its metric shards, and the re-entrancy depth. One TLS access per call.
+//! Everything an application thread owns, in two thread-locals: [`Hot`] (the current span,
+//! the id generator, the re-entrancy depth: plain cells with no destructor, so reaching them
+//! is one `fs`-relative address, with no registration check and no failure path) and
+//! [`Owned`] (the ring and the metric shards, which must be released when the thread exits).
+//! A call opens with one access to `Hot` and closes with one to each.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -18,53 +21,61 @@ use crate::switches;
 /// before further records are dropped and counted as re-entrant.
 const MAX_DEPTH: u8 = 4;
 
-pub(crate) struct Local {
+/// The per-call state: no destructor (so `try_with` cannot fail and compiles to an address).
+pub(crate) struct Hot {
     current: Cell<SpanContext>,
     ids: IdGen,
     /// Set on the exporter thread: records made there are not fed back into the pipeline.
     is_exporter: Cell<bool>,
     depth: Cell<u8>,
+}
+
+/// What the thread owns and releases at exit.
+pub(crate) struct Owned {
     ring: RefCell<Option<Ring>>,
     cells: RefCell<Vec<Option<Arc<CallsiteCells>>>>,
 }
 
 thread_local! {
-    static LOCAL: Local = const {
-        Local {
+    static HOT: Hot = const {
+        Hot {
             current: Cell::new(SpanContext::NONE),
             ids: IdGen::new(),
             is_exporter: Cell::new(false),
             depth: Cell::new(0),
+        }
+    };
+    static OWNED: Owned = const {
+        Owned {
             ring: RefCell::new(None),
             cells: RefCell::new(Vec::new()),
         }
     };
 }
 
-/// The current span context of this thread (`NONE` if none, or if the thread is exiting).
+/// The current span context of this thread (`NONE` if none, or if the thread is exiting),
+/// with its ids drawn if they were not yet (see [`SpanContext::child_of`]).
 #[inline]
 pub(crate) fn current() -> SpanContext {
-    LOCAL
-        .try_with(|l| l.current.get())
+    HOT.try_with(Hot::current_drawn)
         .unwrap_or(SpanContext::NONE)
 }
 
 /// Makes `ctx` current and returns the previous context.
 #[inline]
 pub(crate) fn replace_current(ctx: SpanContext) -> SpanContext {
-    LOCAL
-        .try_with(|l| l.current.replace(ctx))
+    HOT.try_with(|l| l.current.replace(ctx))
         .unwrap_or(SpanContext::NONE)
 }
 
 /// Marks this thread as the exporter thread.
 pub(crate) fn mark_exporter_thread() {
-    let _ = LOCAL.try_with(|l| l.is_exporter.set(true));
+    let _ = HOT.try_with(|l| l.is_exporter.set(true));
 }
 
 /// `true` on the exporter thread.
 pub(crate) fn is_exporter_thread() -> bool {
-    LOCAL.try_with(|l| l.is_exporter.get()).unwrap_or(false)
+    HOT.try_with(|l| l.is_exporter.get()).unwrap_or(false)
 }
 
 /// A span's context, made by [`open`].
@@ -83,10 +94,12 @@ pub(crate) struct Opened {
 /// current context as the parent (`Some(NONE)`: a new trace).
 #[inline]
 pub(crate) fn open(parent: Option<SpanContext>, enter: bool) -> Opened {
-    let opened = LOCAL.try_with(|l| {
-        let previous = l.current.get();
+    let opened = HOT.try_with(|l| {
+        let previous = l.current_drawn();
         let parent = parent.unwrap_or(previous);
-        let ctx = SpanContext::child_of(parent, &l.ids);
+        // Only an entered (sync) span may leave its ids undrawn: it stays current until it
+        // closes, so whoever needs its ids finds it here.
+        let ctx = SpanContext::child_of(parent, &l.ids, enter);
         if enter {
             l.current.set(ctx);
         }
@@ -105,7 +118,7 @@ pub(crate) fn open(parent: Option<SpanContext>, enter: bool) -> Opened {
 fn open_without_local(parent: Option<SpanContext>) -> Opened {
     let parent = parent.unwrap_or(SpanContext::NONE);
     Opened {
-        ctx: SpanContext::child_of(parent, &IdGen::new()),
+        ctx: SpanContext::child_of(parent, &IdGen::new(), false),
         parent,
         previous: SpanContext::NONE,
     }
@@ -123,11 +136,11 @@ pub(crate) fn close(
     record: impl FnOnce() -> Option<(Record, Priority)>,
 ) {
     let index = callsite.index();
+    if let Some(ctx) = restore {
+        let _ = HOT.try_with(|l| l.current.set(ctx));
+    }
     let mut record = Some(record);
-    let done = LOCAL.try_with(|l| {
-        if let Some(ctx) = restore {
-            l.current.set(ctx);
-        }
+    let done = OWNED.try_with(|l| {
         // No user code runs while this borrow is held, so it cannot be re-entered.
         if let Ok(mut cells) = l.cells.try_borrow_mut() {
             let shard = match cells.get(index) {
@@ -140,7 +153,7 @@ pub(crate) fn close(
         }
         if let Some((rec, priority)) = record.take().and_then(|make| make()) {
             let signal = rec.signal();
-            if let Err(reason) = l.push(rec, priority) {
+            if let Err(reason) = push_owned(l, rec, priority) {
                 stats::count_drop(signal, reason, 1);
             }
         }
@@ -158,7 +171,7 @@ pub(crate) fn close(
 /// In a forked child: forget this thread's ring and shards (they belong to the parent's
 /// pipeline, whose exporter thread does not exist here), its current span, and reseed ids.
 pub(crate) fn forget_after_fork() {
-    let _ = LOCAL.try_with(|l| {
+    let _ = OWNED.try_with(|l| {
         if let Ok(mut ring) = l.ring.try_borrow_mut() {
             // Leak rather than drop: the ring's memory is shared with a consumer copy that
             // nobody in this process will ever free or read.
@@ -167,6 +180,8 @@ pub(crate) fn forget_after_fork() {
         if let Ok(mut cells) = l.cells.try_borrow_mut() {
             std::mem::forget(std::mem::take(&mut *cells));
         }
+    });
+    let _ = HOT.try_with(|l| {
         l.current.set(SpanContext::NONE);
         l.ids.reseed();
     });
@@ -199,25 +214,24 @@ impl Making {
     /// `None` when the record must not be made (exporter thread: not fed back, not counted),
     /// `Some(Err)` when it is refused and counted as re-entrant.
     pub(crate) fn begin() -> Option<Result<Making, DropReason>> {
-        LOCAL
-            .try_with(|l| {
-                if l.is_exporter.get() {
-                    return None;
-                }
-                let d = l.depth.get();
-                if d >= MAX_DEPTH {
-                    return Some(Err(DropReason::Reentrant));
-                }
-                l.depth.set(d + 1);
-                Some(Ok(Making(())))
-            })
-            .unwrap_or(Some(Err(DropReason::ThreadExit)))
+        HOT.try_with(|l| {
+            if l.is_exporter.get() {
+                return None;
+            }
+            let d = l.depth.get();
+            if d >= MAX_DEPTH {
+                return Some(Err(DropReason::Reentrant));
+            }
+            l.depth.set(d + 1);
+            Some(Ok(Making(())))
+        })
+        .unwrap_or(Some(Err(DropReason::ThreadExit)))
     }
 }
 
 impl Drop for Making {
     fn drop(&mut self) {
-        let _ = LOCAL.try_with(|l| l.depth.set(l.depth.get().saturating_sub(1)));
+        let _ = HOT.try_with(|l| l.depth.set(l.depth.get().saturating_sub(1)));
     }
 }
 
@@ -225,15 +239,15 @@ impl Drop for Making {
 #[inline]
 pub(crate) fn push(record: Record, priority: Priority) {
     let signal = record.signal();
-    let outcome = LOCAL
-        .try_with(|l| l.push(record, priority))
+    let outcome = OWNED
+        .try_with(|l| push_owned(l, record, priority))
         .unwrap_or(Err(DropReason::ThreadExit));
     if let Err(reason) = outcome {
         stats::count_drop(signal, reason, 1);
     }
 }
 
-impl Drop for Local {
+impl Drop for Owned {
     /// Thread exit: the ring goes back to the pool (see [`Ring::recycle`]).
     fn drop(&mut self) {
         if let Some(ring) = self.ring.get_mut().take() {
@@ -242,19 +256,31 @@ impl Drop for Local {
     }
 }
 
-impl Local {
+impl Hot {
+    /// The current context, its ids drawn (and kept current) if they were not.
     #[inline]
-    fn push(&self, record: Record, priority: Priority) -> Result<(), DropReason> {
-        if self.is_exporter.get() {
-            return Ok(()); // the pipeline's own records: not fed back, not counted
+    fn current_drawn(&self) -> SpanContext {
+        let ctx = self.current.get();
+        if ctx.is_undrawn() {
+            let drawn = ctx.drawn(&self.ids);
+            self.current.set(drawn);
+            return drawn;
         }
-        if !switches::is_active() {
-            return Err(DropReason::Shutdown);
-        }
-        let Ok(mut ring) = self.ring.try_borrow_mut() else {
-            return Err(DropReason::Reentrant);
-        };
-        ring.get_or_insert_with(Ring::register)
-            .push(record, priority)
+        ctx
     }
+}
+
+#[inline]
+fn push_owned(owned: &Owned, record: Record, priority: Priority) -> Result<(), DropReason> {
+    if is_exporter_thread() {
+        return Ok(()); // the pipeline's own records: not fed back, not counted
+    }
+    if !switches::is_active() {
+        return Err(DropReason::Shutdown);
+    }
+    let Ok(mut ring) = owned.ring.try_borrow_mut() else {
+        return Err(DropReason::Reentrant);
+    };
+    ring.get_or_insert_with(Ring::register)
+        .push(record, priority)
 }

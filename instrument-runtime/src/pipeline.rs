@@ -133,6 +133,7 @@ pub struct Builder {
     cfg: Config,
     exporters: Vec<(Source, Filter)>,
     log_level: Option<crate::Level>,
+    filter: Option<crate::Filter>,
     log_bridge: bool,
 }
 
@@ -152,10 +153,8 @@ struct Recipe {
     factories: Option<Vec<(Factory, Filter)>>,
     /// No exporter was given: select them from the environment (`factories` is empty).
     from_env: bool,
-    // Without the `log` feature there is no bridge to install in the child, so these are kept
+    // Without the `log` feature there is no bridge to install in the child, so this is kept
     // but never read.
-    #[cfg_attr(not(feature = "log"), allow(dead_code))]
-    log_level: Option<crate::Level>,
     #[cfg_attr(not(feature = "log"), allow(dead_code))]
     log_bridge: bool,
 }
@@ -178,6 +177,7 @@ pub fn builder() -> Builder {
         cfg: Config::from_env(),
         exporters: Vec::new(),
         log_level: None,
+        filter: None,
         log_bridge: cfg!(feature = "log"),
     }
 }
@@ -318,9 +318,32 @@ impl Builder {
         self
     }
 
-    /// Lowest `log` level captured by the bridge (default `Info`).
+    /// Lowest level recorded (spans, their metrics, and `log` records) when no filter is
+    /// given: neither [`Builder::filter`] nor `INSTRUMENT_LOG` / `RUST_LOG` (default `Info`).
     pub fn log_level(mut self, level: crate::Level) -> Self {
         self.log_level = Some(level);
+        self
+    }
+
+    /// The filter in force from install on (`RUST_LOG` syntax, see [`crate::Filter`]); it
+    /// takes precedence over `INSTRUMENT_LOG`, then `RUST_LOG`, then [`Builder::log_level`].
+    /// [`crate::set_filter`] changes it at run time.
+    ///
+    /// ```
+    /// # use instrument_runtime::NoopExporter;
+    /// let telemetry = instrument_runtime::builder()
+    ///     .filter("info,my_app::db=debug,hyper=off".parse().unwrap())
+    ///     .exporter(NoopExporter)
+    ///     .install()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     instrument_runtime::current_filter().to_string(),
+    ///     "info,hyper=off,my_app::db=debug"
+    /// );
+    /// # drop(telemetry);
+    /// ```
+    pub fn filter(mut self, filter: crate::Filter) -> Self {
+        self.filter = Some(filter);
         self
     }
 
@@ -348,7 +371,7 @@ impl Builder {
         result
     }
 
-    fn start(self) -> Result<Telemetry, InitError> {
+    fn start(mut self) -> Result<Telemetry, InitError> {
         if self.cfg.disabled {
             INSTALLED.store(false, Ordering::Release);
             return Ok(Telemetry {
@@ -356,6 +379,17 @@ impl Builder {
                 shutdown_timeout: Duration::ZERO,
             });
         }
+        // The filter first, so the log bridge installed by `launch` takes its max level.
+        let filter = self
+            .filter
+            .take()
+            .or_else(crate::filter::from_env)
+            .unwrap_or_else(|| {
+                crate::Filter::from_level(crate::LevelFilter::from_level(
+                    self.log_level.unwrap_or(crate::Level::Info),
+                ))
+            });
+        crate::set_filter(filter);
         let (exporters, recipe) = self.split();
         let telemetry = recipe.launch(exporters)?;
         *RECIPE.lock().unwrap_or_else(|p| p.into_inner()) = Some(recipe);
@@ -393,7 +427,6 @@ impl Builder {
             cfg: self.cfg,
             factories,
             from_env,
-            log_level: self.log_level,
             log_bridge: self.log_bridge,
         };
         (exporters, recipe)
@@ -446,16 +479,9 @@ impl Recipe {
         if !self.log_bridge {
             return;
         }
-        let level = match self.log_level.unwrap_or(crate::Level::Info) {
-            crate::Level::Trace => log::LevelFilter::Trace,
-            crate::Level::Debug => log::LevelFilter::Debug,
-            crate::Level::Info => log::LevelFilter::Info,
-            crate::Level::Warn => log::LevelFilter::Warn,
-            crate::Level::Error => log::LevelFilter::Error,
-        };
-        if !crate::log_record::install_log_bridge(level) {
+        if !crate::log_record::install_log_bridge() {
             config::warn_once(
-                "another `log` logger is installed; log records will not carry trace ids".into(),
+                "another `log` logger is installed; log records will not carry trace ids (give that logger to `instrument_runtime::log_bridge::forward_to` instead of installing it)".into(),
             );
         }
     }

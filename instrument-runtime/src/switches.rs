@@ -78,6 +78,16 @@ pub(crate) static SAMPLER: Sampler = Sampler {
 };
 
 impl Sampler {
+    /// The threshold that samples everything.
+    pub(crate) const ALL: u64 = 1 << 63;
+
+    /// The threshold now (0: nothing is sampled; [`Sampler::ALL`]: everything).
+    #[inline]
+    pub(crate) fn threshold(&self) -> u64 {
+        // Relaxed: see `should_sample`.
+        self.threshold.load(Ordering::Relaxed)
+    }
+
     #[inline]
     pub(crate) fn should_sample(&self, trace_id: TraceId) -> bool {
         // Relaxed: a standalone configuration value; a stale read samples one span by the old

@@ -73,6 +73,23 @@ fn http_400_is_permanent() {
     server.assert_one_request_per_signal();
 }
 
+/// Too big for the receiver: that batch's records are rejected (dropped, never retried, the
+/// breaker stays closed), not a sink failure.
+#[test]
+fn http_413_rejects_the_batch_and_grpc_out_of_range_too() {
+    let server = FakeServer::http("413 Payload Too Large", "");
+    let err = export_to(server.port, Protocol::HttpProtobuf);
+    // One span and one log record (metric points are not records of the batch).
+    assert_eq!(err.kind, ExportErrorKind::Rejected { count: 2 }, "{err}");
+    assert!(err.message.contains("413"), "{err}");
+    server.assert_one_request_per_signal();
+    let server = FakeServer::grpc_status(11);
+    let err = export_to(server.port, Protocol::Grpc);
+    assert_eq!(err.kind, ExportErrorKind::Rejected { count: 2 }, "{err}");
+    assert!(err.message.contains("OutOfRange"), "{err}");
+    server.assert_one_request_per_signal();
+}
+
 #[test]
 fn grpc_unavailable_is_retryable() {
     let server = FakeServer::grpc_status(14);
@@ -214,6 +231,7 @@ fn batch() -> Batch {
         end_unix_nanos: 1_700_000_000_001_000_000,
         status: SpanStatus::Ok,
         attributes: vec![],
+        ..Default::default()
     };
     let log = LogData {
         timestamp_unix_nanos: 1_700_000_000_000_500_000,

@@ -200,6 +200,7 @@ fn span(
         end_unix_nanos: start + 1_000_000,
         status,
         attributes: vec![KeyValue::new("method", "GET")],
+        ..Default::default()
     }
 }
 

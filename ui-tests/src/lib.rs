@@ -15,8 +15,12 @@ use instrument_runtime::Telemetry;
 /// If a pipeline is already installed in this process.
 pub fn collect() -> (Telemetry, Collected) {
     let (exporter, collected) = TestExporter::new();
+    // Every level recorded (`level = "debug"` spans included), whatever RUST_LOG says.
     let telemetry = instrument_runtime::builder()
         .exporter(exporter)
+        .filter(instrument_runtime::Filter::from_level(
+            instrument_runtime::LevelFilter::Trace,
+        ))
         .install()
         .expect("install the test pipeline");
     (telemetry, collected)

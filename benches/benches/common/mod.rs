@@ -14,6 +14,10 @@ pub mod peers;
 /// Threads calling at once in the multi-thread groups.
 pub const THREADS: usize = 2;
 
+/// More calling threads than the machine has cores (2): the design's registry, drain and
+/// wake-ups per ring under oversubscription (criterion only, no interleaved rounds).
+pub const MANY: usize = 8;
+
 /// Criterion with settings sized so that `run.sh` fits in about 15 minutes on 2 cores; the
 /// command line (`--measurement-time`, `--warm-up-time`, `--sample-size`) still overrides them.
 pub fn criterion() -> Criterion {
@@ -52,6 +56,12 @@ impl Bench {
         }
     }
 
+    /// Also runs it on [`MANY`] threads.
+    pub fn many(mut self) -> Bench {
+        self.threads = &[1, THREADS, MANY];
+        self
+    }
+
     /// Runs it on 1 thread only.
     pub fn one_thread(mut self) -> Bench {
         self.threads = &[1];
@@ -83,7 +93,10 @@ pub fn run(c: &mut Criterion, binary: &str, benches: &[Bench]) {
         }
         return;
     }
-    for threads in [1, THREADS] {
+    for threads in [1, THREADS, MANY] {
+        if !benches.iter().any(|b| b.threads.contains(&threads)) {
+            continue;
+        }
         let mut group = c.benchmark_group(format!("{binary}-{threads}t"));
         for bench in benches.iter().filter(|b| b.threads.contains(&threads)) {
             let before = bench.accounting.map(|f| f());

@@ -133,6 +133,8 @@ pub(crate) struct Args {
     pub(crate) level: Option<LevelArg>,
     /// `target = ...`: a `&'static str` constant.
     pub(crate) target: Option<Expr>,
+    /// `kind = "server" | "client" | "producer" | "consumer" | "internal"`, checked here.
+    pub(crate) kind: Option<LitStr>,
     pub(crate) fields: Vec<Field>,
     pub(crate) skip: Vec<Ident>,
     pub(crate) skip_all: bool,
@@ -217,6 +219,7 @@ impl Args {
             ("target", Meta::NameValue(nv)) => {
                 self.target = str_value(nv.value, "target", errors);
             }
+            ("kind", Meta::NameValue(nv)) => self.kind = kind_value(&nv.value, errors),
             ("level", Meta::NameValue(nv)) => {
                 self.level = level_value(&nv.value, errors);
                 if let (Some(LevelArg::Known(_)), Expr::Path(p)) = (&self.level, &nv.value) {
@@ -415,6 +418,27 @@ fn event_arg(
         }
     }
     Some(event)
+}
+
+/// The values of `kind = "..."` (the runtime's `SpanKind` variants, lowercase).
+const KINDS: [&str; 5] = ["server", "client", "producer", "consumer", "internal"];
+
+/// `kind = "server"`: one of [`KINDS`], as a string literal.
+fn kind_value(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(kind),
+            ..
+        }) if KINDS.contains(&kind.value().as_str()) => Some(kind.clone()),
+        _ => {
+            errors.spanned(
+                value,
+                "unknown span kind; expected \"server\", \"client\", \"producer\", \
+                 \"consumer\" or \"internal\"",
+            );
+            None
+        }
+    }
 }
 
 /// `name = ...`, `target = ...`: a string literal or a constant expression (rustc checks it

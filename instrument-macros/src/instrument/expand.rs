@@ -18,6 +18,11 @@ use super::labels::Labels;
 use super::names::Names;
 
 pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
+    // The compile-time off switch (`RUSTFLAGS="--cfg instrument_off"`, see instrument-runtime's
+    // "Compiled off"): the function exactly as written, after the arguments were checked.
+    if cfg!(instrument_off) {
+        return func.item.into_token_stream();
+    }
     let names = Names::new(args);
     let Func {
         mut item,
@@ -280,9 +285,21 @@ impl Work<'_> {
             (false, Some(p)) => quote!(#span_ty::enter_with_parent(#callsite, #p)),
             (true, Some(p)) => quote!(#span_ty::start_with_parent(#callsite, #p)),
         };
+        // `kind = "..."` (validated in args.rs): kept only when sampled, by `Span::set_kind`.
+        let kind = self.args.kind.as_ref().map(|k| {
+            let variant = match k.value().as_str() {
+                "server" => quote!(Server),
+                "client" => quote!(Client),
+                "producer" => quote!(Producer),
+                "consumer" => quote!(Consumer),
+                _ => quote!(Internal),
+            };
+            quote! { #span_ty::set_kind(&mut #span, #krate::__private::SpanKind::#variant); }
+        });
         quote! {
             #[allow(unused_mut)]
             let mut #span = #ctor;
+            #kind
         }
     }
 

@@ -82,7 +82,7 @@ mod tests {
         Record::Log(Box::new(LogRecordRaw {
             at: crate::clock::Instant::now(),
             level: Level::Error,
-            target: String::new(),
+            target: "".into(),
             body: String::new(),
             trace_id: 0,
             span_id: 0,
@@ -90,6 +90,7 @@ mod tests {
             module_path: None,
             file: None,
             line: None,
+            attributes: Vec::new(),
         }))
     }
 

@@ -3,9 +3,9 @@
 
 use std::borrow::Cow;
 
-use crate::buffer::record::{LogRecordRaw, SpanRecord, StatusCode};
+use crate::buffer::record::{ExportedExtras, LogRecordRaw, SpanRecord};
 use crate::clock::WallClock;
-use crate::data::{LogData, SpanData, SpanStatus};
+use crate::data::{LogData, SpanData};
 use crate::{SpanId, TraceId};
 
 pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
@@ -13,17 +13,10 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
     let start = clock.unix_nanos(rec.start);
     // Duration from the monotonic pair, so the exported end is never before the start.
     let end = start + crate::clock::nanos_between(rec.start, rec.end);
-    let (mut attributes, error_message) = match rec.extras {
-        Some(extras) => (extras.attributes, extras.error_message),
-        None => (Vec::new(), None),
-    };
-    attributes.extend(label_attributes(cs, rec.label_index as usize));
-    let status = match rec.status {
-        StatusCode::Unset => SpanStatus::Unset,
-        StatusCode::Error => SpanStatus::Error {
-            message: Cow::Owned(error_message.unwrap_or_default()),
-        },
-    };
+    let mut extras = ExportedExtras::resolve(rec.extras, rec.status, clock);
+    extras
+        .attributes
+        .extend(label_attributes(cs, rec.label_index as usize));
     SpanData {
         trace_id: TraceId::from_u128(u128::from(rec.trace_hi) << 64 | u128::from(rec.trace_lo)),
         span_id: SpanId::from_u64(rec.span_id),
@@ -37,8 +30,12 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
         level: cs.level,
         start_unix_nanos: start,
         end_unix_nanos: end,
-        status,
-        attributes,
+        status: extras.status,
+        attributes: extras.attributes,
+        kind: extras.kind,
+        events: extras.events,
+        links: extras.links,
+        dropped: extras.dropped,
     }
 }
 
@@ -59,7 +56,7 @@ pub(crate) fn log(rec: LogRecordRaw, clock: &WallClock) -> LogData {
     LogData {
         timestamp_unix_nanos: clock.unix_nanos(rec.at),
         level: rec.level,
-        target: Cow::Owned(rec.target),
+        target: rec.target,
         body: rec.body,
         trace_id,
         span_id: trace_id.and(Some(SpanId::from_u64(rec.span_id))),
@@ -67,6 +64,6 @@ pub(crate) fn log(rec: LogRecordRaw, clock: &WallClock) -> LogData {
         module_path: rec.module_path.map(Cow::Borrowed),
         file: rec.file.map(Cow::Borrowed),
         line: rec.line,
-        attributes: Vec::new(),
+        attributes: rec.attributes,
     }
 }

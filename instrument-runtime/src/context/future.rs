@@ -20,12 +20,27 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         ctx: SpanContext,
+        // `false`: polled in whatever context is current (the future of a function the
+        // filter disables).
+        enter: bool,
     }
 }
 
 impl<F> WithContext<F> {
     pub(crate) fn new(future: F, ctx: SpanContext) -> Self {
-        WithContext { future, ctx }
+        WithContext {
+            future,
+            ctx,
+            enter: true,
+        }
+    }
+
+    pub(crate) fn transparent(future: F) -> Self {
+        WithContext {
+            future,
+            ctx: SpanContext::NONE,
+            enter: false,
+        }
     }
 }
 
@@ -35,6 +50,9 @@ impl<F: Future> Future for WithContext<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        if !*this.enter {
+            return this.future.poll(cx);
+        }
         let _restore = Restore(local::replace_current(*this.ctx));
         this.future.poll(cx)
     }

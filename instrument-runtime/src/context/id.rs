@@ -158,12 +158,17 @@ impl IdGen {
         nonzero(hi ^ lo)
     }
 
-    /// A new root: a random trace id and span id (three draws; only the mixed `hi ^ lo` of a
-    /// product is well distributed, and the sampler reads the trace id's low bits).
+    /// A new random trace id (two draws; only the mixed `hi ^ lo` of a product is well
+    /// distributed, and the sampler reads the trace id's low bits).
     #[inline]
+    pub(crate) fn trace_id(&self) -> TraceId {
+        TraceId(u128::from(self.next_u64()) << 64 | u128::from(self.next_u64()))
+    }
+
+    /// A new root: a random trace id and span id (three draws).
+    #[cfg(test)]
     pub(crate) fn root_ids(&self) -> (TraceId, SpanId) {
-        let trace = u128::from(self.next_u64()) << 64 | u128::from(self.next_u64());
-        (TraceId(trace), SpanId(self.next_u64()))
+        (self.trace_id(), SpanId(self.next_u64()))
     }
 
     /// A new random span id.

@@ -2,6 +2,9 @@
 
 pub(crate) mod current;
 pub(crate) mod future;
+pub mod handle;
 pub mod id;
+pub mod manual;
 pub(crate) mod span;
 pub(crate) mod span_context;
+pub(crate) mod store;

@@ -67,8 +67,16 @@ impl Span {
         Span::open(callsite, Some(parent.unwrap_or(SpanContext::NONE)), false)
     }
 
-    #[inline]
+    #[inline(always)]
     fn open(callsite: &'static Callsite, parent: Option<SpanContext>, enter: bool) -> Span {
+        if !callsite.enabled() {
+            return Span::disabled(callsite);
+        }
+        Span::open_enabled(callsite, parent, enter)
+    }
+
+    #[inline]
+    fn open_enabled(callsite: &'static Callsite, parent: Option<SpanContext>, enter: bool) -> Span {
         let opened = local::open(parent, enter);
         let parent_span_id = if opened.parent.trace_id == opened.ctx.trace_id {
             opened.parent.span_id.to_u64()
@@ -88,9 +96,32 @@ impl Span {
         }
     }
 
-    /// This span's context.
+    /// The span of a call the filter disables: already finished, so it records nothing (no
+    /// span, no metric sample, no `err` record) and leaves the current context alone.
+    #[inline(always)]
+    fn disabled(callsite: &'static Callsite) -> Span {
+        Span {
+            callsite,
+            ctx: SpanContext::NONE,
+            parent_span_id: 0,
+            previous: SpanContext::NONE,
+            start: Instant::ZERO,
+            entered: false,
+            finished: true,
+            label_index: 0,
+            extras: None,
+        }
+    }
+
+    /// This span's context ([`SpanContext::NONE`] if the filter disables it).
     #[inline]
     pub fn context(&self) -> SpanContext {
+        if self.ctx.is_undrawn() {
+            // An unsampled sync span whose ids were not drawn yet: it is the current span
+            // (only sync spans are lazy, and they are current until they close), and reading
+            // the current context draws them, once, for every reader.
+            return local::current();
+        }
         self.ctx
     }
 
@@ -118,6 +149,24 @@ impl Span {
             });
     }
 
+    /// Sets the span's kind (`kind = "server"`); kept only when sampled.
+    #[inline]
+    pub fn set_kind(&mut self, kind: crate::data::SpanKind) {
+        if self.is_sampled() {
+            self.extras.get_or_insert_with(Default::default).kind = Some(kind);
+        }
+    }
+
+    /// Links the span to another span it follows from (`follows_from = ...`); kept only when
+    /// sampled, an invalid context is ignored.
+    pub fn add_link(&mut self, other: SpanContext) {
+        if self.is_sampled() && other.is_valid() {
+            self.extras
+                .get_or_insert_with(Default::default)
+                .add_link(crate::context::handle::link(other));
+        }
+    }
+
     /// Records the return value's `Debug` form as attribute `return` (the `ret` argument).
     pub fn record_return(&mut self, value: &dyn fmt::Debug) {
         if self.is_sampled() {
@@ -135,8 +184,11 @@ impl Span {
     /// The `err` argument: marks the span as failed with the error's text, and emits an ERROR
     /// log record carrying it and this span's ids.
     pub fn record_error(&mut self, error: &dyn fmt::Display) {
+        if self.finished {
+            return; // disabled by the filter (or already closed): no record
+        }
         let message = attributes::display_string(error);
-        log_record::emit_error(self.callsite, self.ctx, &message);
+        log_record::emit_error(self.callsite, self.context(), &message);
         if self.is_sampled() {
             self.extras
                 .get_or_insert_with(Default::default)
@@ -150,15 +202,22 @@ impl Span {
     }
 
     /// Closes the span with the call's outcome.
-    #[inline]
+    #[inline(always)]
     pub fn finish(&mut self, outcome: Outcome) {
-        self.close(outcome, false);
+        if !self.finished {
+            self.close(outcome, false);
+        }
     }
 
-    /// Wraps the async body so this span is current exactly while it is polled.
+    /// Wraps the async body so this span is current exactly while it is polled (a span the
+    /// filter disables leaves the current context alone).
     #[inline]
     pub fn instrument<F>(&self, future: F) -> crate::context::future::WithContext<F> {
-        crate::context::future::WithContext::new(future, self.ctx)
+        if self.ctx.is_valid() {
+            crate::context::future::WithContext::new(future, self.ctx)
+        } else {
+            crate::context::future::WithContext::transparent(future)
+        }
     }
 
     #[inline]
@@ -183,7 +242,9 @@ impl Span {
         outcome: Outcome,
         cancelled: bool,
     ) -> (Record, Priority) {
-        let mut extras = self.extras.take();
+        // Records made through the span handle while this span was current join its own.
+        let mut extras =
+            crate::context::store::merge_into(self.ctx.span_id.to_u64(), self.extras.take());
         if cancelled {
             extras
                 .get_or_insert_with(Default::default)
@@ -214,10 +275,17 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline(always)]
     fn drop(&mut self) {
-        if self.finished {
-            return;
+        if !self.finished {
+            self.drop_unfinished();
         }
+    }
+}
+
+impl Span {
+    #[cold]
+    fn drop_unfinished(&mut self) {
         // Not finished: the call panicked (unwinding through the body); or an async call's
         // future was dropped before completion (cancelled); or a sync body that runs inline
         // (`#[track_caller]`) left early with `return` / `?` (counted as ok: its value was

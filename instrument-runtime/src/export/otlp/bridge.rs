@@ -12,9 +12,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord, SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{SpanData as SdkSpanData, SpanExporter};
 
-use super::classify::{self, classify_sdk_error};
+use super::classify::classify_sdk_error;
 use super::config;
-use super::http_client::LastResponse;
 use super::metrics_client::{BoxFuture, ProtoMetricsExporter};
 use super::runtime::PrivateRuntime;
 use super::{convert, metrics};
@@ -234,26 +233,19 @@ impl BridgeExporters {
     }
 }
 
-/// A signal's exporter, borrowed for one export: the exporter and its HTTP recorder.
+/// A signal's exporter, borrowed for one export.
 struct Target<'a, T> {
     exporter: &'a T,
-    http: Option<&'a LastResponse>,
 }
 
 impl<T> Target<'_, T> {
     /// Forgets the previous response before sending.
     fn begin(&self) -> &T {
-        if let Some(http) = self.http {
-            http.clear();
-        }
         self.exporter
     }
 
     fn classify(&self, error: &OTelSdkError, classify: Classifier) -> ExportError {
-        match self.http {
-            Some(http) => classify::classify_with_http(error, http.take()),
-            None => classify(error),
-        }
+        classify(error)
     }
 }
 
@@ -297,7 +289,7 @@ async fn send_metrics(
 
 /// One error for the batch: the worst kind for the exporter thread (a timeout or a
 /// retryable failure of any signal makes the batch worth retrying), naming every failure.
-fn combine(results: [(&str, Result<(), ExportError>); 3]) -> Result<(), ExportError> {
+pub(crate) fn combine(results: [(&str, Result<(), ExportError>); 3]) -> Result<(), ExportError> {
     let failures: Vec<(&str, ExportError)> = results
         .into_iter()
         .filter_map(|(signal, r)| r.err().map(|e| (signal, e)))
@@ -306,9 +298,20 @@ fn combine(results: [(&str, Result<(), ExportError>); 3]) -> Result<(), ExportEr
         .iter()
         .map(|(_, e)| e.kind)
         .max_by_key(|k| severity(*k));
-    let Some(kind) = kind else {
+    let Some(mut kind) = kind else {
         return Ok(());
     };
+    if let ExportErrorKind::Rejected { .. } = kind {
+        // Only rejections: every signal's rejected records count.
+        let count = failures
+            .iter()
+            .map(|(_, e)| match e.kind {
+                ExportErrorKind::Rejected { count } => count,
+                _ => 0,
+            })
+            .sum();
+        kind = ExportErrorKind::Rejected { count };
+    }
     let message = failures
         .iter()
         .map(|(signal, e)| format!("{signal}: {}", e.message))
@@ -437,22 +440,6 @@ impl OtelBridgeBuilder {
         self
     }
 
-    /// Notes the HTTP responses of the span and log exporters through these recorders (set
-    /// by `OtlpExporter`, whose HTTP client fills them), so `Retry-After` is not lost.
-    pub(crate) fn http_recorders(
-        mut self,
-        spans: Arc<LastResponse>,
-        logs: Arc<LastResponse>,
-    ) -> Self {
-        if let Some(slot) = &mut self.spans {
-            slot.http = Some(spans);
-        }
-        if let Some(slot) = &mut self.logs {
-            slot.http = Some(logs);
-        }
-        self
-    }
-
     /// The bridge. Nothing is started before the first export.
     pub fn build(self) -> OtelBridge {
         let timeout = self
@@ -545,8 +532,6 @@ struct Slot<T> {
     state: SlotState<T>,
     /// Resource generation last applied to the exporter.
     applied: u64,
-    /// What the HTTP client saw of the last response, when the exporter reports it.
-    http: Option<Arc<LastResponse>>,
 }
 
 enum SlotState<T> {
@@ -560,7 +545,6 @@ impl<T> Slot<T> {
         Slot {
             state: SlotState::Ready(exporter),
             applied: 0,
-            http: None,
         }
     }
 
@@ -569,7 +553,6 @@ impl<T> Slot<T> {
         Slot {
             state: SlotState::Pending(Box::new(make)),
             applied: 0,
-            http: None,
         }
     }
 
@@ -624,7 +607,6 @@ impl<T> Slot<T> {
     fn target(&self) -> Result<Target<'_, T>, ExportError> {
         Ok(Target {
             exporter: self.get()?,
-            http: self.http.as_deref(),
         })
     }
 }
@@ -763,6 +745,7 @@ mod tests {
             end_unix_nanos: 2,
             status: SpanStatus::Ok,
             attributes: vec![],
+            ..Default::default()
         };
         let log = LogData {
             timestamp_unix_nanos: 3,

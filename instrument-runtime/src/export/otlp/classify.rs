@@ -16,16 +16,6 @@ use tonic::Code;
 
 use crate::ExportError;
 
-/// What the HTTP client saw of the last response (the opentelemetry-otlp errors keep only
-/// the status code, not `Retry-After`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct HttpOutcome {
-    /// Status code of the response.
-    pub(crate) status: u16,
-    /// Raw `Retry-After` header, when present.
-    pub(crate) retry_after: Option<String>,
-}
-
 /// Classifies an error from any `opentelemetry_sdk` exporter.
 ///
 /// The SDK's error type carries only a message, so this reads what `opentelemetry-otlp`
@@ -40,17 +30,6 @@ pub fn classify_sdk_error(error: &OTelSdkError) -> ExportError {
         }
         OTelSdkError::AlreadyShutdown => ExportError::permanent("exporter already shut down"),
         OTelSdkError::InternalFailure(message) => classify_message(message),
-    }
-}
-
-/// Like [`classify_sdk_error`], but prefers what the HTTP client saw, which keeps
-/// `Retry-After`.
-pub(crate) fn classify_with_http(error: &OTelSdkError, http: Option<HttpOutcome>) -> ExportError {
-    match (error, http) {
-        (OTelSdkError::InternalFailure(_), Some(seen)) if !(200..300).contains(&seen.status) => {
-            from_http_status(seen.status, seen.retry_after.as_deref())
-        }
-        _ => classify_sdk_error(error),
     }
 }
 
@@ -140,16 +119,6 @@ pub(crate) fn from_http_status(status: u16, retry_after: Option<&str>) -> Export
     }
 }
 
-/// Classifies a transport error of the HTTP client (no response at all): connection
-/// failures are retryable, the client's own timeout is a timeout.
-pub(crate) fn from_transport_error(error: &reqwest::Error) -> ExportError {
-    if error.is_timeout() {
-        ExportError::timeout(format!("HTTP request timed out: {error}"))
-    } else {
-        ExportError::retryable(format!("HTTP request failed: {error}"))
-    }
-}
-
 /// `Retry-After` is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
 fn retry_after_secs(value: &str) -> Option<u64> {
     let value = value.trim();
@@ -213,12 +182,6 @@ mod tests {
         }
         let err = from_http_status(503, Some("2"));
         assert!(err.message.contains("retry-after=2s"), "{}", err.message);
-        let seen = HttpOutcome {
-            status: 429,
-            retry_after: Some("7".into()),
-        };
-        let err = classify_with_http(&internal("status code: 429"), Some(seen));
-        assert!(err.message.contains("retry-after=7s"), "{}", err.message);
     }
 
     #[test]

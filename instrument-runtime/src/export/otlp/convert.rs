@@ -67,8 +67,8 @@ fn status(status: &SpanStatus) -> Status {
     }
 }
 
-/// A finished span as the SDK's `SpanData`. Ids, flags, times, status and attributes are
-/// carried over; kind is `Internal` and the parent is local (our spans say neither).
+/// A finished span as the SDK's `SpanData`. Ids, flags, times, status, attributes, kind,
+/// events and links (with their dropped counts) are carried over; the parent is local.
 pub(crate) fn span_data(
     span: &SpanData,
     scope: &InstrumentationScope,
@@ -88,17 +88,65 @@ pub(crate) fn span_data(
             .parent_span_id
             .map_or(opentelemetry::SpanId::INVALID, span_id),
         parent_span_is_remote: false,
-        span_kind: SpanKind::Internal,
+        span_kind: span_kind(span.kind),
         name: Cow::Borrowed(span.name),
         start_time: system_time(span.start_unix_nanos),
         end_time: system_time(span.end_unix_nanos),
         attributes,
-        dropped_attributes_count: 0,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
+        dropped_attributes_count: span.dropped.attributes,
+        events: span_events(span),
+        links: span_links(span),
         status: status(&span.status),
         instrumentation_scope: scope.clone(),
     }
+}
+
+fn span_kind(kind: crate::SpanKind) -> SpanKind {
+    match kind {
+        crate::SpanKind::Internal => SpanKind::Internal,
+        crate::SpanKind::Server => SpanKind::Server,
+        crate::SpanKind::Client => SpanKind::Client,
+        crate::SpanKind::Producer => SpanKind::Producer,
+        crate::SpanKind::Consumer => SpanKind::Consumer,
+    }
+}
+
+fn span_events(span: &SpanData) -> SpanEvents {
+    let mut events = SpanEvents::default();
+    events.events = span
+        .events
+        .iter()
+        .map(|e| {
+            opentelemetry::trace::Event::new(
+                e.name.clone(),
+                system_time(e.timestamp_unix_nanos),
+                e.attributes.iter().map(key_value).collect(),
+                e.dropped_attributes_count,
+            )
+        })
+        .collect();
+    events.dropped_count = span.dropped.events;
+    events
+}
+
+fn span_links(span: &SpanData) -> SpanLinks {
+    let mut links = SpanLinks::default();
+    links.links = span
+        .links
+        .iter()
+        .map(|l| {
+            let context = SpanContext::new(
+                trace_id(l.trace_id),
+                span_id(l.span_id),
+                TraceFlags::new(l.trace_flags),
+                false,
+                TraceState::default(),
+            );
+            opentelemetry::trace::Link::new(context, Vec::new(), 0)
+        })
+        .collect();
+    links.dropped_count = span.dropped.links;
+    links
 }
 
 fn severity(level: Level) -> Severity {
@@ -166,16 +214,22 @@ fn any_value_of(v: opentelemetry::Value) -> AnyValue {
 /// resource's own values win). Without a resource, the SDK's defaults apply
 /// (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service`).
 pub(crate) fn resource(ours: Option<&Resource>) -> opentelemetry_sdk::Resource {
+    let detected = super::resource::detected_attributes();
+    let builder = opentelemetry_sdk::Resource::builder_empty()
+        .with_attributes(detected.iter().map(key_value));
     let Some(ours) = ours else {
-        return opentelemetry_sdk::Resource::builder().build();
+        // No pipeline resource (an exporter used on its own): the SDK's environment detectors
+        // (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) on top of ours.
+        let env = opentelemetry_sdk::Resource::builder().build();
+        return builder
+            .with_attributes(
+                env.iter()
+                    .filter(|(k, _)| !k.as_str().starts_with("telemetry.sdk."))
+                    .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone())),
+            )
+            .build();
     };
-    let sdk = [
-        opentelemetry::KeyValue::new("telemetry.sdk.name", env!("CARGO_PKG_NAME")),
-        opentelemetry::KeyValue::new("telemetry.sdk.language", "rust"),
-        opentelemetry::KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
-    ];
-    opentelemetry_sdk::Resource::builder_empty()
-        .with_attributes(sdk)
+    builder
         .with_attributes(ours.attributes.iter().map(key_value))
         .with_service_name(ours.service_name.clone())
         .build()
@@ -204,6 +258,7 @@ mod tests {
                 message: "card declined".into(),
             },
             attributes: vec![KeyValue::new("items", 3i64)],
+            ..Default::default()
         }
     }
 

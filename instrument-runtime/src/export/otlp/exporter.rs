@@ -1,45 +1,52 @@
-//! [`OtlpExporter`]: the bridge wired to opentelemetry-otlp's exporters and our OTLP metrics
-//! client, over gRPC or HTTP/protobuf.
+//! [`OtlpExporter`]: our records sent as OTLP, over gRPC or HTTP/protobuf, plain or TLS,
+//! gzip or not, with our own client (see [`super::transport`]).
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_otlp::{
-    ExporterBuildError, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig,
-};
-use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
+use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
 
-use super::bridge::{OtelBridge, OtelBridgeBuilder};
-use super::config::{OtlpConfig, OtlpConfigError, Protocol, Signal};
-use super::http_client::{LastResponse, RecordingHttpClient};
-use super::metrics_client::{grpc_channel, header_map, http_client, OtlpMetricsClient};
-use crate::export::{Batch, ExportError, Exporter};
+use super::config::{Compression, OtlpConfig, OtlpConfigError, Protocol, Signal};
+use super::runtime::PrivateRuntime;
+use super::temporality::{DeltaState, Temporality};
+use super::transport::{send_opt, SignalClient};
+use super::{bridge, convert, metrics, proto};
+use crate::export::{Batch, ExportError, Exporter, Resource};
 
-/// How much longer than the export deadline the network clients' own timeouts are: the
-/// bridge's deadline always fires first, so a hang is reported as a timeout, not as
-/// whatever a client makes of its own timer.
-const CLIENT_TIMEOUT_GRACE: Duration = Duration::from_secs(1);
+/// How much longer than the longest signal deadline the whole export may take (the signals'
+/// own deadlines fire first, so a hang is reported per signal).
+const DEADLINE_GRACE: Duration = Duration::from_secs(1);
 
-/// Sends traces, logs and metrics to an OpenTelemetry collector over OTLP, gRPC or
-/// HTTP/protobuf.
+/// Sends traces, logs and metrics to an OpenTelemetry collector over OTLP.
 ///
-/// Spans and logs go through `opentelemetry-otlp`'s exporters, metrics through the
-/// generated OTLP client (see the [module docs](super)), all on the private runtime of an
-/// [`OtelBridge`]. opentelemetry-otlp's own retries are disabled: a failed export returns a
-/// retryable, permanent or timeout [`ExportError`] and the exporter thread decides what to do.
-/// Building one needs no tokio runtime and connects nothing; the network clients are built
-/// on first export, on the exporter thread.
+/// - Protocol: HTTP/protobuf by default (the OTLP spec's default, port 4318), or gRPC (4317).
+/// - TLS for `https://` endpoints (rustls): the collector is verified against
+///   `OTEL_EXPORTER_OTLP_CERTIFICATE` (or [`certificate`](OtlpExporterBuilder::certificate))
+///   or else the system's roots; a client certificate and key give mTLS.
+/// - gzip compression (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`).
+/// - Every `OTEL_EXPORTER_OTLP_*` variable, generic and per signal (`_TRACES_`, `_LOGS_`,
+///   `_METRICS_`), with the spec's precedence.
+/// - OTLP partial success is read from every response: rejected spans and log records are
+///   counted as dropped (reason `rejected`), the receiver's message reported once.
+/// - Requests are kept under a byte limit (default 4 MiB, gRPC's default receive limit) by
+///   splitting batches; a single record over it is rejected, never retried.
+///
+/// The three signals of a batch are sent concurrently on a private `current_thread` tokio
+/// runtime owned by the exporter thread; the application's runtime is never used. Nothing is
+/// retried inside: failures are classified (retryable, permanent, timeout, rejected) and the
+/// exporter thread decides. Building one needs no tokio runtime and connects nothing.
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use instrument_runtime::export::otlp::{OtlpExporter, Protocol};
+/// use instrument_runtime::export::otlp::{Compression, OtlpExporter, Protocol};
 ///
 /// let exporter = OtlpExporter::builder()
-///     .endpoint("http://collector:4317")
+///     .endpoint("https://collector:4317")
 ///     .protocol(Protocol::Grpc)
+///     .compression(Compression::Gzip)
+///     .certificate("/etc/ssl/collector-ca.pem")
 ///     .timeout(Duration::from_secs(5))
 ///     .headers([("x-api-key", "secret")])
 ///     .build()?;
@@ -49,45 +56,50 @@ const CLIENT_TIMEOUT_GRACE: Duration = Duration::from_secs(1);
 /// # Ok::<(), instrument_runtime::export::otlp::OtlpConfigError>(())
 /// ```
 pub struct OtlpExporter {
-    bridge: OtelBridge,
     config: OtlpConfig,
+    runtime: PrivateRuntime,
+    clients: [SignalClient; 3],
+    resource: ResourceCache,
+    delta: DeltaState,
+    shut_down: bool,
 }
 
 impl fmt::Debug for OtlpExporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OtlpExporter")
-            .field("protocol", &self.config.protocol)
-            .field("traces", &self.config.signal_url(Signal::Traces))
-            .field("logs", &self.config.signal_url(Signal::Logs))
-            .field("metrics", &self.config.signal_url(Signal::Metrics))
-            .field("timeout", &self.config.timeout)
+            .field("traces", self.clients[0].config())
+            .field("logs", self.clients[1].config())
+            .field("metrics", self.clients[2].config())
             .finish_non_exhaustive()
     }
 }
 
 impl OtlpExporter {
-    /// A builder starting from the defaults (HTTP/protobuf to `http://localhost:4318`, 10 s),
-    /// ignoring the environment.
+    /// A builder starting from the defaults (HTTP/protobuf to `http://localhost:4318`, 10 s,
+    /// no compression), ignoring the environment.
     pub fn builder() -> OtlpExporterBuilder {
         OtlpExporterBuilder::default()
     }
 
-    /// An exporter configured by `OTEL_EXPORTER_OTLP_ENDPOINT`,
-    /// `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`,
-    /// `OTEL_EXPORTER_OTLP_TIMEOUT` and `OTEL_EXPORTER_OTLP_HEADERS`. An invalid value is
-    /// reported once on stderr and its default used; this never fails or panics.
+    /// An exporter configured by the `OTEL_EXPORTER_OTLP_*` variables: `ENDPOINT`,
+    /// `PROTOCOL`, `TIMEOUT`, `HEADERS`, `COMPRESSION`, `CERTIFICATE`, `CLIENT_CERTIFICATE`,
+    /// `CLIENT_KEY`, each also per signal (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, ...), which
+    /// wins. An invalid value is reported once and its default used; a certificate file that
+    /// cannot be used is reported once and that signal's exports fail with that message (its
+    /// records counted as dropped). This never fails or panics.
     pub fn from_env() -> OtlpExporter {
         OtlpExporter::from_config(OtlpConfig::from_env())
     }
 
-    /// The protocol in use.
+    /// The protocol of the traces signal (all signals use it unless a per-signal
+    /// `OTEL_EXPORTER_OTLP_*_PROTOCOL` says otherwise).
     pub fn protocol(&self) -> Protocol {
-        self.config.protocol
+        self.config.protocol()
     }
 
-    /// The deadline of one export.
+    /// The deadline of one export (the longest of the signals' timeouts).
     pub fn timeout(&self) -> Duration {
-        self.config.timeout
+        self.config.timeout()
     }
 
     /// The URLs traces, logs and metrics are sent to, in that order.
@@ -96,12 +108,15 @@ impl OtlpExporter {
     }
 
     fn from_config(config: OtlpConfig) -> OtlpExporter {
-        let builder = match config.protocol {
-            Protocol::Grpc => grpc_bridge(&config),
-            Protocol::HttpProtobuf => http_bridge(&config),
-        };
-        let bridge = builder.name("otlp").timeout(config.timeout).build();
-        OtlpExporter { bridge, config }
+        let clients = Signal::ALL.map(|signal| SignalClient::new(config.resolve(signal)));
+        OtlpExporter {
+            config,
+            runtime: PrivateRuntime::default(),
+            clients,
+            resource: ResourceCache::default(),
+            delta: DeltaState::default(),
+            shut_down: false,
+        }
     }
 }
 
@@ -109,14 +124,85 @@ impl Exporter for OtlpExporter {
     fn name(&self) -> &'static str {
         "otlp"
     }
+
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
-        self.bridge.export(batch)
+        if self.shut_down {
+            return Err(ExportError::permanent("the exporter is shut down"));
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let resource = self.resource.get(batch.resource.as_ref());
+        let code = self.config.code_attributes;
+        let traces = (!batch.spans.is_empty()).then(|| proto::traces(&batch.spans, resource, code));
+        let logs = (!batch.logs.is_empty()).then(|| proto::logs(&batch.logs, resource));
+        let snapshot = batch.metrics.as_ref();
+        let mut metrics = snapshot.map(|m| metrics::request(m, resource));
+        let temporality = self.config.temporality;
+        let pending = metrics.as_mut().map(|r| self.delta.apply(temporality, r));
+        let deadline = self.config.timeout() + DEADLINE_GRACE;
+        let [t, l, m] = &mut self.clients;
+        let all =
+            async { tokio::join!(send_opt(t, traces), send_opt(l, logs), send_opt(m, metrics)) };
+        let (traces, logs, metrics) = self.runtime.run(deadline, all)?;
+        let delivered = match &metrics {
+            Ok(()) => true,
+            Err(e) => matches!(e.kind, crate::ExportErrorKind::Rejected { .. }),
+        };
+        if let (true, Some(pending)) = (delivered, pending) {
+            self.delta.commit(pending);
+        }
+        bridge::combine([("traces", traces), ("logs", logs), ("metrics", metrics)])
     }
+
+    /// Every export is synchronous: nothing is buffered here.
     fn flush(&mut self) -> Result<(), ExportError> {
-        self.bridge.flush()
+        Ok(())
     }
+
+    /// Closes the connections and stops the private runtime, on this thread. Later exports
+    /// fail with a permanent error.
     fn shutdown(&mut self) -> Result<(), ExportError> {
-        self.bridge.shutdown()
+        if !std::mem::replace(&mut self.shut_down, true) {
+            let fresh = Signal::ALL.map(|signal| SignalClient::new(self.config.resolve(signal)));
+            {
+                let _context = self.runtime.enter_existing();
+                drop(std::mem::replace(&mut self.clients, fresh));
+            }
+            self.runtime.shutdown();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OtlpExporter {
+    fn drop(&mut self) {
+        let _ = Exporter::shutdown(self);
+    }
+}
+
+/// The OTLP resource of the last batch's [`Resource`], rebuilt only when it changes.
+#[derive(Default)]
+struct ResourceCache {
+    current: Option<Arc<Resource>>,
+    proto: Option<ProtoResource>,
+}
+
+impl ResourceCache {
+    fn get(&mut self, resource: Option<&Arc<Resource>>) -> &ProtoResource {
+        let changed = match (resource, &self.current) {
+            (Some(new), Some(old)) => !Arc::ptr_eq(new, old) && **new != **old,
+            (Some(_), None) => true,
+            (None, _) => self.proto.is_none(),
+        };
+        if changed {
+            if let Some(new) = resource {
+                self.current = Some(Arc::clone(new));
+            }
+            let sdk = convert::resource(self.current.as_deref());
+            self.proto = Some(metrics::resource(&sdk));
+        }
+        self.proto.get_or_insert_with(ProtoResource::default)
     }
 }
 
@@ -128,53 +214,104 @@ pub struct OtlpExporterBuilder {
 
 impl OtlpExporterBuilder {
     /// A builder starting from the `OTEL_EXPORTER_OTLP_*` variables (see
-    /// [`OtlpExporter::from_env`]); what is set afterwards wins.
+    /// [`OtlpExporter::from_env`]); what is set afterwards wins over the generic variables
+    /// (per-signal variables still win for their signal).
     pub fn from_env() -> Self {
         OtlpExporterBuilder {
             config: OtlpConfig::from_env(),
         }
     }
 
-    /// Base URL for every signal, e.g. `http://collector:4318`. For HTTP, `/v1/traces`,
-    /// `/v1/logs` and `/v1/metrics` are appended.
+    /// Base URL for every signal, e.g. `http://collector:4318` or `https://collector:4317`.
+    /// For HTTP, `/v1/traces`, `/v1/logs` and `/v1/metrics` are appended.
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.endpoint = Some(url.into());
+        self.config.generic.endpoint = Some(url.into());
         self
     }
 
     /// Full URL for traces, used as is (like `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
     pub fn traces_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.set_signal_endpoint(Signal::Traces, url.into());
+        self.config.signals[Signal::Traces.index()].endpoint = Some(url.into());
         self
     }
 
     /// Full URL for logs, used as is.
     pub fn logs_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.set_signal_endpoint(Signal::Logs, url.into());
+        self.config.signals[Signal::Logs.index()].endpoint = Some(url.into());
         self
     }
 
     /// Full URL for metrics, used as is.
     pub fn metrics_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.set_signal_endpoint(Signal::Metrics, url.into());
+        self.config.signals[Signal::Metrics.index()].endpoint = Some(url.into());
         self
     }
 
     /// gRPC or HTTP/protobuf (default HTTP/protobuf, as the OTLP spec recommends).
     pub fn protocol(mut self, protocol: Protocol) -> Self {
-        self.config.protocol = protocol;
+        self.config.generic.protocol = Some(protocol);
         self
     }
 
     /// Deadline of one export (default 10 s). Must be greater than zero.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeout = timeout;
+        self.config.generic.timeout = Some(timeout);
+        self
+    }
+
+    /// Compression of request bodies (default none).
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.config.generic.compression = Some(compression);
+        self
+    }
+
+    /// PEM file of the CA certificate(s) that verify the collector (instead of the system's
+    /// roots), like `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+    pub fn certificate(mut self, ca_pem: impl Into<PathBuf>) -> Self {
+        self.config.generic.ca = Some(ca_pem.into());
+        self
+    }
+
+    /// PEM files of our certificate chain and private key, for mTLS (like
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and `OTEL_EXPORTER_OTLP_CLIENT_KEY`).
+    pub fn client_certificate(
+        mut self,
+        cert_pem: impl Into<PathBuf>,
+        key_pem: impl Into<PathBuf>,
+    ) -> Self {
+        self.config.generic.client_cert = Some(cert_pem.into());
+        self.config.generic.client_key = Some(key_pem.into());
+        self
+    }
+
+    /// Temporality of counters and histograms (default cumulative; like
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    pub fn temporality(mut self, temporality: Temporality) -> Self {
+        self.config.temporality = temporality;
+        self
+    }
+
+    /// Whether every span carries `code.file.path` and `code.line.number` (default `true`).
+    /// Off, a span is about 70 bytes smaller on the wire and cheaper to encode.
+    pub fn code_attributes(mut self, on: bool) -> Self {
+        self.config.code_attributes = on;
+        self
+    }
+
+    /// Largest encoded request (default 4 MiB, gRPC's default receive limit); larger batches
+    /// are split, a single record over it is rejected. At least 1024.
+    pub fn max_request_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_request_bytes = bytes;
         self
     }
 
     /// Adds one header (gRPC metadata) sent with every request.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.config.headers.push((name.into(), value.into()));
+        self.config
+            .generic
+            .headers
+            .get_or_insert_with(Vec::new)
+            .push((name.into(), value.into()));
         self
     }
 
@@ -186,252 +323,19 @@ impl OtlpExporterBuilder {
         V: Into<String>,
     {
         let pairs = headers.into_iter().map(|(k, v)| (k.into(), v.into()));
-        self.config.headers.extend(pairs);
+        self.config
+            .generic
+            .headers
+            .get_or_insert_with(Vec::new)
+            .extend(pairs);
         self
     }
 
-    /// The exporter, or the first invalid value (a URL that is not `http://host[:port]`, a
-    /// header that is not a legal header, a zero timeout). Needs no tokio runtime.
+    /// The exporter, or the first invalid value (a URL that is not `http(s)://host[:port]`, a
+    /// header that is not a legal header, a zero timeout, a certificate or key file that
+    /// cannot be read or parsed). Needs no tokio runtime.
     pub fn build(self) -> Result<OtlpExporter, OtlpConfigError> {
         self.config.validate()?;
         Ok(OtlpExporter::from_config(self.config))
-    }
-}
-
-/// The bridge for OTLP/gRPC: one lazily connected tonic channel per distinct URL, shared by
-/// the signals, created inside the bridge's runtime (tonic spawns a task for it).
-fn grpc_bridge(config: &OtlpConfig) -> OtelBridgeBuilder {
-    let channels = Channels::new(config.timeout + CLIENT_TIMEOUT_GRACE);
-    let metadata = MetadataMap::from_headers(header_map(&config.headers));
-    let timeout = channels.timeout;
-    let (spans, logs, metrics) = (
-        grpc_target(config, Signal::Traces, &channels, &metadata),
-        grpc_target(config, Signal::Logs, &channels, &metadata),
-        grpc_target(config, Signal::Metrics, &channels, &metadata),
-    );
-    OtelBridge::builder()
-        .span_exporter_with(move || {
-            let (channel, metadata) = spans.connect()?;
-            grpc_span_exporter(channel, metadata, timeout).map_err(|e| e.to_string())
-        })
-        .log_exporter_with(move || {
-            let (channel, metadata) = logs.connect()?;
-            grpc_log_exporter(channel, metadata, timeout).map_err(|e| e.to_string())
-        })
-        .metrics_exporter_with(move || {
-            let (channel, metadata) = metrics.connect()?;
-            let headers = metadata.into_headers();
-            Ok::<_, String>(OtlpMetricsClient::with_channel(channel, headers, timeout))
-        })
-}
-
-fn grpc_span_exporter(
-    channel: Channel,
-    metadata: MetadataMap,
-    timeout: Duration,
-) -> Result<opentelemetry_otlp::SpanExporter, ExporterBuildError> {
-    opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_channel(channel)
-        .with_metadata(metadata)
-        .with_timeout(timeout)
-        .with_retry_policy(RetryPolicy::disabled())
-        .build()
-}
-
-fn grpc_log_exporter(
-    channel: Channel,
-    metadata: MetadataMap,
-    timeout: Duration,
-) -> Result<opentelemetry_otlp::LogExporter, ExporterBuildError> {
-    opentelemetry_otlp::LogExporter::builder()
-        .with_tonic()
-        .with_channel(channel)
-        .with_metadata(metadata)
-        .with_timeout(timeout)
-        .with_retry_policy(RetryPolicy::disabled())
-        .build()
-}
-
-/// What one signal's factory needs to get its channel.
-struct GrpcTarget {
-    url: String,
-    channels: Channels,
-    metadata: MetadataMap,
-}
-
-impl GrpcTarget {
-    fn connect(self) -> Result<(Channel, MetadataMap), String> {
-        Ok((self.channels.get(&self.url)?, self.metadata))
-    }
-}
-
-fn grpc_target(
-    config: &OtlpConfig,
-    signal: Signal,
-    channels: &Channels,
-    metadata: &MetadataMap,
-) -> GrpcTarget {
-    GrpcTarget {
-        url: config.signal_url(signal),
-        channels: channels.clone(),
-        metadata: metadata.clone(),
-    }
-}
-
-/// Channels by URL, so signals sent to one collector share one HTTP/2 connection.
-#[derive(Clone)]
-struct Channels {
-    by_url: Arc<Mutex<HashMap<String, Channel>>>,
-    timeout: Duration,
-}
-
-impl Channels {
-    fn new(timeout: Duration) -> Self {
-        Channels {
-            by_url: Arc::default(),
-            timeout,
-        }
-    }
-
-    /// The channel for `url`, connecting lazily. Must run inside a tokio runtime context.
-    fn get(&self, url: &str) -> Result<Channel, String> {
-        let mut by_url = self
-            .by_url
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(channel) = by_url.get(url) {
-            return Ok(channel.clone());
-        }
-        let channel = grpc_channel(url, self.timeout)?;
-        by_url.insert(url.to_owned(), channel.clone());
-        Ok(channel)
-    }
-}
-
-/// The bridge for OTLP/HTTP with protobuf bodies: one reqwest client (one connection pool)
-/// for every signal; span and log responses are noted so `Retry-After` survives.
-fn http_bridge(config: &OtlpConfig) -> OtelBridgeBuilder {
-    let timeout = config.timeout + CLIENT_TIMEOUT_GRACE;
-    let client = SharedHttpClient::new(timeout);
-    let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
-    let (span_seen, log_seen) = (
-        Arc::<LastResponse>::default(),
-        Arc::<LastResponse>::default(),
-    );
-    let span_target = HttpTarget::new(config, Signal::Traces, &client, &headers, &span_seen);
-    let log_target = HttpTarget::new(config, Signal::Logs, &client, &headers, &log_seen);
-    let metrics_url = config.signal_url(Signal::Metrics);
-    let metrics_headers = header_map(&config.headers);
-    OtelBridge::builder()
-        .span_exporter_with(move || {
-            let (client, url, headers) = span_target.parts()?;
-            http_span_exporter(client, url, headers, timeout).map_err(|e| e.to_string())
-        })
-        .log_exporter_with(move || {
-            let (client, url, headers) = log_target.parts()?;
-            http_log_exporter(client, url, headers, timeout).map_err(|e| e.to_string())
-        })
-        .metrics_exporter_with(move || {
-            let client = client.get()?;
-            Ok::<_, String>(OtlpMetricsClient::with_http_client(
-                client,
-                metrics_url,
-                metrics_headers,
-            ))
-        })
-        .http_recorders(span_seen, log_seen)
-}
-
-fn http_span_exporter(
-    client: RecordingHttpClient,
-    url: String,
-    headers: HashMap<String, String>,
-    timeout: Duration,
-) -> Result<opentelemetry_otlp::SpanExporter, ExporterBuildError> {
-    opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_endpoint(url)
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_headers(headers)
-        .with_timeout(timeout)
-        .with_retry_policy(RetryPolicy::disabled())
-        .build()
-}
-
-fn http_log_exporter(
-    client: RecordingHttpClient,
-    url: String,
-    headers: HashMap<String, String>,
-    timeout: Duration,
-) -> Result<opentelemetry_otlp::LogExporter, ExporterBuildError> {
-    opentelemetry_otlp::LogExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_endpoint(url)
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_headers(headers)
-        .with_timeout(timeout)
-        .with_retry_policy(RetryPolicy::disabled())
-        .build()
-}
-
-/// What one HTTP signal's factory needs.
-struct HttpTarget {
-    client: SharedHttpClient,
-    url: String,
-    headers: HashMap<String, String>,
-    seen: Arc<LastResponse>,
-}
-
-impl HttpTarget {
-    fn new(
-        config: &OtlpConfig,
-        signal: Signal,
-        client: &SharedHttpClient,
-        headers: &HashMap<String, String>,
-        seen: &Arc<LastResponse>,
-    ) -> Self {
-        HttpTarget {
-            client: client.clone(),
-            url: config.signal_url(signal),
-            headers: headers.clone(),
-            seen: Arc::clone(seen),
-        }
-    }
-
-    fn parts(self) -> Result<(RecordingHttpClient, String, HashMap<String, String>), String> {
-        let client = RecordingHttpClient::new(self.client.get()?, self.seen);
-        Ok((client, self.url, self.headers))
-    }
-}
-
-/// One reqwest client, built on first use and then shared.
-#[derive(Clone)]
-struct SharedHttpClient {
-    client: Arc<Mutex<Option<reqwest::Client>>>,
-    timeout: Duration,
-}
-
-impl SharedHttpClient {
-    fn new(timeout: Duration) -> Self {
-        SharedHttpClient {
-            client: Arc::default(),
-            timeout,
-        }
-    }
-
-    fn get(&self) -> Result<reqwest::Client, String> {
-        let mut client = self
-            .client
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(client) = client.as_ref() {
-            return Ok(client.clone());
-        }
-        let built = http_client(self.timeout)?;
-        *client = Some(built.clone());
-        Ok(built)
     }
 }

@@ -1,23 +1,22 @@
 //! Sending OTLP metric requests: the [`ProtoMetricsExporter`] trait and its OTLP client.
 //!
-//! The wire work is done by generated and library code: the request is an
-//! `opentelemetry-proto` message; over gRPC it goes through the generated tonic
-//! `MetricsServiceClient`, over HTTP it is `prost`-encoded and POSTed with
-//! `Content-Type: application/x-protobuf` to `/v1/metrics` (OTLP/HTTP, binary protobuf
-//! encoding), by reqwest, the client opentelemetry-otlp uses for the other signals.
+//! The request is an `opentelemetry-proto` message, sent by our OTLP client
+//! ([`super::transport`]): over gRPC with tonic, over HTTP `prost`-encoded and POSTed with
+//! `Content-Type: application/x-protobuf` (OTLP/HTTP, binary protobuf encoding).
 
 use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 
-use super::classify;
-use super::config::{check_endpoint, check_header, OtlpConfigError, Protocol};
+use super::config::{
+    check_endpoint, check_header, Compression, OtlpConfigError, Protocol, Signal, SignalConfig,
+    TlsFiles, DEFAULT_MAX_REQUEST_BYTES,
+};
+use super::transport::SignalClient;
 use crate::ExportError;
 
 /// A boxed future that can be sent to the exporter thread's runtime.
@@ -41,114 +40,65 @@ pub trait ProtoMetricsExporter: Send + 'static {
     ) -> BoxFuture<'_, Result<(), ExportError>>;
 }
 
-/// Sends metric requests to an OTLP endpoint over gRPC or HTTP/protobuf.
+/// Sends metric requests to an OTLP endpoint over gRPC or HTTP/protobuf (TLS for
+/// `https://`, verified against the system's roots), reading partial success.
 pub struct OtlpMetricsClient {
-    transport: Transport,
-}
-
-enum Transport {
-    Grpc {
-        client: GrpcClient,
-        metadata: MetadataMap,
-        timeout: Duration,
-    },
-    Http {
-        client: reqwest::Client,
-        url: String,
-        headers: http::HeaderMap,
-    },
-}
-
-/// tonic's lazy channel spawns a task, so it is created on first export, inside the
-/// bridge's runtime, unless one was handed over.
-enum GrpcClient {
-    NotConnected { url: String },
-    Ready(MetricsServiceClient<Channel>),
+    client: SignalClient,
 }
 
 impl fmt::Debug for OtlpMetricsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (protocol, url) = match &self.transport {
-            Transport::Grpc {
-                client: GrpcClient::NotConnected { url },
-                ..
-            } => ("grpc", url.as_str()),
-            Transport::Grpc { .. } => ("grpc", "<channel>"),
-            Transport::Http { url, .. } => ("http/protobuf", url.as_str()),
-        };
         f.debug_struct("OtlpMetricsClient")
-            .field("protocol", &protocol)
-            .field("url", &url)
+            .field("protocol", &self.client.config().protocol)
+            .field("url", &self.client.config().url)
             .finish_non_exhaustive()
     }
 }
 
 impl OtlpMetricsClient {
     /// A client for `url` (for HTTP the full URL, usually ending in `/v1/metrics`), sending
-    /// `headers` with every request; `timeout` bounds the client's own waits. Nothing
-    /// connects before the first export.
+    /// `headers` with every request; `timeout` bounds each export. Nothing connects before
+    /// the first export.
     pub fn new(
         protocol: Protocol,
         url: &str,
         headers: &[(String, String)],
         timeout: Duration,
     ) -> Result<Self, OtlpConfigError> {
+        OtlpMetricsClient::with_tls(protocol, url, headers, timeout, None)
+    }
+
+    /// Like [`new`](Self::new), verifying the server against the CA certificate(s) in the PEM
+    /// file `ca` (the system's roots when `None`).
+    pub fn with_tls(
+        protocol: Protocol,
+        url: &str,
+        headers: &[(String, String)],
+        timeout: Duration,
+        ca: Option<PathBuf>,
+    ) -> Result<Self, OtlpConfigError> {
         check_endpoint(url).map_err(OtlpConfigError::from_message)?;
         for (name, value) in headers {
             check_header(name, value).map_err(OtlpConfigError::from_message)?;
         }
-        let header_map = header_map(headers);
-        Ok(match protocol {
-            Protocol::Grpc => OtlpMetricsClient::grpc(
-                GrpcClient::NotConnected { url: url.into() },
-                header_map,
-                timeout,
-            ),
-            Protocol::HttpProtobuf => {
-                let client = http_client(timeout).map_err(OtlpConfigError::from_message)?;
-                OtlpMetricsClient::http(client, url.to_owned(), header_map)
-            }
+        let tls = TlsFiles {
+            ca,
+            ..TlsFiles::default()
+        };
+        super::tls::TlsMaterial::load(&tls).map_err(OtlpConfigError::from_message)?;
+        let config = SignalConfig {
+            signal: Signal::Metrics,
+            protocol,
+            url: url.to_owned(),
+            timeout,
+            headers: headers.to_vec(),
+            compression: Compression::None,
+            tls,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+        };
+        Ok(OtlpMetricsClient {
+            client: SignalClient::new(config),
         })
-    }
-
-    /// A gRPC client on an existing channel (shared with the other signals).
-    pub(crate) fn with_channel(
-        channel: Channel,
-        headers: http::HeaderMap,
-        timeout: Duration,
-    ) -> Self {
-        let client = GrpcClient::Ready(MetricsServiceClient::new(channel));
-        OtlpMetricsClient::grpc(client, headers, timeout)
-    }
-
-    /// An HTTP client on an existing reqwest client (shared with the other signals).
-    pub(crate) fn with_http_client(
-        client: reqwest::Client,
-        url: String,
-        headers: http::HeaderMap,
-    ) -> Self {
-        OtlpMetricsClient::http(client, url, headers)
-    }
-
-    fn grpc(client: GrpcClient, headers: http::HeaderMap, timeout: Duration) -> Self {
-        let metadata = MetadataMap::from_headers(headers);
-        OtlpMetricsClient {
-            transport: Transport::Grpc {
-                client,
-                metadata,
-                timeout,
-            },
-        }
-    }
-
-    fn http(client: reqwest::Client, url: String, headers: http::HeaderMap) -> Self {
-        OtlpMetricsClient {
-            transport: Transport::Http {
-                client,
-                url,
-                headers,
-            },
-        }
     }
 }
 
@@ -157,92 +107,8 @@ impl ProtoMetricsExporter for OtlpMetricsClient {
         &mut self,
         request: ExportMetricsServiceRequest,
     ) -> BoxFuture<'_, Result<(), ExportError>> {
-        match &mut self.transport {
-            Transport::Grpc {
-                client,
-                metadata,
-                timeout,
-            } => Box::pin(export_grpc(client, metadata, *timeout, request)),
-            Transport::Http {
-                client,
-                url,
-                headers,
-            } => Box::pin(export_http(client, url, headers, request)),
-        }
+        Box::pin(self.client.send(request))
     }
-}
-
-async fn export_grpc(
-    client: &mut GrpcClient,
-    metadata: &MetadataMap,
-    timeout: Duration,
-    request: ExportMetricsServiceRequest,
-) -> Result<(), ExportError> {
-    if let GrpcClient::NotConnected { url } = client {
-        let channel = grpc_channel(url, timeout).map_err(ExportError::permanent)?;
-        *client = GrpcClient::Ready(MetricsServiceClient::new(channel));
-    }
-    let GrpcClient::Ready(client) = client else {
-        return Err(ExportError::permanent(
-            "gRPC metrics client is not connected",
-        ));
-    };
-    let mut request = tonic::Request::new(request);
-    *request.metadata_mut() = metadata.clone();
-    request.set_timeout(timeout);
-    match client.export(request).await {
-        Ok(_) => Ok(()),
-        Err(status) => Err(classify::from_grpc_status(&status)),
-    }
-}
-
-async fn export_http(
-    client: &reqwest::Client,
-    url: &str,
-    headers: &http::HeaderMap,
-    request: ExportMetricsServiceRequest,
-) -> Result<(), ExportError> {
-    let body = prost::Message::encode_to_vec(&request);
-    let response = client
-        .post(url)
-        .headers(headers.clone())
-        .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| classify::from_transport_error(&e))?;
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    // Read the (small) body so the connection can be reused; its content does not matter.
-    let _ = response.bytes().await;
-    if (200..300).contains(&status) {
-        Ok(())
-    } else {
-        Err(classify::from_http_status(status, retry_after.as_deref()))
-    }
-}
-
-/// A lazily connecting tonic channel. Must be called inside a tokio runtime context.
-pub(crate) fn grpc_channel(url: &str, timeout: Duration) -> Result<Channel, String> {
-    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
-        .map_err(|e| format!("invalid gRPC endpoint {url:?}: {e}"))?;
-    Ok(endpoint
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .connect_lazy())
-}
-
-/// The async reqwest client every HTTP signal shares (one connection pool).
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 /// Headers as a map; entries that are not legal headers were rejected earlier and are skipped.
@@ -293,7 +159,7 @@ mod tests {
     #[test]
     fn bad_urls_and_headers_are_rejected() {
         let bad_url =
-            OtlpMetricsClient::new(Protocol::Grpc, "https://x", &[], Duration::from_secs(1));
+            OtlpMetricsClient::new(Protocol::Grpc, "ftp://x", &[], Duration::from_secs(1));
         assert!(bad_url.is_err());
         let headers = [("bad header".to_owned(), "v".to_owned())];
         let bad_header =

@@ -53,23 +53,33 @@ mod names;
 mod render;
 mod server;
 
-pub use render::render;
+pub use render::{render, render_openmetrics};
 
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
 use self::server::Server;
-use crate::export::{Batch, ExportError, Exporter, MetricsSnapshot};
+use crate::export::{
+    Batch, ExportError, Exporter, GaugePoint, Metric, MetricData, MetricsSnapshot, Resource,
+};
 
 /// The environment variable naming the endpoint's address.
 pub const ADDR_ENV: &str = "INSTRUMENT_PROMETHEUS_ADDR";
 /// The address used when neither the builder nor [`ADDR_ENV`] gives one.
 pub const DEFAULT_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+/// How long a scrape waits for a fresh snapshot (see [`PrometheusHandle::set_refresh`]) before
+/// it serves the latest one it has.
+pub const FRESH_WAIT: Duration = Duration::from_millis(250);
+/// The `Content-Type` of the OpenMetrics 1.0 text format, served when a scrape's `Accept`
+/// asks for `application/openmetrics-text` (Prometheus does by default).
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// The `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -148,8 +158,17 @@ impl Exporter for PrometheusExporter {
         "prometheus"
     }
 
-    /// Keeps the batch's metrics snapshot, if it has one; spans and logs are not for Prometheus.
+    /// Keeps the batch's metrics snapshot, if it has one, and its resource (rendered as
+    /// `target_info`); spans and logs are not for Prometheus.
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
+        if let Some(resource) = &batch.resource {
+            let known = self.handle.resource.load();
+            if known.as_deref().is_none_or(|k| **k != **resource) {
+                self.handle
+                    .resource
+                    .store(Some(Arc::new(Arc::clone(resource))));
+            }
+        }
         if let Some(snapshot) = &batch.metrics {
             self.handle.store(snapshot.clone());
         }
@@ -163,22 +182,97 @@ impl Exporter for PrometheusExporter {
     }
 }
 
+/// Asks whoever feeds the exporter (the pipeline's exporter thread) for a snapshot now; it
+/// answers by exporting one. Must not block.
+pub type Refresh = Arc<dyn Fn() + Send + Sync>;
+
 /// Renders the latest snapshot of a [`PrometheusExporter`]; cheap to clone, usable from any
 /// thread, e.g. as the state of an axum `/metrics` route.
 #[derive(Clone, Default)]
 pub struct PrometheusHandle {
     /// Written by the exporter thread, read by scrapes; a scrape never blocks the writer.
     latest: Arc<ArcSwapOption<MetricsSnapshot>>,
+    /// Snapshots stored so far, for scrapes waiting for a fresh one.
+    stored: Arc<(Mutex<u64>, Condvar)>,
+    /// How to ask for a fresh snapshot, once the pipeline has said.
+    refresh: Arc<ArcSwapOption<Refresh>>,
+    /// The pipeline's resource, rendered as `target_info`.
+    resource: Arc<ArcSwapOption<Arc<Resource>>>,
 }
 
 impl PrometheusHandle {
+    /// Sets how a scrape asks for a fresh snapshot. The pipeline calls this when it installs
+    /// the exporter, with a function that wakes the exporter thread to export metrics now;
+    /// then [`render_fresh`](Self::render_fresh) (and the endpoint) serve the counts as of
+    /// the scrape instead of the last interval's.
+    pub fn set_refresh(&self, refresh: Refresh) {
+        self.refresh.store(Some(Arc::new(refresh)));
+    }
+
+    /// The exposition as of now: asks for a fresh snapshot and waits for it at most `wait`,
+    /// then renders the latest one (the fresh one, or the last one when none came in time or
+    /// no [`set_refresh`](Self::set_refresh) was made).
+    #[must_use]
+    pub fn render_fresh(&self, wait: Duration) -> String {
+        self.wait_fresh(wait);
+        self.render()
+    }
+
+    /// Like [`render`](Self::render) in the OpenMetrics 1.0 text format, ending with
+    /// `# EOF`. Serve it with the [`OPENMETRICS_CONTENT_TYPE`] header.
+    #[must_use]
+    pub fn render_openmetrics(&self) -> String {
+        let mut text = String::new();
+        if let Some(snapshot) = self.snapshot() {
+            text = render_openmetrics(&snapshot);
+            if let Some(resource) = self.resource.load_full() {
+                text.push_str(&render_openmetrics(&target_info(&resource)));
+            }
+        }
+        text.push_str("# EOF\n");
+        text
+    }
+
+    /// [`render_fresh`](Self::render_fresh) in the OpenMetrics format.
+    #[must_use]
+    pub fn render_openmetrics_fresh(&self, wait: Duration) -> String {
+        self.wait_fresh(wait);
+        self.render_openmetrics()
+    }
+
+    fn wait_fresh(&self, wait: Duration) {
+        if let Some(refresh) = self.refresh.load_full() {
+            let (lock, changed) = &*self.stored;
+            let seen = *lock.lock().unwrap_or_else(|p| p.into_inner());
+            refresh();
+            let deadline = Instant::now() + wait;
+            let mut stored = lock.lock().unwrap_or_else(|p| p.into_inner());
+            while *stored == seen {
+                let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                stored = match changed.wait_timeout(stored, left) {
+                    Ok((guard, _)) => guard,
+                    Err(poisoned) => poisoned.into_inner().0,
+                };
+            }
+        }
+    }
+
     /// The exposition of the latest snapshot ([`render`]); empty before the first one.
-    /// Serve it with the [`CONTENT_TYPE`] header.
+    /// With a resource (the pipeline's), it is also rendered, as the OpenTelemetry Prometheus
+    /// compatibility spec says, as `target_info{service_name="..",...} 1`. Serve it with the
+    /// [`CONTENT_TYPE`] header.
     #[must_use]
     pub fn render(&self) -> String {
-        self.snapshot()
-            .map(|snapshot| render(&snapshot))
-            .unwrap_or_default()
+        let Some(snapshot) = self.snapshot() else {
+            return String::new();
+        };
+        let mut text = render(&snapshot);
+        if let Some(resource) = self.resource.load_full() {
+            text.push_str(&render(&target_info(&resource)));
+        }
+        text
     }
 
     /// The latest snapshot, if any has been exported.
@@ -190,6 +284,32 @@ impl PrometheusHandle {
 
     fn store(&self, snapshot: MetricsSnapshot) {
         self.latest.store(Some(Arc::new(snapshot)));
+        let (lock, changed) = &*self.stored;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        changed.notify_all();
+    }
+}
+
+/// `target_info`: one gauge point, value 1, labelled with the resource's attributes.
+fn target_info(resource: &Resource) -> MetricsSnapshot {
+    use std::borrow::Cow;
+    let mut labels = vec![(
+        Cow::Borrowed("service.name"),
+        Cow::Owned(resource.service_name.clone()),
+    )];
+    for kv in &resource.attributes {
+        if kv.key != "service.name" {
+            labels.push((kv.key.clone(), Cow::Owned(kv.value.to_string())));
+        }
+    }
+    MetricsSnapshot {
+        metrics: vec![Metric {
+            name: "target_info".into(),
+            description: "Target metadata".into(),
+            unit: "".into(),
+            data: MetricData::Gauge(vec![GaugePoint { labels, value: 1.0 }]),
+        }],
+        ..MetricsSnapshot::default()
     }
 }
 
@@ -304,6 +424,55 @@ mod tests {
             "{text}"
         );
         assert_eq!(exporter.name(), "prometheus");
+    }
+
+    #[test]
+    fn a_scrape_asks_for_a_fresh_snapshot_and_waits_bounded() {
+        let handle = PrometheusHandle::default();
+        handle.store(snapshot_with_counter(1));
+        // No refresh set: the latest snapshot, at once.
+        assert!(handle.render_fresh(Duration::from_secs(5)).contains(" 1\n"));
+        // A pipeline answering from another thread: the scrape sees its snapshot.
+        let answering = handle.clone();
+        handle.set_refresh(Arc::new(move || {
+            let h = answering.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                h.store(snapshot_with_counter(2));
+            });
+        }));
+        assert!(handle.render_fresh(Duration::from_secs(5)).contains(" 2\n"));
+        // A pipeline that never answers: the last snapshot after the bounded wait.
+        handle.set_refresh(Arc::new(|| {}));
+        let started = Instant::now();
+        assert!(handle
+            .render_fresh(Duration::from_millis(100))
+            .contains(" 2\n"));
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(90) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn the_resource_is_rendered_as_target_info() {
+        let mut exporter = PrometheusExporter::new();
+        let mut with_resource = batch(Some(snapshot_with_counter(3)));
+        with_resource.resource = Some(Arc::new(Resource {
+            service_name: "shop".into(),
+            attributes: vec![crate::export::KeyValue::new(
+                "deployment.environment",
+                "prod",
+            )],
+        }));
+        exporter.export(&with_resource).unwrap();
+        let text = exporter.handle().render();
+        assert!(text.contains("# TYPE target_info gauge\n"), "{text}");
+        assert!(
+            text.contains("target_info{deployment_environment=\"prod\",service_name=\"shop\"} 1\n"),
+            "{text}"
+        );
     }
 
     #[test]

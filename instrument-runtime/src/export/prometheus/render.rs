@@ -24,7 +24,50 @@ struct Family<'a> {
 enum Sample<'a> {
     Counter(u64),
     Gauge(f64),
-    Histogram(&'a HistogramPoint),
+    Histogram(Merged<'a>),
+}
+
+/// A histogram series: one point, or the sum of points with the same bounds that ended up
+/// with the same labels.
+struct Merged<'a> {
+    bounds: &'a [f64],
+    bucket_counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl<'a> Merged<'a> {
+    fn of(point: &'a HistogramPoint) -> Self {
+        Merged {
+            bounds: point.bounds,
+            bucket_counts: point.bucket_counts.clone(),
+            sum: point.sum,
+            count: point.count,
+        }
+    }
+}
+
+impl Sample<'_> {
+    /// Folds `other` (a sample with the same name and labels) into this one: counters and
+    /// histograms with the same bounds are summed (two callsites that render the same labels,
+    /// `impl A { fn new() }` and `impl B { fn new() }` in one module, are one series of calls);
+    /// a gauge, or a histogram with other bounds, cannot be merged exactly and the first is
+    /// kept. Either way the exposition never has two samples with one label set.
+    fn merge(&mut self, other: Sample<'_>) {
+        match (self, other) {
+            (Sample::Counter(a), Sample::Counter(b)) => *a = a.saturating_add(b),
+            (Sample::Histogram(a), Sample::Histogram(b)) if a.bounds == b.bounds => {
+                let n = a.bucket_counts.len().max(b.bucket_counts.len());
+                a.bucket_counts.resize(n, 0);
+                for (i, v) in b.bucket_counts.iter().enumerate() {
+                    a.bucket_counts[i] = a.bucket_counts[i].saturating_add(*v);
+                }
+                a.sum += b.sum;
+                a.count = a.count.saturating_add(b.count);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Renders `snapshot` in the Prometheus text exposition format 0.0.4.
@@ -32,8 +75,10 @@ enum Sample<'a> {
 /// Families are sorted by name and series by labels, so the same snapshot always gives the
 /// same text. Names are translated to legacy Prometheus names (see the [module
 /// docs](super#names)). A metric whose translated name is taken by a metric of another type is
-/// left out (Prometheus cannot have both); series that collide after translation keep the
-/// first (by original metric name). Histogram buckets are cumulative and end with `+Inf`, whose
+/// left out (Prometheus cannot have both); series that end up with the same name and labels
+/// (after translation, or two callsites with the same function and module) are merged:
+/// counters and same-bounds histograms summed, otherwise the first (by original metric name)
+/// kept, so no label set is ever rendered twice. Histogram buckets are cumulative and end with `+Inf`, whose
 /// value is also `_count`.
 ///
 /// ```
@@ -67,7 +112,20 @@ enum Sample<'a> {
 pub fn render(snapshot: &MetricsSnapshot) -> String {
     let mut out = String::new();
     for (name, family) in &families(snapshot) {
-        write_family(&mut out, name, family);
+        write_family(&mut out, name, family, false);
+    }
+    out
+}
+
+/// Renders `snapshot` in the OpenMetrics 1.0 text format, without the closing `# EOF` line
+/// (so several renders can be joined; the endpoint adds it). The same families and samples
+/// as [`render`]; a counter's family is named without `_total` (its samples keep it), and
+/// `HELP` text escapes `"` too.
+#[must_use]
+pub fn render_openmetrics(snapshot: &MetricsSnapshot) -> String {
+    let mut out = String::new();
+    for (name, family) in &families(snapshot) {
+        write_family(&mut out, name, family, true);
     }
     out
 }
@@ -97,7 +155,12 @@ fn add_metric<'a>(families: &mut BTreeMap<String, Family<'a>>, metric: &'a Metri
     }
     for (labels, sample) in samples(&metric.data) {
         let key = series_key(labels, kind);
-        family.series.entry(key).or_insert(sample);
+        match family.series.entry(key) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(sample);
+            }
+            std::collections::btree_map::Entry::Occupied(mut slot) => slot.get_mut().merge(sample),
+        }
     }
 }
 
@@ -132,7 +195,7 @@ fn samples(data: &MetricData) -> Vec<(&Labels, Sample<'_>)> {
             .collect(),
         MetricData::Histogram(points) => points
             .iter()
-            .map(|p| (&p.labels, Sample::Histogram(p)))
+            .map(|p| (&p.labels, Sample::Histogram(Merged::of(p))))
             .collect(),
     }
 }
@@ -160,12 +223,21 @@ fn series_key(labels: &Labels, kind: Kind) -> SeriesKey {
     key
 }
 
-fn write_family(out: &mut String, name: &str, family: &Family<'_>) {
+fn write_family(out: &mut String, name: &str, family: &Family<'_>, openmetrics: bool) {
+    let family_name = match (openmetrics, family.kind) {
+        (true, Kind::Counter) => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    let help = if openmetrics {
+        escape(&family.help, true)
+    } else {
+        escape_help(&family.help)
+    };
+    push_all(out, &["# HELP ", family_name, " ", &help, "\n"]);
     push_all(
         out,
-        &["# HELP ", name, " ", &escape_help(&family.help), "\n"],
+        &["# TYPE ", family_name, " ", family.kind.as_str(), "\n"],
     );
-    push_all(out, &["# TYPE ", name, " ", family.kind.as_str(), "\n"]);
     for (labels, sample) in &family.series {
         match sample {
             Sample::Counter(value) => write_sample(out, name, labels, None, &value.to_string()),
@@ -179,7 +251,7 @@ fn write_family(out: &mut String, name: &str, family: &Family<'_>) {
 /// non-finite bound would make a duplicate or invalid series), then `+Inf`, `_sum`, `_count`.
 /// `+Inf` and `_count` are the larger of `count` and the bucket total, so buckets never
 /// decrease and `+Inf == _count` as Prometheus requires, even for a torn snapshot.
-fn write_histogram(out: &mut String, name: &str, labels: &SeriesKey, point: &HistogramPoint) {
+fn write_histogram(out: &mut String, name: &str, labels: &SeriesKey, point: &Merged<'_>) {
     let bucket = format!("{name}_bucket");
     let mut cumulative = 0u64;
     let mut last_bound = f64::NEG_INFINITY;
@@ -554,6 +626,73 @@ mod tests {
                 "# TYPE a_b gauge",
                 "a_b{k=\"1\"} 1",
                 "a_b{k=\"2\"} 2",
+            ]
+        );
+    }
+
+    #[test]
+    fn same_labels_from_two_callsites_are_one_summed_series() {
+        let calls = metric(
+            "function_calls_total",
+            "",
+            MetricData::Counter(vec![
+                counter(labels(&[("function", "new"), ("module", "m")]), 3),
+                counter(labels(&[("function", "new"), ("module", "m")]), 4),
+            ]),
+        );
+        let point = |buckets: Vec<u64>, sum: f64| HistogramPoint {
+            labels: labels(&[("function", "new")]),
+            bounds: BOUNDS,
+            count: buckets.iter().sum(),
+            bucket_counts: buckets,
+            sum,
+        };
+        let latency = metric(
+            "latency",
+            "s",
+            MetricData::Histogram(vec![
+                point(vec![1, 0, 2, 0, 0], 0.25),
+                point(vec![0, 1, 1, 0, 1], 2.5),
+            ]),
+        );
+        let text = render(&snapshot(vec![calls, latency]));
+        assert!(
+            text.contains("function_calls_total{function=\"new\",module=\"m\"} 7\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("latency_seconds_bucket{function=\"new\",le=\"0.1\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("latency_seconds_count{function=\"new\"} 6\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("latency_seconds_sum{function=\"new\"} 2.75\n"),
+            "{text}"
+        );
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let mut unique = samples.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), samples.len(), "{text}");
+    }
+
+    #[test]
+    fn openmetrics_names_counter_families_without_total() {
+        let calls = metric(
+            "function_calls_total",
+            "",
+            MetricData::Counter(vec![counter(labels(&[("function", "f")]), 3)]),
+        );
+        let text = render_openmetrics(&snapshot(vec![calls]));
+        assert_eq!(
+            lines(&text),
+            [
+                "# HELP function_calls Help.",
+                "# TYPE function_calls counter",
+                "function_calls_total{function=\"f\"} 3",
             ]
         );
     }

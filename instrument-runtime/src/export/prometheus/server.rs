@@ -1,24 +1,30 @@
-//! The scrape endpoint: a minimal HTTP/1.1 server on its own thread, std only.
+//! The scrape endpoint: a minimal HTTP/1.1 server, std only.
 //!
-//! One connection at a time (a scrape is a few kilobytes; Prometheus scrapes serially per
-//! target). Every socket wait is at most [`STEP`] long, so the thread notices a stop request
-//! quickly, and a whole exchange ends by [`CONNECTION_DEADLINE`], so a slow or silent client
-//! delays the next scrape at most that long and can never wedge the thread. No application
+//! The accept thread hands every connection to a thread of its own, at most
+//! [`MAX_CONNECTIONS`] at once (past that a connection gets an immediate `503` and is closed),
+//! so a slow or idle client never delays another scrape: two clients sending a byte a second
+//! cost two parked threads, not 10 s of everyone's time. The request head must arrive within
+//! [`HEAD_DEADLINE`] and the whole exchange end by [`CONNECTION_DEADLINE`]; every socket wait
+//! is at most [`STEP`] long, so the threads notice a stop request quickly. No application
 //! thread and not the exporter thread ever waits on a scrape.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::{PrometheusHandle, CONTENT_TYPE};
+use super::{PrometheusHandle, CONTENT_TYPE, FRESH_WAIT, OPENMETRICS_CONTENT_TYPE};
 
 /// The name of the server thread.
 pub(crate) const THREAD_NAME: &str = "instrument-prometheus";
 /// How long one connection may take, from accept to the last byte written.
 const CONNECTION_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a client has to send its request head (a scraper sends it at once).
+const HEAD_DEADLINE: Duration = Duration::from_secs(1);
+/// Connections served at once; more get `503 Service Unavailable` at once.
+pub(crate) const MAX_CONNECTIONS: usize = 16;
 /// The longest single wait: on the listener when idle, and on a socket read or write.
 const STEP: Duration = Duration::from_millis(25);
 /// A request head larger than this is refused (we only need the request line).
@@ -28,8 +34,10 @@ const MAX_HEAD: usize = 16 * 1024;
 pub(crate) struct Server {
     /// The address actually bound (the real port when port 0 was asked for).
     local_addr: SocketAddr,
-    /// Set once, by `stop`; the server thread polls it between waits.
+    /// Set once, by `stop`; the server threads poll it between waits.
     stop: Arc<AtomicBool>,
+    /// Connection threads running.
+    active: Arc<AtomicUsize>,
     /// `None` once joined.
     thread: Option<JoinHandle<()>>,
 }
@@ -43,13 +51,15 @@ impl Server {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = Arc::clone(&stop);
+        let active = Arc::new(AtomicUsize::new(0));
+        let (thread_stop, thread_active) = (Arc::clone(&stop), Arc::clone(&active));
         let thread = thread::Builder::new()
             .name(THREAD_NAME.to_owned())
-            .spawn(move || accept_loop(&listener, &thread_stop, &handle))?;
+            .spawn(move || accept_loop(&listener, &thread_stop, &thread_active, &handle))?;
         Ok(Server {
             local_addr,
             stop,
+            active,
             thread: Some(thread),
         })
     }
@@ -65,6 +75,12 @@ impl Server {
         if let Some(thread) = self.thread.take() {
             // The thread has nothing that can panic but a bug; its result says nothing more.
             let _ = thread.join();
+        }
+        // Connection threads end within a `STEP` of seeing the flag (a write in progress
+        // within its own bounded wait); wait for them, bounded.
+        let until = Instant::now() + STEP * 8;
+        while self.active.load(Ordering::Acquire) > 0 && Instant::now() < until {
+            thread::sleep(Duration::from_millis(1));
         }
     }
 }
@@ -88,32 +104,87 @@ fn bind_error(addr: SocketAddr, error: &io::Error) -> io::Error {
     io::Error::new(error.kind(), message)
 }
 
-fn accept_loop(listener: &TcpListener, stop: &AtomicBool, handle: &PrometheusHandle) {
+/// How long the accept loop sleeps when nobody is connecting: short, since a scrape waits
+/// for it.
+const ACCEPT_IDLE: Duration = Duration::from_millis(2);
+
+fn accept_loop(
+    listener: &TcpListener,
+    stop: &Arc<AtomicBool>,
+    active: &Arc<AtomicUsize>,
+    handle: &PrometheusHandle,
+) {
     // Acquire pairs with the Release store in `Server::stop`.
     while !stop.load(Ordering::Acquire) {
         match listener.accept() {
-            Ok((stream, _)) => serve(stream, stop, handle),
+            Ok((stream, _)) => dispatch(stream, stop, active, handle),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // WouldBlock: nobody is waiting. Anything else (EMFILE, ...): back off, retry.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(ACCEPT_IDLE),
+            // EMFILE and the like: back off, retry.
             Err(_) => thread::sleep(STEP),
         }
     }
 }
 
+/// Serves `stream` on a thread of its own, or answers 503 when [`MAX_CONNECTIONS`] are busy
+/// (or no thread can be started).
+fn dispatch(
+    mut stream: TcpStream,
+    stop: &Arc<AtomicBool>,
+    active: &Arc<AtomicUsize>,
+    handle: &PrometheusHandle,
+) {
+    if active.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
+        active.fetch_sub(1, Ordering::AcqRel);
+        refuse(&mut stream);
+        return;
+    }
+    let (stop, guard_active, handle) = (Arc::clone(stop), Arc::clone(active), handle.clone());
+    let spawned = thread::Builder::new()
+        .name(format!("{THREAD_NAME}-conn"))
+        .spawn(move || {
+            serve(stream, &stop, &handle);
+            guard_active.fetch_sub(1, Ordering::AcqRel);
+        });
+    if spawned.is_err() {
+        active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A short `503` written without waiting (the socket buffer takes it), then close.
+fn refuse(stream: &mut TcpStream) {
+    let busy = response(
+        "503 Service Unavailable",
+        "text/plain",
+        "too many connections\n",
+        true,
+    );
+    let _ = stream.set_nonblocking(true);
+    let _ = stream.write(&busy);
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
 /// Answers one request. Client errors (timeouts, resets) only end this connection.
 fn serve(mut stream: TcpStream, stop: &AtomicBool, handle: &PrometheusHandle) {
-    let budget = Budget {
-        deadline: Instant::now() + CONNECTION_DEADLINE,
-        stop,
-    };
+    let accepted = Instant::now();
     // Some platforms let the accepted socket inherit the listener's non-blocking mode.
     if stream.set_nonblocking(false).is_err() {
         return;
     }
-    let Some(head) = read_head(&mut stream, &budget) else {
+    let _ = stream.set_nodelay(true);
+    let head_budget = Budget {
+        deadline: accepted + HEAD_DEADLINE,
+        stop,
+    };
+    let Some(head) = read_head(&mut stream, &head_budget) else {
         return;
     };
-    let response = respond(&request_line(&head), handle);
+    let budget = Budget {
+        deadline: accepted + CONNECTION_DEADLINE,
+        stop,
+    };
+    let openmetrics = wants_openmetrics(&head);
+    let response = respond(&request_line(&head), openmetrics, handle);
     if write_all(&mut stream, &response, &budget).is_ok() {
         let _ = stream.shutdown(Shutdown::Write);
     }
@@ -186,15 +257,46 @@ fn request_line(head: &[u8]) -> String {
     String::from_utf8_lossy(&head[..end]).trim_end().to_owned()
 }
 
-/// `GET /metrics` (or `HEAD`) gets the exposition; another method on `/metrics` gets 405;
-/// any other path 404. A query string is ignored.
-fn respond(request_line: &str, handle: &PrometheusHandle) -> Vec<u8> {
+/// Content negotiation: OpenMetrics when the `Accept` header names
+/// `application/openmetrics-text` (with a non-zero q), else the 0.0.4 text format.
+fn wants_openmetrics(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("accept"))
+        .flat_map(|(_, value)| value.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f64>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            media.eq_ignore_ascii_case("application/openmetrics-text") && !refused
+        })
+}
+
+/// `GET /metrics` (or `HEAD`) gets the exposition (OpenMetrics if negotiated); another method
+/// on `/metrics` gets 405; any other path 404. A query string is ignored.
+fn respond(request_line: &str, openmetrics: bool, handle: &PrometheusHandle) -> Vec<u8> {
     let mut parts = request_line.split_ascii_whitespace();
     let method = parts.next().unwrap_or_default();
     let target = parts.next().unwrap_or_default();
     let path = target.split('?').next().unwrap_or_default();
     match (method, path) {
-        ("GET", "/metrics") => response("200 OK", CONTENT_TYPE, &handle.render(), true),
+        ("GET", "/metrics") if openmetrics => response(
+            "200 OK",
+            OPENMETRICS_CONTENT_TYPE,
+            &handle.render_openmetrics_fresh(FRESH_WAIT),
+            true,
+        ),
+        ("GET", "/metrics") => response(
+            "200 OK",
+            CONTENT_TYPE,
+            &handle.render_fresh(FRESH_WAIT),
+            true,
+        ),
         ("HEAD", "/metrics") => response("200 OK", CONTENT_TYPE, &handle.render(), false),
         (_, "/metrics") => response(
             "405 Method Not Allowed",
@@ -271,6 +373,31 @@ mod tests {
     }
 
     #[test]
+    fn openmetrics_is_negotiated_by_accept() {
+        let server = start();
+        let prometheus_accept = "Accept: application/openmetrics-text;version=1.0.0,\
+            application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        let om = get(
+            server.local_addr(),
+            &format!("GET /metrics HTTP/1.1\r\n{prometheus_accept}\r\n\r\n"),
+        );
+        let content_type = format!("Content-Type: {OPENMETRICS_CONTENT_TYPE}\r\n");
+        assert!(om.contains(&content_type), "{om}");
+        assert!(om.ends_with("# EOF\n"), "{om}");
+        let plain = get(
+            server.local_addr(),
+            "GET /metrics HTTP/1.1\r\nAccept: text/plain\r\n\r\n",
+        );
+        assert!(
+            plain.contains(&format!("Content-Type: {CONTENT_TYPE}\r\n")),
+            "{plain}"
+        );
+        assert!(!wants_openmetrics(
+            b"GET / HTTP/1.1\r\nAccept: application/openmetrics-text;q=0\r\n\r\n"
+        ));
+    }
+
+    #[test]
     fn query_string_is_ignored_and_head_has_no_body() {
         let server = start();
         let response = get(server.local_addr(), "HEAD /metrics?x=1 HTTP/1.0\r\n\r\n");
@@ -295,10 +422,7 @@ mod tests {
         let response = get(server.local_addr(), "GET /metrics HTTP/1.1\r\n\r\n");
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
         let waited = started.elapsed();
-        assert!(
-            waited < CONNECTION_DEADLINE + Duration::from_secs(2),
-            "{waited:?}"
-        );
+        assert!(waited < Duration::from_millis(500), "{waited:?}");
     }
 
     #[test]
@@ -334,6 +458,39 @@ mod tests {
         let error = Server::start(server.local_addr(), PrometheusHandle::default()).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
         assert!(error.to_string().contains("cannot listen on"), "{error}");
+    }
+
+    #[test]
+    fn an_idle_client_is_cut_off_after_the_head_deadline() {
+        let server = start();
+        let mut idle = TcpStream::connect(server.local_addr()).unwrap();
+        idle.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let started = Instant::now();
+        let mut response = Vec::new();
+        let _ = idle.read_to_end(&mut response);
+        let waited = started.elapsed();
+        assert!(response.is_empty());
+        assert!(waited >= HEAD_DEADLINE - STEP, "{waited:?}");
+        assert!(
+            waited < HEAD_DEADLINE + Duration::from_secs(1),
+            "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn past_the_connection_limit_clients_get_503_at_once() {
+        let server = start();
+        let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS)
+            .map(|_| TcpStream::connect(server.local_addr()).unwrap())
+            .collect();
+        // Let the accept thread take them all.
+        thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        let response = get(server.local_addr(), "GET /metrics HTTP/1.1\r\n\r\n");
+        assert!(response.starts_with("HTTP/1.1 503 "), "{response}");
+        assert!(started.elapsed() < Duration::from_millis(500));
+        drop(idle);
     }
 
     #[test]

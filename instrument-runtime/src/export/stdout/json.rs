@@ -73,7 +73,46 @@ pub(super) fn span_json(span: &SpanData) -> Map<String, Json> {
     if let SpanStatus::Error { message } = &span.status {
         obj.insert("status_message".into(), message.as_ref().into());
     }
+    span_detail_json(span, &mut obj);
     obj
+}
+
+/// The keys present only when a span has them: `span_kind` (unless internal), `events`,
+/// `links`, `dropped` (any limit reached).
+fn span_detail_json(span: &SpanData, obj: &mut Map<String, Json>) {
+    if span.kind != crate::SpanKind::Internal {
+        obj.insert("span_kind".into(), span.kind.as_str().into());
+    }
+    if !span.events.is_empty() {
+        let events = span
+            .events
+            .iter()
+            .map(|e| {
+                json!({
+                    "name": e.name.as_ref(),
+                    "time_unix_nano": e.timestamp_unix_nanos,
+                    "attributes": attributes_json(&e.attributes),
+                    "dropped_attributes_count": e.dropped_attributes_count,
+                })
+            })
+            .collect();
+        obj.insert("events".into(), Json::Array(events));
+    }
+    if !span.links.is_empty() {
+        let links = span
+            .links
+            .iter()
+            .map(|l| json!({"trace_id": l.trace_id.to_string(), "span_id": l.span_id.to_string()}))
+            .collect();
+        obj.insert("links".into(), Json::Array(links));
+    }
+    let d = span.dropped;
+    if d != crate::export::DroppedCounts::default() {
+        obj.insert(
+            "dropped".into(),
+            json!({"attributes": d.attributes, "events": d.events, "links": d.links}),
+        );
+    }
 }
 
 pub(super) fn status_str(status: &SpanStatus) -> &'static str {

@@ -8,7 +8,7 @@
 //!
 //! | `kind`     | fields |
 //! |------------|--------|
-//! | `"span"`   | `trace_id`, `span_id`, `parent_span_id` (hex or `null`), `trace_flags` (`"01"`), `name`, `target`, `module`, `file`, `line`, `level` (`"INFO"`), `start_time_unix_nano`, `end_time_unix_nano`, `duration_ns`, `status` (`"unset"`/`"ok"`/`"error"`), `status_message` (only with `"error"`), `attributes` (object) |
+//! | `"span"`   | `trace_id`, `span_id`, `parent_span_id` (hex or `null`), `trace_flags` (`"01"`), `name`, `target`, `module`, `file`, `line`, `level` (`"INFO"`), `start_time_unix_nano`, `end_time_unix_nano`, `duration_ns`, `status` (`"unset"`/`"ok"`/`"error"`), `status_message` (only with `"error"`), `attributes` (object); only when present: `span_kind` (`"server"`, ...), `events` (`name`, `time_unix_nano`, `attributes`, `dropped_attributes_count`), `links` (`trace_id`, `span_id`), `dropped` (`attributes`, `events`, `links` counts) |
 //! | `"log"`    | `timestamp_unix_nano`, `severity_text` (`"INFO"`), `severity_number` (OTel: 1/5/9/13/17), `target`, `body`, `trace_id`, `span_id` (hex or `null`), `trace_flags`, `module`, `file`, `line` (`null` when unknown), `attributes` |
 //! | `"metric"` | `name`, `unit`, `type` (`"counter"`/`"gauge"`/`"histogram"`), `labels` (object of strings), `start_time_unix_nano`, `time_unix_nano`; `value` for counters and gauges; `count`, `sum`, `buckets` for histograms |
 //!

@@ -74,6 +74,7 @@ fn span(name: &'static str, id: u64, parent: Option<u64>, start_ms: u64, end_ms:
         end_unix_nanos: 1_700_000_000_000_000_000 + end_ms * 1_000_000,
         status: SpanStatus::Unset,
         attributes: Vec::new(),
+        ..Default::default()
     }
 }
 

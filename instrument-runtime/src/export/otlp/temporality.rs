@@ -1,0 +1,285 @@
+//! Delta temporality (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta|lowmemory`).
+//!
+//! Our snapshots are cumulative. For delta, every monotonic sum and histogram point becomes
+//! `current - baseline`, where the baseline is the cumulative value last *delivered* for that
+//! series, and its start time is the time of that delivery. The baseline advances only when an
+//! export is delivered (or partially accepted): a failed export's increase is carried by the
+//! next delta. So the delivered deltas of a series always sum to its last delivered cumulative
+//! value: no call is counted in two deltas or in none, and consecutive deltas' windows touch.
+//!
+//! `lowmemory` is delta for counters and histograms and cumulative for up-down counters,
+//! which we do not have, so it behaves as `delta` here. Gauges have no temporality.
+
+use std::collections::HashMap;
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::metrics::v1::{metric, AggregationTemporality};
+
+/// The metrics temporality preference of the OTLP metrics exporter spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Temporality {
+    /// Every point since the start of the process (the default).
+    #[default]
+    Cumulative,
+    /// Counters and histograms as the change since the previous delivered export.
+    Delta,
+    /// Delta for counters and histograms, cumulative for up-down counters (none here).
+    LowMemory,
+}
+
+impl Temporality {
+    /// Parses `cumulative`, `delta` or `lowmemory` (any case, as the spec allows).
+    pub fn parse(value: &str) -> Option<Temporality> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "cumulative" => Some(Temporality::Cumulative),
+            "delta" => Some(Temporality::Delta),
+            "lowmemory" => Some(Temporality::LowMemory),
+            _ => None,
+        }
+    }
+
+    fn is_delta(self) -> bool {
+        !matches!(self, Temporality::Cumulative)
+    }
+}
+
+/// One series' identity: metric name, its attributes (encoded), and which occurrence of that
+/// pair in the snapshot (two callsites can render the same labels).
+type SeriesId = (String, Vec<u8>, usize);
+
+#[derive(Clone, Debug)]
+enum Baseline {
+    Sum {
+        value: i64,
+        time: u64,
+    },
+    Histogram {
+        count: u64,
+        sum: f64,
+        buckets: Vec<u64>,
+        time: u64,
+    },
+}
+
+/// The delivered baselines of every series.
+#[derive(Debug, Default)]
+pub(crate) struct DeltaState {
+    delivered: HashMap<SeriesId, Baseline>,
+}
+
+/// Baselines a request would set, committed when it is delivered.
+#[derive(Debug, Default)]
+pub(crate) struct Pending(Vec<(SeriesId, Baseline)>);
+
+impl DeltaState {
+    /// Rewrites a cumulative `request` as delta (when `temporality` asks for it), returning
+    /// the baselines to [`commit`](Self::commit) once it is delivered.
+    pub(crate) fn apply(
+        &self,
+        temporality: Temporality,
+        request: &mut ExportMetricsServiceRequest,
+    ) -> Pending {
+        let mut pending = Pending::default();
+        if !temporality.is_delta() {
+            return pending;
+        }
+        let mut seen: HashMap<(String, Vec<u8>), usize> = HashMap::new();
+        let mut id = |name: &str, attributes: &[KeyValue]| -> SeriesId {
+            let key = prost::Message::encode_to_vec(&AttributeList(attributes.to_vec()));
+            let n = seen.entry((name.to_owned(), key.clone())).or_insert(0);
+            *n += 1;
+            (name.to_owned(), key, *n)
+        };
+        let metrics = request
+            .resource_metrics
+            .iter_mut()
+            .flat_map(|r| &mut r.scope_metrics)
+            .flat_map(|s| &mut s.metrics);
+        for m in metrics {
+            match &mut m.data {
+                Some(metric::Data::Sum(sum)) if sum.is_monotonic => {
+                    sum.aggregation_temporality = AggregationTemporality::Delta as i32;
+                    for point in &mut sum.data_points {
+                        let series = id(&m.name, &point.attributes);
+                        let Some(
+                            opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(
+                                value,
+                            ),
+                        ) = point.value.as_mut()
+                        else {
+                            continue;
+                        };
+                        let current = *value;
+                        if let Some(Baseline::Sum { value: base, time }) =
+                            self.delivered.get(&series)
+                        {
+                            if current >= *base {
+                                *value = current - base;
+                                point.start_time_unix_nano = *time;
+                            }
+                        }
+                        let time = point.time_unix_nano;
+                        pending.0.push((
+                            series,
+                            Baseline::Sum {
+                                value: current,
+                                time,
+                            },
+                        ));
+                    }
+                }
+                Some(metric::Data::Histogram(histogram)) => {
+                    histogram.aggregation_temporality = AggregationTemporality::Delta as i32;
+                    for point in &mut histogram.data_points {
+                        let series = id(&m.name, &point.attributes);
+                        let current = Baseline::Histogram {
+                            count: point.count,
+                            sum: point.sum.unwrap_or(0.0),
+                            buckets: point.bucket_counts.clone(),
+                            time: point.time_unix_nano,
+                        };
+                        if let Some(Baseline::Histogram {
+                            count,
+                            sum,
+                            buckets,
+                            time,
+                        }) = self.delivered.get(&series)
+                        {
+                            let grew = point.count >= *count
+                                && buckets.len() == point.bucket_counts.len()
+                                && point.bucket_counts.iter().zip(buckets).all(|(c, b)| c >= b);
+                            if grew {
+                                point.count -= count;
+                                point.sum = point.sum.map(|s| s - sum);
+                                for (c, b) in point.bucket_counts.iter_mut().zip(buckets) {
+                                    *c -= b;
+                                }
+                                point.start_time_unix_nano = *time;
+                                // min/max of the window are unknown from cumulative totals.
+                                point.min = None;
+                                point.max = None;
+                            }
+                        }
+                        pending.0.push((series, current));
+                    }
+                }
+                _ => {}
+            }
+        }
+        pending
+    }
+
+    /// The request that produced `pending` was delivered: its values are the new baselines.
+    pub(crate) fn commit(&mut self, pending: Pending) {
+        self.delivered.extend(pending.0);
+    }
+}
+
+/// Attributes as one message, to encode them as a map key.
+#[derive(Clone, PartialEq, prost::Message)]
+struct AttributeList(#[prost(message, repeated, tag = "1")] Vec<KeyValue>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::{CounterPoint, HistogramPoint, Metric, MetricData, MetricsSnapshot};
+    use std::borrow::Cow;
+
+    const BOUNDS: &[f64] = &[0.1, 1.0];
+
+    fn request(calls: u64, buckets: [u64; 3], sum: f64, time: u64) -> ExportMetricsServiceRequest {
+        let labels = vec![(Cow::Borrowed("function"), Cow::Borrowed("f"))];
+        let snapshot = MetricsSnapshot {
+            start_unix_nanos: 100,
+            time_unix_nanos: time,
+            metrics: vec![
+                Metric {
+                    name: "calls".into(),
+                    description: "".into(),
+                    unit: "1".into(),
+                    data: MetricData::Counter(vec![CounterPoint {
+                        labels: labels.clone(),
+                        value: calls,
+                    }]),
+                },
+                Metric {
+                    name: "latency".into(),
+                    description: "".into(),
+                    unit: "s".into(),
+                    data: MetricData::Histogram(vec![HistogramPoint {
+                        labels,
+                        bounds: BOUNDS,
+                        bucket_counts: buckets.to_vec(),
+                        sum,
+                        count: buckets.iter().sum(),
+                    }]),
+                },
+            ],
+        };
+        super::super::metrics::request(&snapshot, &Default::default())
+    }
+
+    fn values(r: &ExportMetricsServiceRequest) -> (i64, u64, Vec<u64>, u64) {
+        let metrics = &r.resource_metrics[0].scope_metrics[0].metrics;
+        let Some(metric::Data::Sum(sum)) = &metrics[0].data else {
+            panic!()
+        };
+        let Some(metric::Data::Histogram(h)) = &metrics[1].data else {
+            panic!()
+        };
+        let Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(v)) =
+            sum.data_points[0].value
+        else {
+            panic!()
+        };
+        let p = &h.data_points[0];
+        (
+            v,
+            p.count,
+            p.bucket_counts.clone(),
+            sum.data_points[0].start_time_unix_nano,
+        )
+    }
+
+    #[test]
+    fn deltas_are_exact_and_a_failed_export_is_carried_by_the_next() {
+        let mut state = DeltaState::default();
+        let mut r1 = request(5, [1, 2, 2], 1.0, 200);
+        let p1 = state.apply(Temporality::Delta, &mut r1);
+        assert_eq!(values(&r1), (5, 5, vec![1, 2, 2], 100));
+        state.commit(p1);
+        // Not delivered: its increase must show in the next delta.
+        let mut r2 = request(9, [2, 3, 4], 2.0, 300);
+        let _lost = state.apply(Temporality::Delta, &mut r2);
+        assert_eq!(values(&r2), (4, 4, vec![1, 1, 2], 200));
+        let mut r3 = request(12, [3, 4, 5], 3.0, 400);
+        let p3 = state.apply(Temporality::Delta, &mut r3);
+        assert_eq!(values(&r3), (7, 7, vec![2, 2, 3], 200));
+        state.commit(p3);
+        let mut r4 = request(12, [3, 4, 5], 3.0, 500);
+        let p4 = state.apply(Temporality::LowMemory, &mut r4);
+        assert_eq!(values(&r4), (0, 0, vec![0, 0, 0], 400));
+        state.commit(p4);
+    }
+
+    #[test]
+    fn cumulative_is_untouched_and_spellings_parse() {
+        let mut state = DeltaState::default();
+        let mut r = request(5, [1, 2, 2], 1.0, 200);
+        let before = r.clone();
+        let p = state.apply(Temporality::Cumulative, &mut r);
+        state.commit(p);
+        assert_eq!(r, before);
+        assert_eq!(Temporality::parse("Delta"), Some(Temporality::Delta));
+        assert_eq!(
+            Temporality::parse("lowmemory"),
+            Some(Temporality::LowMemory)
+        );
+        assert_eq!(
+            Temporality::parse("CUMULATIVE"),
+            Some(Temporality::Cumulative)
+        );
+        assert_eq!(Temporality::parse("gauge"), None);
+    }
+}

@@ -1,0 +1,196 @@
+//! Level filtering: `RUST_LOG` directives by target and level, from the builder, the
+//! environment and `set_filter` at run time; a disabled function records nothing (no span, no
+//! metric sample, no `err` record) and is transparent to the spans around it.
+
+use std::time::Duration;
+
+use instrument_runtime::testing::{Collected, TestExporter};
+use instrument_runtime::{current_filter, instrument, set_filter, Filter, Telemetry};
+use instrument_tests::isolated;
+
+const T: Duration = Duration::from_secs(30);
+
+fn install(filter: Option<&str>) -> (Telemetry, Collected) {
+    let (exporter, collected) = TestExporter::new();
+    let mut builder = instrument_runtime::builder()
+        .exporter(exporter)
+        .sample_ratio(1.0);
+    if let Some(f) = filter {
+        builder = builder.filter(f.parse().expect("valid filter"));
+    }
+    (builder.install().expect("install"), collected)
+}
+
+#[instrument]
+fn loud() -> u32 {
+    log::info!("from loud");
+    quiet::step()
+}
+
+#[instrument(level = "debug")]
+fn chatty() {}
+
+mod quiet {
+    use instrument_runtime::instrument;
+
+    #[instrument]
+    pub fn step() -> u32 {
+        log::info!("from quiet");
+        super::inner()
+    }
+
+    #[instrument]
+    pub async fn quiet_async() -> u32 {
+        super::inner()
+    }
+
+    #[instrument(err)]
+    pub fn fails() -> Result<(), String> {
+        Err("boom".into())
+    }
+}
+
+#[instrument]
+fn inner() -> u32 {
+    7
+}
+
+fn names(c: &Collected, name: &str) -> usize {
+    c.spans_named(name).len()
+}
+
+#[test]
+fn disabled_callsites_export_nothing_and_reload_works() {
+    isolated(
+        "disabled_callsites_export_nothing_and_reload_works",
+        T,
+        || {
+            let (telemetry, c) = install(Some("info,filter::quiet=off"));
+            for _ in 0..10 {
+                assert_eq!(loud(), 7);
+                chatty();
+                assert!(quiet::fails().is_err());
+            }
+            assert!(telemetry.flush(T).completed);
+            assert_eq!(names(&c, "loud"), 10);
+            assert_eq!(names(&c, "inner"), 10);
+            assert_eq!(names(&c, "step"), 0, "disabled by target");
+            assert_eq!(names(&c, "chatty"), 0, "debug is below info");
+            assert_eq!(names(&c, "fails"), 0);
+            // Metrics too: a disabled function's calls are not counted.
+            assert_eq!(c.call_count("loud", "ok"), 10);
+            assert_eq!(c.call_count("step", "ok"), 0);
+            assert_eq!(c.call_count("chatty", "ok"), 0);
+            assert_eq!(c.call_count("fails", "error"), 0);
+            // The disabled span is transparent: `inner` is a child of `loud`.
+            for span in c.spans_named("inner") {
+                let parent = span.parent_span_id.expect("inner has a parent");
+                assert!(c
+                    .spans_named("loud")
+                    .iter()
+                    .any(|l| l.span_id == parent && l.trace_id == span.trace_id));
+            }
+            // Log records by target: `filter::quiet` is off, `filter` is at info; no `err` record.
+            let logs = c.logs();
+            assert_eq!(logs.iter().filter(|l| l.body == "from loud").count(), 10);
+            assert_eq!(logs.iter().filter(|l| l.body == "from quiet").count(), 0);
+            assert_eq!(logs.iter().filter(|l| l.body.contains("boom")).count(), 0);
+
+            // Reload at run time: the quiet module at debug, the default at warn.
+            set_filter("warn,filter::quiet=debug,filter=info".parse().unwrap());
+            assert_eq!(
+                current_filter().to_string(),
+                "warn,filter=info,filter::quiet=debug"
+            );
+            c.clear();
+            for _ in 0..5 {
+                loud();
+                chatty();
+                assert!(quiet::fails().is_err());
+            }
+            assert!(telemetry.flush(T).completed);
+            assert_eq!(names(&c, "loud"), 5);
+            assert_eq!(names(&c, "step"), 5);
+            assert_eq!(names(&c, "chatty"), 0);
+            assert_eq!(names(&c, "fails"), 5);
+            assert_eq!(c.call_count("step", "ok"), 5);
+            assert_eq!(c.call_count("fails", "error"), 5);
+            let logs = c.logs();
+            assert_eq!(logs.iter().filter(|l| l.body == "from quiet").count(), 5);
+            assert_eq!(logs.iter().filter(|l| l.body.contains("boom")).count(), 5);
+
+            // `debug` everywhere: the debug-level function is recorded; then everything off.
+            set_filter(Filter::parse("debug").unwrap());
+            c.clear();
+            chatty();
+            assert!(telemetry.flush(T).completed);
+            assert_eq!(names(&c, "chatty"), 1);
+            set_filter(Filter::parse("off").unwrap());
+            c.clear();
+            loud();
+            chatty();
+            log::error!("nothing passes");
+            assert!(telemetry.flush(T).completed);
+            assert_eq!(c.spans().len(), 0);
+            assert_eq!(c.logs().len(), 0);
+            drop(telemetry);
+        },
+    );
+}
+
+#[test]
+fn disabled_async_function_is_transparent() {
+    isolated("disabled_async_function_is_transparent", T, || {
+        let (telemetry, c) = install(Some("info,filter::quiet=off"));
+        #[instrument]
+        async fn outer() -> u32 {
+            quiet::quiet_async().await
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(outer()), 7);
+        assert!(telemetry.flush(T).completed);
+        assert_eq!(names(&c, "quiet_async"), 0);
+        let outer = c.spans_named("outer");
+        let inner = c.spans_named("inner");
+        assert_eq!((outer.len(), inner.len()), (1, 1));
+        assert_eq!(inner[0].parent_span_id, Some(outer[0].span_id));
+        drop(telemetry);
+    });
+}
+
+#[test]
+fn environment_variables_in_order() {
+    isolated("environment_variables_in_order", T, || {
+        // SAFETY of set_var: this child process runs this one test, on one thread, before
+        // anything reads the environment.
+        std::env::set_var("INSTRUMENT_LOG", "warn,filter=debug,bad=nolevel");
+        std::env::set_var("RUST_LOG", "off");
+        let (telemetry, c) = install(None);
+        assert_eq!(current_filter().to_string(), "warn,filter=debug");
+        chatty();
+        assert!(telemetry.flush(T).completed);
+        assert_eq!(names(&c, "chatty"), 1);
+        drop(telemetry);
+    });
+}
+
+#[test]
+fn rust_log_is_the_fallback_and_builder_wins() {
+    isolated("rust_log_is_the_fallback_and_builder_wins", T, || {
+        std::env::set_var("RUST_LOG", "filter=off");
+        let (telemetry, c) = install(None);
+        assert_eq!(current_filter().to_string(), "error,filter=off");
+        loud();
+        assert!(telemetry.flush(T).completed);
+        assert_eq!(c.spans().len(), 0);
+        drop(telemetry);
+        let (telemetry, c) = install(Some("trace"));
+        loud();
+        chatty();
+        assert!(telemetry.flush(T).completed);
+        assert_eq!(names(&c, "loud") + names(&c, "chatty"), 2);
+        drop(telemetry);
+    });
+}
