@@ -58,6 +58,8 @@ fn install() -> (Telemetry, Collected) {
     let telemetry = instrument_runtime::builder()
         .exporter(exporter)
         .sample_ratio(1.0)
+        // tracing's tests see every level: so do these (our default filter is `info`).
+        .filter(instrument_runtime::Filter::parse("trace").expect("filter"))
         .install()
         .expect("install");
     (telemetry, collected)
