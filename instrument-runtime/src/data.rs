@@ -384,7 +384,7 @@ impl Batch {
     }
 }
 
-/// A signal an exporter can take (see [`Filter`](crate::export::Filter)).
+/// A signal an exporter can take (see [`SinkFilter`](crate::export::SinkFilter)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SignalKind {
     /// Spans.

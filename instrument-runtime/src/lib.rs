@@ -166,9 +166,9 @@ pub use context::handle::{current_span, debug, display, CurrentSpan, DebugValue,
 pub use context::id::{SpanId, TraceId};
 pub use context::manual::{span, EnteredSpan, Instrumented, ManualSpan, SpanBuilder};
 pub use data::{SpanKind, SpanStatus};
-// The exporter filter is `export::Filter` (the root `Filter` is the level filter).
 pub use export::{
     testing, Batch, ExportError, ExportErrorKind, Exporter, Held, NoopExporter, SignalKind,
+    SinkFilter,
 };
 pub use filter::{Filter, FilterError, LevelFilter, ENV_VARS as FILTER_ENV_VARS};
 pub use labels::{ErrorLabel, Label, REDACTED};

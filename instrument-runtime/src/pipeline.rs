@@ -18,7 +18,7 @@ use crate::buffer::registry;
 use crate::collector::sink::Sink;
 use crate::collector::thread::{Collector, Command, Shared, SinkSpec};
 use crate::config::{self, Config};
-use crate::export::{ExportError, Exporter, Filter};
+use crate::export::{ExportError, Exporter, SinkFilter};
 use crate::limits;
 use crate::stats::{FlushReport, Stats};
 use crate::switches::{self, ForkHooks, SAMPLER};
@@ -131,7 +131,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 #[must_use = "call .install() to start the pipeline"]
 pub struct Builder {
     cfg: Config,
-    exporters: Vec<(Source, Filter)>,
+    exporters: Vec<(Source, SinkFilter)>,
     log_level: Option<crate::Level>,
     filter: Option<crate::Filter>,
     log_bridge: bool,
@@ -150,7 +150,7 @@ enum Source {
 struct Recipe {
     cfg: Config,
     /// `None` when an exporter was given as an instance (it cannot be re-created).
-    factories: Option<Vec<(Factory, Filter)>>,
+    factories: Option<Vec<(Factory, SinkFilter)>>,
     /// No exporter was given: select them from the environment (`factories` is empty).
     from_env: bool,
     // Without the `log` feature there is no bridge to install in the child, so this is kept
@@ -278,12 +278,12 @@ impl Builder {
     /// `OTEL_{TRACES,LOGS,METRICS}_EXPORTER` among the enabled cargo features are used (see
     /// the README, "Choosing exporters").
     pub fn exporter(self, exporter: impl Exporter) -> Self {
-        self.exporter_filtered(exporter, Filter::all())
+        self.exporter_filtered(exporter, SinkFilter::all())
     }
 
-    /// Like [`Builder::exporter`], with a [`Filter`]: the exporter only gets the signals and
+    /// Like [`Builder::exporter`], with a [`SinkFilter`]: the exporter only gets the signals and
     /// levels the filter takes (applied on the exporter thread).
-    pub fn exporter_filtered(mut self, exporter: impl Exporter, filter: Filter) -> Self {
+    pub fn exporter_filtered(mut self, exporter: impl Exporter, filter: SinkFilter) -> Self {
         self.exporters
             .push((Source::Instance(Box::new(exporter)), filter));
         self
@@ -304,14 +304,14 @@ impl Builder {
         self,
         make: impl Fn() -> E + Send + Sync + 'static,
     ) -> Self {
-        self.exporter_factory_filtered(make, Filter::all())
+        self.exporter_factory_filtered(make, SinkFilter::all())
     }
 
-    /// [`Builder::exporter_factory`] with a [`Filter`].
+    /// [`Builder::exporter_factory`] with a [`SinkFilter`].
     pub fn exporter_factory_filtered<E: Exporter>(
         mut self,
         make: impl Fn() -> E + Send + Sync + 'static,
-        filter: Filter,
+        filter: SinkFilter,
     ) -> Self {
         self.exporters
             .push((Source::Factory(Arc::new(move || Box::new(make()))), filter));
@@ -403,7 +403,7 @@ impl Builder {
     /// The exporters to run now, and the recipe to make them again after a fork.
     fn split(self) -> (Vec<SinkSpec>, Recipe) {
         let from_env = self.exporters.is_empty();
-        let factories: Option<Vec<(Factory, Filter)>> = self
+        let factories: Option<Vec<(Factory, SinkFilter)>> = self
             .exporters
             .iter()
             .map(|(s, filter)| match s {
@@ -731,7 +731,7 @@ pub fn set_exporter(exporter: impl Exporter, timeout: Duration) -> Result<(), Sw
     }
     match handle.request(
         |reply, deadline| {
-            let spec: SinkSpec = (Box::new(exporter), Filter::all());
+            let spec: SinkSpec = (Box::new(exporter), SinkFilter::all());
             Command::SetExporters(vec![spec], reply, deadline)
         },
         timeout,

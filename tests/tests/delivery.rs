@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use instrument_runtime::export::{Filter, SignalKind};
+use instrument_runtime::export::{SignalKind, SinkFilter};
 use instrument_runtime::testing::{Behavior, Collected, Panics, TestExporter};
 use instrument_runtime::{instrument, DropReason, ExporterStats, Level, Stats, Telemetry};
 use instrument_tests::isolated;
@@ -259,11 +259,11 @@ fn per_sink_filters_route_by_level_and_signal() {
             .exporter(console)
             .exporter_filtered(
                 otlp,
-                Filter::all()
+                SinkFilter::all()
                     .min_level(Level::Info)
                     .signals(&[SignalKind::Traces, SignalKind::Logs]),
             )
-            .exporter_filtered(prom, Filter::all().signals(&[SignalKind::Metrics]))
+            .exporter_filtered(prom, SinkFilter::all().signals(&[SignalKind::Metrics]))
             .install()
             .unwrap();
         for _ in 0..10 {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use instrument_runtime::export::stdout::{StdoutExporter, StdoutMode};
-use instrument_runtime::export::{Filter, SignalKind};
+use instrument_runtime::export::{SignalKind, SinkFilter};
 use instrument_runtime::instrument;
 use instrument_runtime::propagation::{self, RemoteContext};
 use instrument_tests::isolated;
@@ -90,7 +90,7 @@ fn logs_under_their_spans_whatever_the_batch_boundaries() {
             let telemetry = instrument_runtime::builder()
                 .exporter_filtered(
                     StdoutExporter::with_writer(out.clone(), StdoutMode::Pretty),
-                    Filter::all().signals(&[SignalKind::Traces, SignalKind::Logs]),
+                    SinkFilter::all().signals(&[SignalKind::Traces, SignalKind::Logs]),
                 )
                 .max_batch(1) // every record in its own batch
                 .export_interval(Duration::from_millis(5))
@@ -157,7 +157,7 @@ fn a_tree_whose_root_never_ends_is_printed_within_the_pending_timeout() {
                 .exporter_filtered(
                     StdoutExporter::with_writer(out.clone(), StdoutMode::Pretty)
                         .pending_timeout(timeout),
-                    Filter::all().signals(&[SignalKind::Traces, SignalKind::Logs]),
+                    SinkFilter::all().signals(&[SignalKind::Traces, SignalKind::Logs]),
                 )
                 .export_interval(Duration::from_millis(10))
                 .install()

@@ -37,7 +37,9 @@ use crossbeam_queue::SegQueue;
 
 use super::breaker::{Breaker, Verdict};
 use crate::buffer::record::Signal;
-use crate::export::{Batch, ExportError, ExportErrorKind, Exporter, Filter, Held, POLL_INTERVAL};
+use crate::export::{
+    Batch, ExportError, ExportErrorKind, Exporter, Held, SinkFilter, POLL_INTERVAL,
+};
 use crate::stats::{self, DropReason, ExporterStats, SignalStats, REASONS};
 
 /// A batch waiting for a sink, with its record counts `[spans, logs]`.
@@ -224,7 +226,7 @@ impl Ledger {
 
 /// The exporter thread's handle on one sink (owned by the exporter thread).
 pub(crate) struct Sink {
-    filter: Filter,
+    filter: SinkFilter,
     queue_limit: u64,
     shared: Arc<Shared>,
     worker: Thread,
@@ -239,7 +241,7 @@ impl Sink {
     /// Starts the sink's worker thread; the exporter moves there.
     pub(crate) fn start(
         exporter: Box<dyn Exporter>,
-        filter: Filter,
+        filter: SinkFilter,
         queue_limit: usize,
     ) -> std::io::Result<Sink> {
         let name = catch_unwind(AssertUnwindSafe(|| exporter.name())).unwrap_or("custom");
@@ -309,7 +311,7 @@ impl Sink {
         self.queue_limit = limit.max(1) as u64;
     }
 
-    pub(crate) fn filter(&self) -> &Filter {
+    pub(crate) fn filter(&self) -> &SinkFilter {
         &self.filter
     }
 

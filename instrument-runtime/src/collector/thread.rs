@@ -26,7 +26,7 @@ use crate::buffer::registry::{Generation, RingHandle};
 use crate::clock::WallClock;
 use crate::config::Config;
 use crate::data::{Batch, LogData, MetricsSnapshot, Resource, SpanData};
-use crate::export::{ExportError, Exporter, Filter};
+use crate::export::{ExportError, Exporter, SinkFilter};
 use crate::metrics::aggregate::Aggregator;
 use crate::stats::{ExporterStats, FlushReport, Stats, REASONS};
 
@@ -34,7 +34,7 @@ use crate::stats::{ExporterStats, FlushReport, Stats, REASONS};
 const MAX_PARK: Duration = Duration::from_millis(50);
 
 /// An exporter with what it takes.
-pub(crate) type SinkSpec = (Box<dyn Exporter>, Filter);
+pub(crate) type SinkSpec = (Box<dyn Exporter>, SinkFilter);
 
 /// A request from an application thread; each carries where to send the answer and the
 /// deadline by which the exporter thread answers.

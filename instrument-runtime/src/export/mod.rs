@@ -102,33 +102,33 @@ pub struct Held {
 /// with reason [`Filtered`](crate::DropReason::Filtered) in that exporter's accounting.
 ///
 /// ```
-/// use instrument_runtime::export::{Filter, SignalKind};
+/// use instrument_runtime::export::{SinkFilter, SignalKind};
 /// use instrument_runtime::Level;
 ///
 /// // OTLP: spans and logs at info and above; Prometheus: metrics only.
-/// let otlp = Filter::all().min_level(Level::Info).signals(&[SignalKind::Traces, SignalKind::Logs]);
-/// let prom = Filter::all().signals(&[SignalKind::Metrics]);
+/// let otlp = SinkFilter::all().min_level(Level::Info).signals(&[SignalKind::Traces, SignalKind::Logs]);
+/// let prom = SinkFilter::all().signals(&[SignalKind::Metrics]);
 /// assert!(otlp.takes(SignalKind::Logs) && !otlp.takes(SignalKind::Metrics));
 /// assert!(!prom.takes(SignalKind::Traces));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Filter {
+pub struct SinkFilter {
     min_level: crate::Level,
     traces: bool,
     logs: bool,
     metrics: bool,
 }
 
-impl Default for Filter {
+impl Default for SinkFilter {
     fn default() -> Self {
-        Filter::all()
+        SinkFilter::all()
     }
 }
 
-impl Filter {
+impl SinkFilter {
     /// Every signal, every level.
-    pub const fn all() -> Filter {
-        Filter {
+    pub const fn all() -> SinkFilter {
+        SinkFilter {
             min_level: crate::Level::Trace,
             traces: true,
             logs: true,
@@ -138,14 +138,14 @@ impl Filter {
 
     /// Only spans and log records at `level` or above (metrics have no level).
     #[must_use]
-    pub const fn min_level(mut self, level: crate::Level) -> Filter {
+    pub const fn min_level(mut self, level: crate::Level) -> SinkFilter {
         self.min_level = level;
         self
     }
 
     /// Only these signals.
     #[must_use]
-    pub fn signals(mut self, signals: &[SignalKind]) -> Filter {
+    pub fn signals(mut self, signals: &[SignalKind]) -> SinkFilter {
         self.traces = signals.contains(&SignalKind::Traces);
         self.logs = signals.contains(&SignalKind::Logs);
         self.metrics = signals.contains(&SignalKind::Metrics);
@@ -168,7 +168,7 @@ impl Filter {
 
     /// `true` if this filter lets everything through.
     pub fn is_all(&self) -> bool {
-        *self == Filter::all()
+        *self == SinkFilter::all()
     }
 
     pub(crate) fn takes_span(&self, span: &SpanData) -> bool {
@@ -319,11 +319,11 @@ impl Exporter for NoopExporter {
 
 /// The exporters `init()` starts when the builder names none, each with the signals it takes
 /// (see `config::select_exporters` for the rules). Empty when every signal is `none`.
-pub(crate) fn feature_exporters() -> Vec<(Box<dyn Exporter>, Filter)> {
-    let mut out: Vec<(Box<dyn Exporter>, Filter)> = Vec::new();
+pub(crate) fn feature_exporters() -> Vec<(Box<dyn Exporter>, SinkFilter)> {
+    let mut out: Vec<(Box<dyn Exporter>, SinkFilter)> = Vec::new();
     for (kind, signals) in crate::config::select_exporters().sinks {
         if let Some(exporter) = make_feature_exporter(kind) {
-            out.push((exporter, Filter::all().signals(&signals)));
+            out.push((exporter, SinkFilter::all().signals(&signals)));
         }
     }
     out
