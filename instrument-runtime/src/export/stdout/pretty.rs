@@ -506,7 +506,28 @@ pub(super) fn format_measure(v: f64, unit: &str) -> String {
 
 /// Quantile by linear interpolation inside the bucket holding the rank, as Prometheus'
 /// `histogram_quantile` does; in the +Inf bucket, the highest finite bound. `None` if empty.
+///
+/// The estimate is then kept inside what the counts prove about the observations (they are
+/// durations, never negative): every observation is above the lower bound of the lowest
+/// non-empty bucket, and none exceeds `sum - (count - 1) x that bound`. So a single call reads
+/// exactly its own duration (a lone 125 us call is never "p50 about 300 us").
 pub(super) fn estimate_quantile(point: &HistogramPoint, q: f64) -> Option<f64> {
+    let raw = interpolate_quantile(point, q)?;
+    let first = point.bucket_counts.iter().position(|&c| c > 0)?;
+    let floor = first
+        .checked_sub(1)
+        .and_then(|j| point.bounds.get(j))
+        .copied()
+        .unwrap_or(0.0)
+        .max(0.0);
+    let ceiling = point.sum - (point.count - 1) as f64 * floor;
+    if !(ceiling.is_finite() && ceiling >= floor) {
+        return Some(raw); // a sum that does not fit the counts (torn read): no clamp
+    }
+    Some(raw.clamp(floor, ceiling))
+}
+
+fn interpolate_quantile(point: &HistogramPoint, q: f64) -> Option<f64> {
     if point.count == 0 {
         return None;
     }

@@ -602,3 +602,41 @@ fn pretty_escapes_control_characters() {
         std::borrow::Cow::Borrowed("plain")
     ));
 }
+
+/// Estimates stay inside what the counts prove: one call reads its own duration, and no
+/// estimate exceeds the largest value the sum allows.
+#[test]
+fn quantile_estimates_never_leave_the_observed_range() {
+    let point = |bucket_counts: Vec<u64>, sum: f64| HistogramPoint {
+        labels: Vec::new(),
+        bounds: &crate::BOUNDS_SECONDS,
+        count: bucket_counts.iter().sum(),
+        bucket_counts,
+        sum,
+    };
+    // One 125 us call: in the (100 us, 500 us] bucket, interpolation alone says ~300 us.
+    let mut counts = vec![0; crate::BOUNDS_SECONDS.len() + 1];
+    let bucket = crate::BOUNDS_SECONDS
+        .iter()
+        .position(|&b| b >= 125e-6)
+        .expect("a bucket above 125 us");
+    counts[bucket] = 1;
+    let one = point(counts.clone(), 125e-6);
+    for q in [0.5, 0.9, 0.99] {
+        let v = estimate_quantile(&one, q).expect("non-empty");
+        assert!((v - 125e-6).abs() < 1e-12, "q={q}: {v}");
+    }
+    assert!(
+        histogram_summary(&one, "s").contains("p50≈125µs"),
+        "{}",
+        histogram_summary(&one, "s")
+    );
+    // Two calls in that bucket summing to 250 us: nothing above 250 - 100 = 150 us.
+    counts[bucket] = 2;
+    let two = point(counts, 250e-6);
+    let lower = crate::BOUNDS_SECONDS[bucket - 1];
+    for q in [0.5, 0.9, 0.99] {
+        let v = estimate_quantile(&two, q).expect("non-empty");
+        assert!(v >= lower && v <= 250e-6 - lower + 1e-12, "q={q}: {v}");
+    }
+}
