@@ -53,6 +53,9 @@ fn axum_tower_http_request_is_one_trace() {
         let (exporter, c) = TestExporter::new();
         let telemetry = instrument_runtime::builder()
             .exporter(exporter)
+            // tower-http's request span is at DEBUG: our filter must let it in too (the same
+            // directives as the EnvFilter of the fmt layer below).
+            .filter("info,tower_http=debug".parse().unwrap())
             .install()
             .unwrap();
         let printed = Printed::default();

@@ -194,3 +194,54 @@ fn rust_log_is_the_fallback_and_builder_wins() {
         drop(telemetry);
     });
 }
+
+/// Manual spans and `tracing` spans and events (through the bridge) follow the same filter as
+/// `#[instrument]`: disabled ones record nothing and are transparent.
+#[test]
+fn manual_and_tracing_spans_follow_the_filter() {
+    isolated("manual_and_tracing_spans_follow_the_filter", T, || {
+        use tracing_subscriber::layer::SubscriberExt;
+        let (telemetry, collected) = install(Some("info,noisy=off"));
+        let subscriber =
+            tracing_subscriber::registry().with(instrument_runtime::tracing_bridge::layer());
+        tracing::subscriber::with_default(subscriber, || {
+            let _outer = instrument_runtime::span("outer").entered();
+            {
+                // Disabled by target: transparent, the call inside is a child of `outer`.
+                let _muted = instrument_runtime::span("muted").target("noisy").entered();
+                assert_eq!(inner(), 7);
+            }
+            // Disabled by level (debug < info).
+            instrument_runtime::span("too_fine")
+                .level(instrument_runtime::Level::Debug)
+                .in_scope(|| ());
+            let quiet = tracing::info_span!(target: "noisy", "tracing_muted");
+            quiet.in_scope(|| tracing::info!(target: "noisy", "dropped event"));
+            let shown = tracing::info_span!("tracing_shown");
+            shown.in_scope(|| tracing::info!("kept event"));
+            tracing::debug!("debug event below the filter");
+        });
+        assert!(telemetry.flush(T).completed);
+        let outer = collected.spans_named("outer");
+        assert_eq!(outer.len(), 1);
+        assert_eq!(names(&collected, "muted"), 0);
+        assert_eq!(names(&collected, "too_fine"), 0);
+        assert_eq!(names(&collected, "tracing_muted"), 0);
+        assert_eq!(names(&collected, "tracing_shown"), 1);
+        let inner = collected.spans_named("inner");
+        assert_eq!(inner.len(), 1);
+        assert_eq!(inner[0].parent_span_id, Some(outer[0].span_id));
+        let bodies: Vec<String> = collected
+            .logs()
+            .iter()
+            .map(|l| l.body.to_string())
+            .collect();
+        assert!(bodies.iter().any(|b| b == "kept event"), "{bodies:?}");
+        assert!(
+            !bodies
+                .iter()
+                .any(|b| b.contains("dropped event") || b.contains("below")),
+            "{bodies:?}"
+        );
+    });
+}

@@ -108,8 +108,22 @@ impl SpanBuilder {
         self
     }
 
-    /// Starts the span (not current anywhere yet).
+    /// Starts the span (not current anywhere yet). A span the level filter disables (by its
+    /// target and level, see [`set_filter`](crate::set_filter)) records nothing and is
+    /// transparent: its context is its parent's, so what runs inside it belongs to the span
+    /// around it.
     pub fn start(self) -> ManualSpan {
+        let target = self.meta.target.unwrap_or(self.meta.location.file());
+        if !crate::filter::log_enabled(target, self.meta.level) {
+            return ManualSpan {
+                meta: self.meta,
+                ctx: self.parent.unwrap_or_else(local::current),
+                parent_span_id: 0,
+                start: Instant::now(),
+                extras: None,
+                ended: true,
+            };
+        }
         let opened = local::open(self.parent, false);
         let parent_span_id = if opened.parent.trace_id == opened.ctx.trace_id {
             opened.parent.span_id.to_u64()
@@ -177,10 +191,11 @@ impl ManualSpan {
         self.ctx
     }
 
-    /// `true` if the span is recorded and exported.
+    /// `true` if the span is recorded and exported (false for a span the level filter
+    /// disabled).
     #[inline]
     pub fn is_sampled(&self) -> bool {
-        self.ctx.is_sampled()
+        !self.ended && self.ctx.is_sampled()
     }
 
     /// Records an attribute and returns the span (builder style).

@@ -283,6 +283,13 @@ where
         if on_pipeline_thread() {
             return;
         }
+        let meta = attrs.metadata();
+        if !crate::filter::log_enabled(meta.target(), level(meta.level())) {
+            // Disabled by our level filter: no span of ours, and without our context in its
+            // extensions the `tracing` span is transparent (its children and events belong to
+            // the span around it).
+            return;
+        }
         let Some(span) = ctx.span(id) else {
             return;
         };
@@ -425,6 +432,12 @@ where
         if on_pipeline_thread() {
             return;
         }
+        let meta = event.metadata();
+        // Events converted from `log` carry their real target in a field: decided below.
+        let from_log_tracer = meta.fields().field("log.target").is_some();
+        if !from_log_tracer && !crate::filter::log_enabled(meta.target(), level(meta.level())) {
+            return;
+        }
         let Some(making) = Making::begin() else {
             return;
         };
@@ -438,13 +451,17 @@ where
             None => local::current(),
         };
         let at = Instant::now();
-        let meta = event.metadata();
         let mut fields = EventFields {
             attributes: Vec::with_capacity(meta.fields().len().saturating_sub(1)),
             ..EventFields::default()
         };
         event.record(&mut fields);
         let level = level(meta.level());
+        if let Some(target) = fields.log_target.as_deref() {
+            if !crate::filter::log_enabled(target, level) {
+                return;
+            }
+        }
         let from_log = fields.log_target.is_some();
         let origin = Origin {
             target: match fields.log_target.take() {
