@@ -61,8 +61,11 @@ impl Config {
     /// [`DEFAULT_EXPORTER_QUEUE`] and what all `rings` can hold, so a healthy exporter is
     /// never refused a flush's worth of records (every ring full at once).
     pub(crate) fn exporter_queue_limit(&self, rings: usize) -> usize {
-        self.exporter_queue
-            .unwrap_or_else(|| DEFAULT_EXPORTER_QUEUE.max(self.ring_capacity * rings))
+        self.exporter_queue.unwrap_or_else(|| {
+            DEFAULT_EXPORTER_QUEUE
+                .max(self.ring_capacity.saturating_mul(rings))
+                .min(crate::limits::MAX_EXPORTER_QUEUE)
+        })
     }
 }
 

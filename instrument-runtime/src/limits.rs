@@ -21,6 +21,8 @@ use std::time::Duration;
 pub const MAX_RING_CAPACITY: usize = 1 << 20;
 /// Largest number of records per export call.
 pub const MAX_BATCH: usize = 1 << 16;
+/// Largest per-exporter queue, in records (what one hung exporter may hold).
+pub const MAX_EXPORTER_QUEUE: usize = 1 << 22;
 /// Largest string value or log body kept, in bytes.
 pub const MAX_VALUE_LEN: usize = 1 << 20;
 /// Longest export or metrics interval.

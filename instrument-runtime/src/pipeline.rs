@@ -292,9 +292,17 @@ impl Builder {
     /// Most records each exporter's queue holds: what a hung or slow exporter can keep in
     /// memory. Past it, records are dropped for that exporter only, with reason
     /// `exporter_queue_full`. Default: 16384, or what all threads' rings hold together if that
-    /// is more (so a healthy exporter is never refused a flush's worth of records).
+    /// is more (so a healthy exporter is never refused a flush's worth of records); at most
+    /// [`MAX_EXPORTER_QUEUE`](crate::MAX_EXPORTER_QUEUE).
     pub fn exporter_queue(mut self, records: usize) -> Self {
-        self.cfg.exporter_queue = Some(records.max(1));
+        self.cfg.exporter_queue = Some(
+            limits::size(
+                records,
+                limits::MAX_EXPORTER_QUEUE,
+                "Builder::exporter_queue",
+            )
+            .max(1),
+        );
         self
     }
 

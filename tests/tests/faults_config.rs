@@ -34,6 +34,7 @@ fn probe() {
         "metrics_interval" => builder.metrics_interval(Duration::MAX),
         "shutdown_timeout" => builder.shutdown_timeout(Duration::MAX),
         "max_value_len" => builder.max_value_len(usize::MAX),
+        "exporter_queue" => builder.exporter_queue(usize::MAX),
         other => panic!("unknown case {other}"),
     };
     let telemetry = builder.install().expect("install");
@@ -92,6 +93,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("metrics_interval", "", "", "Builder::metrics_interval"),
     ("shutdown_timeout", "", "", "Builder::shutdown_timeout"),
     ("max_value_len", "", "", "Builder::max_value_len"),
+    ("exporter_queue", "", "", "Builder::exporter_queue"),
 ];
 
 fn run_case(case: &str, var: &str, value: &str) -> (bool, String, String) {
