@@ -175,6 +175,12 @@ impl Exporter for PrometheusExporter {
         Ok(())
     }
 
+    /// Scrapes (the endpoint, [`PrometheusHandle::render_fresh`]) ask the pipeline for a
+    /// fresh snapshot through `request` (see [`PrometheusHandle::set_refresh`]).
+    fn metrics_demand(&mut self, request: crate::export::MetricsDemand) {
+        self.handle.set_refresh(request);
+    }
+
     /// Stops the endpoint (bounded: every wait on its thread is short).
     fn shutdown(&mut self) -> Result<(), ExportError> {
         self.server = None;
