@@ -38,8 +38,7 @@ use crossbeam_queue::SegQueue;
 use super::breaker::{Breaker, Verdict};
 use crate::buffer::record::Signal;
 use crate::export::{
-    Batch, ExportError, ExportErrorKind, Exporter, Held, MetricsDemand, SinkFilter,
-    POLL_INTERVAL,
+    Batch, ExportError, ExportErrorKind, Exporter, Held, MetricsDemand, SinkFilter, POLL_INTERVAL,
 };
 use crate::stats::{self, DropReason, ExporterStats, SignalStats, REASONS};
 

@@ -253,7 +253,11 @@ impl Collector {
         }
         // Every sink's demand is taken (cleared) each cycle, so a scheduled snapshot also
         // answers a pending demand.
-        let demanded: Vec<bool> = self.sinks.iter_mut().map(Sink::take_metrics_demand).collect();
+        let demanded: Vec<bool> = self
+            .sinks
+            .iter_mut()
+            .map(Sink::take_metrics_demand)
+            .collect();
         if force || now >= self.next_metrics {
             self.next_metrics = now + self.cfg.metrics_interval;
             self.export_metrics(None);
