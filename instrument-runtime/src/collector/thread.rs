@@ -170,7 +170,7 @@ impl Collector {
         }
         let resource = Arc::new(Resource {
             service_name: cfg.service_name.clone(),
-            attributes: cfg.resource_attributes.clone(),
+            attributes: crate::resource::with_detected(&cfg.resource_attributes),
         });
         let now = Instant::now();
         let (gen, held) = Generation::begin();
