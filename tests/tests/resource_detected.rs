@@ -70,7 +70,7 @@ fn every_exporter_sees_the_detected_resource() {
             let pid = std::process::id().to_string();
             for resource in &seen {
                 assert_eq!(resource.service_name, "resource-svc");
-                assert_eq!(value(resource, "process.pid"), [pid.clone()]);
+                assert_eq!(value(resource, "process.pid"), [pid.as_str()]);
                 assert_eq!(value(resource, "telemetry.sdk.language"), ["rust"]);
                 assert_eq!(
                     value(resource, "telemetry.sdk.name"),
