@@ -146,6 +146,7 @@ pub mod log_bridge {
 mod metrics;
 mod pipeline;
 pub mod propagation;
+mod resource;
 mod stats;
 mod switches;
 #[cfg(feature = "tracing")]

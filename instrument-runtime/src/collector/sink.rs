@@ -28,8 +28,8 @@
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,7 @@ use crossbeam_queue::SegQueue;
 use super::breaker::{Breaker, Verdict};
 use crate::buffer::record::Signal;
 use crate::export::{
-    Batch, ExportError, ExportErrorKind, Exporter, Held, SinkFilter, POLL_INTERVAL,
+    Batch, ExportError, ExportErrorKind, Exporter, Held, MetricsDemand, SinkFilter, POLL_INTERVAL,
 };
 use crate::stats::{self, DropReason, ExporterStats, SignalStats, REASONS};
 
@@ -93,6 +93,9 @@ pub(crate) struct Shared {
     /// Records offered and accepted, not settled yet (inbox, queue, export call, held): what
     /// the queue bound applies to.
     unsettled: AtomicU64,
+    /// The exporter asked for a metrics snapshot now (see [`Exporter::metrics_demand`]); taken
+    /// by the exporter thread at its next cycle.
+    metrics_wanted: AtomicBool,
     state: Mutex<State>,
     /// Signalled by the worker when a flush is done or it finished.
     cv: Condvar,
@@ -255,6 +258,7 @@ impl Sink {
                 [const { AtomicU64::new(0) }; REASONS],
             ],
             unsettled: AtomicU64::new(0),
+            metrics_wanted: AtomicBool::new(false),
             state: Mutex::new(State {
                 base_before_ring,
                 ..State::default()
@@ -263,6 +267,7 @@ impl Sink {
         });
         let worker = Worker {
             name,
+            demand: filter.takes(crate::export::SignalKind::Metrics),
             shared: Arc::clone(&shared),
             exporter: Some(exporter),
             queue: VecDeque::new(),
@@ -330,6 +335,13 @@ impl Sink {
         self.shared.unsettled.fetch_add(n, Ordering::Relaxed);
         self.shared.inbox.push(Item { batch, counts });
         self.to_wake = true;
+    }
+
+    /// `true` (once) if the exporter asked for a metrics snapshot since the last call.
+    pub(crate) fn take_metrics_demand(&mut self) -> bool {
+        // Relaxed is enough: the flag carries no data, and the snapshot is taken after it.
+        self.shared.metrics_wanted.load(Ordering::Relaxed)
+            && self.shared.metrics_wanted.swap(false, Ordering::Relaxed)
     }
 
     /// Counts records this sink's filter refused.
@@ -457,6 +469,8 @@ enum Action {
 /// The worker thread of one sink: owns the exporter, its queue, retries and breaker.
 struct Worker {
     name: &'static str,
+    /// Give the exporter a [`MetricsDemand`] when it starts (its filter takes metrics).
+    demand: bool,
     shared: Arc<Shared>,
     exporter: Option<Box<dyn Exporter>>,
     queue: VecDeque<Item>,
@@ -477,6 +491,9 @@ enum Outcome {
 impl Worker {
     fn run(mut self) {
         crate::local::mark_exporter_thread();
+        if self.demand {
+            self.give_demand();
+        }
         loop {
             match self.next_action() {
                 Action::Export(item) => self.export(item),
@@ -513,6 +530,27 @@ impl Worker {
                     return;
                 }
             }
+        }
+    }
+
+    /// Hands the exporter its way to ask for a metrics snapshot now: the request sets this
+    /// sink's flag and wakes the exporter thread (non-blocking; a no-op once the sink is gone
+    /// or no pipeline runs).
+    fn give_demand(&mut self) {
+        let shared: Weak<Shared> = Arc::downgrade(&self.shared);
+        let request: MetricsDemand = Arc::new(move || {
+            if let Some(shared) = shared.upgrade() {
+                shared.metrics_wanted.store(true, Ordering::Relaxed);
+                crate::buffer::registry::wake_exporter();
+            }
+        });
+        let (outcome, _) = self.call(|e| {
+            e.metrics_demand(request);
+            Ok(())
+        });
+        if let Outcome::Panicked = outcome {
+            self.shared.lock().panics += 1;
+            warn_failure(self.name, "panicked in metrics_demand");
         }
     }
 

@@ -170,7 +170,7 @@ impl Collector {
         }
         let resource = Arc::new(Resource {
             service_name: cfg.service_name.clone(),
-            attributes: cfg.resource_attributes.clone(),
+            attributes: crate::resource::with_detected(&cfg.resource_attributes),
         });
         let now = Instant::now();
         let (gen, held) = Generation::begin();
@@ -251,9 +251,20 @@ impl Collector {
             self.next_export = now + self.cfg.export_interval;
             self.dispatch();
         }
+        // Every sink's demand is taken (cleared) each cycle, so a scheduled snapshot also
+        // answers a pending demand.
+        let demanded: Vec<bool> = self
+            .sinks
+            .iter_mut()
+            .map(Sink::take_metrics_demand)
+            .collect();
         if force || now >= self.next_metrics {
             self.next_metrics = now + self.cfg.metrics_interval;
-            self.export_metrics();
+            self.export_metrics(None);
+        } else if demanded.contains(&true) {
+            // A scrape asked: a snapshot for the sinks that asked, now; the others keep
+            // their interval.
+            self.export_metrics(Some(&demanded));
         }
         self.p.metrics.retire_exited();
         self.p.rings.retain(|r| !r.is_finished());
@@ -373,7 +384,9 @@ impl Collector {
         }
     }
 
-    fn export_metrics(&mut self) {
+    /// A metrics snapshot to every sink that takes metrics (`only`: just those whose entry is
+    /// `true`).
+    fn export_metrics(&mut self, only: Option<&[bool]>) {
         if !self.gen.is_current() {
             return; // superseded: the newer pipeline exports the (process-wide) metrics
         }
@@ -389,8 +402,9 @@ impl Collector {
             resource: Some(Arc::clone(&self.resource)),
             ..Batch::default()
         });
-        for sink in &mut self.sinks {
-            if sink.filter().takes(crate::export::SignalKind::Metrics) {
+        for (i, sink) in self.sinks.iter_mut().enumerate() {
+            let wanted = only.is_none_or(|only| only.get(i).copied().unwrap_or(false));
+            if wanted && sink.filter().takes(crate::export::SignalKind::Metrics) {
                 sink.offer_metrics(Arc::clone(&batch));
             }
         }

@@ -224,7 +224,20 @@ pub trait Exporter: Send + 'static {
     fn poll(&mut self) -> Result<(), ExportError> {
         Ok(())
     }
+    /// Called once, on the exporter's worker, when the pipeline starts it (at `init()` or a
+    /// swap), if its filter takes metrics. `request` asks the pipeline for a metrics snapshot
+    /// now: it does not block (it sets a flag and wakes the exporter thread), and at its next
+    /// cycle the exporter thread exports a snapshot to this exporter only (the others keep
+    /// their `metrics_interval`). An exporter that serves metrics on demand (Prometheus: a
+    /// scrape) keeps it; the default ignores it.
+    fn metrics_demand(&mut self, request: MetricsDemand) {
+        let _ = request;
+    }
 }
+
+/// Asks the pipeline for a metrics snapshot now (see [`Exporter::metrics_demand`]); never
+/// blocks.
+pub type MetricsDemand = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// How often an idle exporter's [`Exporter::poll`] is called, at most this far apart.
 pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -247,6 +260,9 @@ impl<E: Exporter + ?Sized> Exporter for Box<E> {
     }
     fn poll(&mut self) -> Result<(), ExportError> {
         (**self).poll()
+    }
+    fn metrics_demand(&mut self, request: MetricsDemand) {
+        (**self).metrics_demand(request);
     }
 }
 
@@ -290,6 +306,11 @@ impl Exporter for Fanout {
     }
     fn poll(&mut self) -> Result<(), ExportError> {
         fold_errors(self.0.iter_mut().map(|e| e.poll()))
+    }
+    fn metrics_demand(&mut self, request: MetricsDemand) {
+        for e in &mut self.0 {
+            e.metrics_demand(std::sync::Arc::clone(&request));
+        }
     }
 }
 

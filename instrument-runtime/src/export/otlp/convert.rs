@@ -214,7 +214,7 @@ fn any_value_of(v: opentelemetry::Value) -> AnyValue {
 /// resource's own values win). Without a resource, the SDK's defaults apply
 /// (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service`).
 pub(crate) fn resource(ours: Option<&Resource>) -> opentelemetry_sdk::Resource {
-    let detected = super::resource::detected_attributes();
+    let detected = crate::resource::detected_attributes();
     let builder = opentelemetry_sdk::Resource::builder_empty()
         .with_attributes(detected.iter().map(key_value));
     let Some(ours) = ours else {

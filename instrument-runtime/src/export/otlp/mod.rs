@@ -89,12 +89,12 @@ mod exporter;
 mod metrics;
 mod metrics_client;
 mod proto;
-mod resource;
 mod runtime;
 mod temporality;
 mod tls;
 mod transport;
 
+pub use crate::resource::detected_attributes;
 pub use bridge::{Classifier, OtelBridge, OtelBridgeBuilder};
 pub use classify::classify_sdk_error;
 pub use config::{
@@ -104,5 +104,4 @@ pub use config::{
 };
 pub use exporter::{OtlpExporter, OtlpExporterBuilder};
 pub use metrics_client::{BoxFuture, OtlpMetricsClient, ProtoMetricsExporter};
-pub use resource::detected_attributes;
 pub use temporality::Temporality;

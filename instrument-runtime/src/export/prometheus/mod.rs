@@ -2,9 +2,12 @@
 //! format 0.0.4, and [`render`] for mounting the exposition in your own server.
 //!
 //! The exporter keeps the latest [`MetricsSnapshot`] the pipeline hands it (at the metrics
-//! interval and at every flush) and ignores spans and logs. A scrape renders that snapshot on
-//! the endpoint's own thread, `instrument-prometheus`: it never touches an application thread
-//! nor the exporter thread.
+//! interval, at every flush, and when a scrape asks) and ignores spans and logs. A scrape
+//! renders on the endpoint's own thread, `instrument-prometheus`: it never touches an
+//! application thread. In a pipeline, a scrape first asks the exporter thread for a fresh
+//! snapshot (a flag and a wake-up, see [`Exporter::metrics_demand`]) and waits for it at most
+//! [`FRESH_WAIT`], so it serves the counts as of the scrape, not of the last interval; the
+//! pipeline's other exporters keep their interval.
 //!
 //! ```no_run
 //! use instrument_runtime::export::prometheus::PrometheusExporter;
@@ -173,6 +176,12 @@ impl Exporter for PrometheusExporter {
             self.handle.store(snapshot.clone());
         }
         Ok(())
+    }
+
+    /// Scrapes (the endpoint, [`PrometheusHandle::render_fresh`]) ask the pipeline for a
+    /// fresh snapshot through `request` (see [`PrometheusHandle::set_refresh`]).
+    fn metrics_demand(&mut self, request: crate::export::MetricsDemand) {
+        self.handle.set_refresh(request);
     }
 
     /// Stops the endpoint (bounded: every wait on its thread is short).

@@ -1,4 +1,6 @@
-//! Resource detection: what every OTLP signal says about the process it comes from.
+//! Resource detection: what every signal says about the process it comes from (the
+//! pipeline's resource starts with these, for every exporter: OTLP, stdout, Prometheus's
+//! `target_info`).
 //!
 //! `service.instance.id` is a random UUID (version 4) made once per process: a forked child
 //! gets its own on its first export (the id is keyed by the pid), so parent and workers of a
@@ -9,7 +11,7 @@
 
 use std::sync::Mutex;
 
-use crate::export::KeyValue;
+use crate::data::KeyValue;
 
 /// `(pid, id)` of the instance id made in this process.
 static INSTANCE: Mutex<Option<(u32, String)>> = Mutex::new(None);
@@ -36,6 +38,18 @@ pub fn detected_attributes() -> Vec<KeyValue> {
         KeyValue::new("telemetry.sdk.language", "rust"),
         KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
     ]);
+    attributes
+}
+
+/// The pipeline's resource attributes: the detected ones whose key `configured` does not
+/// have, then `configured` (builder, `OTEL_RESOURCE_ATTRIBUTES`), so configured values win
+/// and no key appears twice. `service.name` is not among the detected keys.
+pub(crate) fn with_detected(configured: &[KeyValue]) -> Vec<KeyValue> {
+    let mut attributes: Vec<KeyValue> = detected_attributes()
+        .into_iter()
+        .filter(|d| !configured.iter().any(|c| c.key == d.key))
+        .collect();
+    attributes.extend(configured.iter().cloned());
     attributes
 }
 
