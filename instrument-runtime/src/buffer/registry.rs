@@ -62,6 +62,14 @@ impl RingHandle {
     }
 
     /// Records waiting in the ring.
+    /// `true` if the ring holds at least half its capacity: the producer refills it as fast as
+    /// it is drained, and its half-full wake (re-armed only once the producer sees it below
+    /// half) will not come again, so the exporter must not park.
+    pub(crate) fn is_half_full(&self) -> bool {
+        let consumer = lock(&self.0);
+        consumer.slots() * 2 >= consumer.buffer().capacity()
+    }
+
     pub(crate) fn len(&self) -> usize {
         lock(&self.0).slots()
     }

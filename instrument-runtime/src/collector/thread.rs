@@ -225,7 +225,12 @@ impl Collector {
                 Err(TryRecvError::Empty) => {
                     self.cycle(Instant::now(), false);
                     self.publish(false);
-                    std::thread::park_timeout(self.park_time());
+                    // Under sustained pressure a ring is refilled while it is drained and stays
+                    // above half: its producer's wake is not re-armed, so parking would leave
+                    // it full (dropping) until the park times out. Drain again at once.
+                    if !self.p.rings.iter().any(RingHandle::is_half_full) {
+                        std::thread::park_timeout(self.park_time());
+                    }
                 }
             }
         }
