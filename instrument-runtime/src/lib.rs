@@ -66,8 +66,9 @@
 //! 8. **Exporter thread**: `collector/` (the drain loop and the process-wide pipeline account
 //!    in `thread.rs`, per-exporter delivery in `sink.rs`, conversion, breaker, self-metrics)
 //!    and `metrics/aggregate.rs`.
-//! 9. **Pipeline**: `pipeline.rs` ([`Builder`], [`init`], [`Telemetry`], flush and shutdown
-//!    with deadlines) and `fork.rs` (a forked child starts its own exporter thread; the
+//! 9. **Pipeline**: `pipeline/` ([`Builder`] and [`init`] in `builder.rs`, what starts it in
+//!    `recipe.rs`, [`Telemetry`], flush and shutdown with deadlines in `running.rs`, the fork
+//!    hooks in `after_fork.rs`) and `fork.rs` (a forked child starts its own exporter thread; the
 //!    restart reaches down through the hooks in `switches.rs`).
 //!
 //! # Bounds under faults
