@@ -8,13 +8,10 @@
 //! are skipped, unless `INSTRUMENT_REQUIRE_RECEIVERS=1`, which makes them fail.
 
 use std::borrow::Cow;
-use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use instrument_runtime::export::otlp::{OtlpExporter, Protocol};
 use instrument_runtime::export::{
@@ -24,6 +21,9 @@ use instrument_runtime::export::{
 use instrument_runtime::{Batch, Exporter, Level, SpanId, TraceId};
 use instrument_tests::within;
 use serde_json::Value as Json;
+
+mod otlp_support;
+use otlp_support::{array, find, has_attribute, items, read_lines, receiver_python, signal, Receiver};
 
 const TEST_LIMIT: Duration = Duration::from_secs(90);
 const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
@@ -46,7 +46,7 @@ fn check_against_receiver(protocol: Protocol, transport: &'static str) {
     let Some(python) = receiver_python() else {
         return;
     };
-    let receiver = Receiver::start(&python);
+    let receiver = Receiver::start(&python, &[]);
     let (endpoint, out) = (receiver.endpoint(protocol), receiver.out.clone());
     let lines = within(TEST_LIMIT, move || {
         let mut exporter = OtlpExporter::builder()
@@ -259,159 +259,9 @@ fn received(out: &Path, limit: Duration) -> Vec<Json> {
     }
 }
 
-fn read_lines(out: &Path) -> Vec<Json> {
-    let text = fs::read_to_string(out).unwrap_or_default();
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
-        .collect()
-}
-
-fn signal<'a>(lines: &'a [Json], name: &str) -> Vec<&'a Json> {
-    lines
-        .iter()
-        .filter(|l| l["signal"] == name)
-        .map(|l| &l["request"])
-        .collect()
-}
-
-/// `request[outer][*][middle][*][inner]`, flattened (inner may be an array or an object).
-fn items<'a>(requests: &[&'a Json], outer: &str, middle: &str, inner: &str) -> Vec<&'a Json> {
-    let mut found = Vec::new();
-    for request in requests {
-        for resource in array(&request[outer]) {
-            for scope in array(&resource[middle]) {
-                match &scope[inner] {
-                    Json::Array(values) => found.extend(values),
-                    Json::Null => {}
-                    value => found.push(value),
-                }
-            }
-        }
-    }
-    found
-}
-
-fn array(value: &Json) -> &[Json] {
-    value.as_array().map_or(&[], Vec::as_slice)
-}
-
-fn find<'a>(items: &[&'a Json], key: &str, value: &str) -> &'a Json {
-    let found = items.iter().find(|item| item[key] == value);
-    found.unwrap_or_else(|| panic!("no {key} = {value:?} in {items:#?}"))
-}
-
-fn has_attribute(item: &Json, key: &str) -> bool {
-    array(&item["attributes"]).iter().any(|kv| kv["key"] == key)
-}
-
 fn service_name(request: &Json) -> Option<&str> {
     let resources = request.as_object()?.values().next()?.as_array()?;
     let attributes = array(&resources.first()?["resource"]["attributes"]);
     let service = attributes.iter().find(|kv| kv["key"] == "service.name")?;
     service["value"]["stringValue"].as_str()
-}
-
-// ---- the receiver process ----
-
-/// The venv's python, or `None` (test skipped) when it is absent. With
-/// `INSTRUMENT_REQUIRE_RECEIVERS=1`, absence fails the test instead.
-fn receiver_python() -> Option<PathBuf> {
-    let python = std::env::var_os("INSTRUMENT_OTLP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".venv/bin/python"));
-    if python.exists() {
-        return Some(python);
-    }
-    let message = format!(
-        "OTLP receiver not installed ({} is missing): run ci/setup_otlp_receiver.sh",
-        python.display()
-    );
-    if std::env::var("INSTRUMENT_REQUIRE_RECEIVERS").as_deref() == Ok("1") {
-        panic!("{message} (INSTRUMENT_REQUIRE_RECEIVERS=1)");
-    }
-    eprintln!("skipping: {message}");
-    None
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A running `ci/otlp_receiver.py`, killed (by pid) on drop, even when an assert fails.
-struct Receiver {
-    child: Child,
-    grpc_port: u16,
-    http_port: u16,
-    out: PathBuf,
-}
-
-impl Receiver {
-    fn start(python: &Path) -> Receiver {
-        let (grpc_port, http_port) = (free_port(), free_port());
-        let out =
-            std::env::temp_dir().join(format!("instrument-otlp-{}-{grpc_port}.jsonl", unique()));
-        let child = Command::new(python)
-            .arg(repo().join("ci/otlp_receiver.py"))
-            .args(["--grpc-port", &grpc_port.to_string()])
-            .args(["--http-port", &http_port.to_string()])
-            .arg("--out")
-            .arg(&out)
-            .args(["--max-lifetime", "120"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start ci/otlp_receiver.py");
-        let mut receiver = Receiver {
-            child,
-            grpc_port,
-            http_port,
-            out,
-        };
-        receiver.wait_listening(Duration::from_secs(30));
-        receiver
-    }
-
-    fn endpoint(&self, protocol: Protocol) -> String {
-        match protocol {
-            Protocol::Grpc => format!("http://127.0.0.1:{}", self.grpc_port),
-            Protocol::HttpProtobuf => format!("http://127.0.0.1:{}", self.http_port),
-        }
-    }
-
-    fn wait_listening(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        for port in [self.grpc_port, self.http_port] {
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-                if let Ok(Some(status)) = self.child.try_wait() {
-                    panic!("the OTLP receiver exited early ({status})");
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "receiver not listening on {port}"
-                );
-                thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_file(&self.out);
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
-
-fn unique() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{}-{nanos}", std::process::id())
 }

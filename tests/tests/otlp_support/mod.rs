@@ -140,7 +140,8 @@ impl Drop for Receiver {
     }
 }
 
-fn read_lines(out: &Path) -> Vec<Json> {
+/// Every complete line the receiver wrote to `out` (a line still being written is skipped).
+pub fn read_lines(out: &Path) -> Vec<Json> {
     let text = fs::read_to_string(out).unwrap_or_default();
     text.lines()
         .filter(|l| !l.trim().is_empty() && l.ends_with('}'))
@@ -153,8 +154,42 @@ pub fn requests<'a>(lines: &'a [Json], signal: &str) -> Vec<&'a Json> {
     lines.iter().filter(|l| l["signal"] == signal).collect()
 }
 
-fn array(value: &Json) -> &[Json] {
+/// `value` as a slice of its elements (empty if it is not an array).
+pub fn array(value: &Json) -> &[Json] {
     value.as_array().map_or(&[], Vec::as_slice)
+}
+
+/// The decoded request bodies of one signal (`traces`, `logs`, `metrics`).
+pub fn signal<'a>(lines: &'a [Json], name: &str) -> Vec<&'a Json> {
+    requests(lines, name).into_iter().map(|l| &l["request"]).collect()
+}
+
+/// `request[outer][*][middle][*][inner]`, flattened (inner may be an array or an object).
+pub fn items<'a>(requests: &[&'a Json], outer: &str, middle: &str, inner: &str) -> Vec<&'a Json> {
+    let mut found = Vec::new();
+    for request in requests {
+        for resource in array(&request[outer]) {
+            for scope in array(&resource[middle]) {
+                match &scope[inner] {
+                    Json::Array(values) => found.extend(values),
+                    Json::Null => {}
+                    value => found.push(value),
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The item whose `key` is `value` (fails the test if there is none).
+pub fn find<'a>(items: &[&'a Json], key: &str, value: &str) -> &'a Json {
+    let found = items.iter().find(|item| item[key] == value);
+    found.unwrap_or_else(|| panic!("no {key} = {value:?} in {items:#?}"))
+}
+
+/// `true` if `item` has an attribute named `key`.
+pub fn has_attribute(item: &Json, key: &str) -> bool {
+    array(&item["attributes"]).iter().any(|kv| kv["key"] == key)
 }
 
 /// Spans received, over all requests.
