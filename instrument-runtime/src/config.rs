@@ -23,6 +23,8 @@ pub(crate) struct Config {
     /// Most records one exporter's queue holds (what a hung exporter can pin in memory);
     /// `None`: the default, see [`Config::exporter_queue_limit`].
     pub(crate) exporter_queue: Option<usize>,
+    /// How long one exporter call may run before the exporter counts as stuck.
+    pub(crate) stuck_after: Duration,
 }
 
 impl Config {
@@ -54,6 +56,7 @@ impl Config {
                 .unwrap_or(4096),
             disabled: env_parse("OTEL_SDK_DISABLED", parse_bool).unwrap_or(false),
             exporter_queue: None,
+            stuck_after: DEFAULT_STUCK_AFTER,
         }
     }
 
@@ -68,6 +71,11 @@ impl Config {
         })
     }
 }
+
+/// Default of [`Builder::stuck_exporter_after`](crate::Builder::stuck_exporter_after): twice
+/// the OTLP exporter's default export timeout (10 s), as OpenTelemetry's reliability
+/// guidance suggests (a call that outlived two timeouts is not coming back soon).
+pub(crate) const DEFAULT_STUCK_AFTER: Duration = Duration::from_secs(20);
 
 /// Default bound of each exporter's queue, in records.
 pub(crate) const DEFAULT_EXPORTER_QUEUE: usize = 16_384;

@@ -159,6 +159,9 @@ impl std::fmt::Display for ExporterStats {
         if self.panics > 0 {
             write!(f, "; {} panics caught", self.panics)?;
         }
+        if self.stuck {
+            write!(f, "; stuck")?;
+        }
         Ok(())
     }
 }
@@ -177,6 +180,10 @@ pub struct ExporterStats {
     pub panics: u64,
     /// `true` while this exporter is in the running pipeline.
     pub active: bool,
+    /// `true` while one call into this exporter has run longer than
+    /// [`Builder::stuck_exporter_after`](crate::Builder::stuck_exporter_after): records offered
+    /// to it meanwhile are dropped with reason `export_failed`.
+    pub stuck: bool,
 }
 
 impl ExporterStats {

@@ -632,3 +632,116 @@ fn a_slow_healthy_exporter_is_never_refused_a_flush_worth_of_records() {
         },
     );
 }
+
+/// RELIABILITY FL-8: a call into one exporter that outlives `stuck_exporter_after` marks that
+/// exporter stuck (stats, the `instrument.exporter.stuck` gauge); records offered meanwhile
+/// are dropped for it at once (`export_failed`) instead of filling its queue; the other
+/// exporter is untouched; once the call returns the exporter takes records again, and every
+/// record is accounted for exactly.
+#[test]
+fn a_stuck_exporter_is_detected_refused_records_and_recovers() {
+    isolated(
+        "a_stuck_exporter_is_detected_refused_records_and_recovers",
+        T,
+        || {
+            let (healthy, hc) = TestExporter::named("healthy");
+            let (stuck, sc) = TestExporter::named("stuck");
+            sc.set_behavior(Behavior::Hang);
+            let telemetry = instrument_runtime::builder()
+                .exporter(healthy)
+                .exporter(stuck)
+                .stuck_exporter_after(Duration::from_millis(800))
+                .export_interval(Duration::from_millis(5))
+                .metrics_interval(Duration::from_millis(50))
+                .shutdown_timeout(Duration::from_secs(2))
+                .install()
+                .unwrap();
+            let wait_healthy = |spans: usize| {
+                let ok = hc.wait_for_spans(Duration::from_secs(10), |s| s.len() >= spans);
+                assert!(ok, "healthy exporter has {} spans", hc.spans().len());
+            };
+            let stuck_now = || {
+                let stats = instrument_runtime::stats();
+                stats.exporter("stuck").unwrap().stuck
+            };
+            let wait_stuck = |want: bool| {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while stuck_now() != want {
+                    assert!(Instant::now() < deadline, "stuck never became {want}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            };
+            // Phase 1: the stuck exporter's first export hangs; it is not stuck yet.
+            let started = Instant::now();
+            for i in 0..10 {
+                work(i);
+            }
+            wait_healthy(10);
+            assert!(!stuck_now() || started.elapsed() >= Duration::from_millis(800));
+            wait_stuck(true);
+            assert!(started.elapsed() >= Duration::from_millis(800));
+            // Phase 2: records offered while stuck are refused for it alone.
+            for i in 10..20 {
+                work(i);
+            }
+            wait_healthy(20);
+            let s = instrument_runtime::stats();
+            let st = s.exporter("stuck").unwrap();
+            assert_eq!(st.spans.dropped(DropReason::ExportFailed), 10, "{st:?}");
+            assert_eq!(st.logs.dropped(DropReason::ExportFailed), 10, "{st:?}");
+            assert_eq!(st.in_flight(), 20, "phase 1 is still held: {st:?}");
+            assert!(st.balances(), "{st:?}");
+            assert!(!s.exporter("healthy").unwrap().stuck);
+            // The gauge says so to the healthy exporter's metrics.
+            let gauge = |exporter: &str| {
+                let snapshot = hc.metrics()?;
+                let m = snapshot.get("instrument.exporter.stuck")?;
+                let instrument_runtime::export::MetricData::Gauge(points) = &m.data else {
+                    panic!("not a gauge: {m:?}");
+                };
+                points
+                    .iter()
+                    .find(|p| {
+                        p.labels
+                            .iter()
+                            .any(|(k, v)| k == "exporter" && v == exporter)
+                    })
+                    .map(|p| p.value)
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while gauge("stuck") != Some(1.0) {
+                assert!(Instant::now() < deadline, "gauge: {:?}", gauge("stuck"));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(gauge("healthy"), Some(0.0));
+            // Phase 3: the call returns; the exporter takes records again.
+            sc.set_behavior(Behavior::Accept);
+            sc.release();
+            wait_stuck(false);
+            for i in 20..30 {
+                work(i);
+            }
+            let ok = sc.wait_for_spans(Duration::from_secs(10), |s| s.len() >= 20);
+            assert!(ok, "stuck exporter has {} spans", sc.spans().len());
+            let report = telemetry.shutdown_with_timeout(Duration::from_secs(5));
+            assert!(report.completed, "{report:?}");
+            let st = report.stats.exporter("stuck").unwrap();
+            for signal in [&st.spans, &st.logs] {
+                assert_eq!(
+                    (signal.emitted, signal.exported, signal.dropped_total()),
+                    (30, 20, 10),
+                    "{st:?}"
+                );
+                assert_eq!(signal.dropped(DropReason::ExportFailed), 10, "{st:?}");
+            }
+            assert!(st.balances() && st.in_flight() == 0 && !st.stuck, "{st:?}");
+            let h = report.stats.exporter("healthy").unwrap();
+            for signal in [&h.spans, &h.logs] {
+                assert_eq!((signal.emitted, signal.exported), (30, 30), "{h:?}");
+            }
+            assert!(h.balances() && h.in_flight() == 0, "{h:?}");
+            assert_eq!(hc.spans().len(), 30);
+            assert_eq!(hc.logs().len(), 30);
+        },
+    );
+}

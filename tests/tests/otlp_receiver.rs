@@ -23,7 +23,9 @@ use instrument_tests::within;
 use serde_json::Value as Json;
 
 mod otlp_support;
-use otlp_support::{array, find, has_attribute, items, read_lines, receiver_python, signal, Receiver};
+use otlp_support::{
+    array, find, has_attribute, items, read_lines, receiver_python, signal, Receiver,
+};
 
 const TEST_LIMIT: Duration = Duration::from_secs(90);
 const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;

@@ -11,9 +11,14 @@ pub(crate) fn metrics(stats: &Stats) -> Vec<Metric> {
     let spans = |e: &ExporterStats| e.spans;
     let logs = |e: &ExporterStats| e.logs;
     let mut queue = Vec::new();
+    let mut stuck = Vec::new();
     for e in stats.exporters.iter().filter(|e| e.active) {
         queue.push(gauge(e.name, "span", e.spans.in_flight));
         queue.push(gauge(e.name, "log", e.logs.in_flight));
+        stuck.push(GaugePoint {
+            labels: vec![(Cow::Borrowed("exporter"), Cow::Borrowed(e.name))],
+            value: if e.stuck { 1.0 } else { 0.0 },
+        });
     }
     vec![
         processed("otel.sdk.processor.span.processed", "spans", stats, spans),
@@ -28,6 +33,14 @@ pub(crate) fn metrics(stats: &Stats) -> Vec<Metric> {
             description: Cow::Borrowed("Records buffered and not yet exported or dropped"),
             unit: Cow::Borrowed("{record}"),
             data: MetricData::Gauge(queue),
+        },
+        Metric {
+            name: Cow::Borrowed("instrument.exporter.stuck"),
+            description: Cow::Borrowed(
+                "1 while one call into the exporter has run longer than stuck_exporter_after",
+            ),
+            unit: Cow::Borrowed("1"),
+            data: MetricData::Gauge(stuck),
         },
     ]
 }

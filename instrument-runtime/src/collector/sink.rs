@@ -16,7 +16,12 @@
 //!   `exporter_queue_full`, and at shutdown whatever it still has is dropped with reason
 //!   `timeout` and its worker is abandoned (never joined);
 //! - a panic in `export`, `flush`, `poll`, `shutdown`, `held` or `Drop` is caught on the worker
-//!   and counted (the batch: `exporter_panic`).
+//!   and counted (the batch: `exporter_panic`);
+//! - a call into the exporter that has run longer than `Builder::stuck_exporter_after`
+//!   (default 20 s) marks the exporter stuck: the exporter thread then drops what it offers
+//!   to it at once (`export_failed`) instead of queueing, shows it in
+//!   `ExporterStats::stuck` and the `instrument.exporter.stuck` gauge, and warns once; when
+//!   the call returns, the sink takes records again.
 //!
 //! Accounting, per signal: the exporter thread counts what it offered and what it dropped
 //! itself (filtered, queue full); the worker counts, under the sink's lock, what it settled
@@ -96,6 +101,12 @@ pub(crate) struct Shared {
     /// The exporter asked for a metrics snapshot now (see [`Exporter::metrics_demand`]); taken
     /// by the exporter thread at its next cycle.
     metrics_wanted: AtomicBool,
+    /// When the worker's current call into the exporter started (nanoseconds since
+    /// [`epoch`], plus one), or 0 between calls. Written by the worker, read by the exporter
+    /// thread to detect a stuck exporter.
+    busy_since: AtomicU64,
+    /// The exporter thread judged the exporter stuck (it alone writes this).
+    stuck: AtomicBool,
     state: Mutex<State>,
     /// Signalled by the worker when a flush is done or it finished.
     cv: Condvar,
@@ -195,6 +206,7 @@ impl Shared {
             logs: signal(1),
             panics: settled.panics,
             active,
+            stuck: active && self.stuck.load(Ordering::Relaxed),
         }
     }
 }
@@ -227,10 +239,23 @@ impl Ledger {
     }
 }
 
+/// The instant [`Shared::busy_since`] counts from.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Nanoseconds from [`epoch`] to `at`.
+fn since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// The exporter thread's handle on one sink (owned by the exporter thread).
 pub(crate) struct Sink {
     filter: SinkFilter,
     queue_limit: u64,
+    /// How long one exporter call may run before the exporter counts as stuck.
+    stuck_after: Duration,
     shared: Arc<Shared>,
     worker: Thread,
     cached: Settled,
@@ -246,6 +271,7 @@ impl Sink {
         exporter: Box<dyn Exporter>,
         filter: SinkFilter,
         queue_limit: usize,
+        stuck_after: Duration,
     ) -> std::io::Result<Sink> {
         let name = catch_unwind(AssertUnwindSafe(|| exporter.name())).unwrap_or("custom");
         let base_before_ring = before_ring_now();
@@ -259,6 +285,8 @@ impl Sink {
             ],
             unsettled: AtomicU64::new(0),
             metrics_wanted: AtomicBool::new(false),
+            busy_since: AtomicU64::new(0),
+            stuck: AtomicBool::new(false),
             state: Mutex::new(State {
                 base_before_ring,
                 ..State::default()
@@ -283,6 +311,7 @@ impl Sink {
         Ok(Sink {
             filter,
             queue_limit: queue_limit.max(1) as u64,
+            stuck_after,
             shared,
             worker: handle.thread().clone(),
             cached: Settled::default(),
@@ -320,10 +349,40 @@ impl Sink {
         &self.filter
     }
 
+    /// `true` while the worker's current exporter call has run longer than `stuck_after`.
+    /// Updates the stuck flag and warns on each change (only the exporter thread calls it).
+    pub(crate) fn check_stuck(&mut self) -> bool {
+        // Relaxed: a timestamp, read for a judgement that one cycle later corrects itself.
+        let since = self.shared.busy_since.load(Ordering::Relaxed);
+        let busy_for = (since != 0)
+            .then(|| Duration::from_nanos(since_epoch(Instant::now()).saturating_sub(since - 1)));
+        let stuck = busy_for.is_some_and(|d| d >= self.stuck_after);
+        if stuck != self.shared.stuck.swap(stuck, Ordering::Relaxed) {
+            let name = self.shared.name;
+            crate::diag::warn(if stuck {
+                format!(
+                    "exporter `{name}` is stuck: one call has run for {:?} (more than {:?}); \
+                     records for it are dropped (export_failed) until it returns",
+                    busy_for.unwrap_or_default(),
+                    self.stuck_after
+                )
+            } else {
+                format!("exporter `{name}` is no longer stuck; it takes records again")
+            });
+        }
+        stuck
+    }
+
     /// Hands a batch of records (`counts` = `[spans, logs]`) to this sink, or counts it
-    /// dropped (`exporter_queue_full`) when the sink is at its bound. Takes no lock.
+    /// dropped: `exporter_queue_full` when the sink is at its bound, `export_failed` while its
+    /// exporter is stuck (see [`Sink::check_stuck`]). Takes no lock.
     pub(crate) fn offer(&mut self, batch: Arc<Batch>, counts: [u64; 2]) {
         self.shared.add_offered(counts);
+        if self.check_stuck() {
+            self.shared
+                .add_dropped_here(DropReason::ExportFailed, counts);
+            return;
+        }
         let n = counts[0] + counts[1];
         // Relaxed: a bound, not a synchronisation; the worker's decrements arrive eventually.
         let unsettled = self.shared.unsettled.load(Ordering::Relaxed);
@@ -435,6 +494,7 @@ impl Sink {
         exact: bool,
         before_ring: &[[u64; REASONS]; 2],
     ) -> ExporterStats {
+        self.check_stuck();
         let read = if exact {
             Some(self.shared.lock())
         } else {
@@ -644,11 +704,18 @@ impl Worker {
         let Some(exporter) = self.exporter.as_deref_mut() else {
             return (Outcome::Done(Ok(())), [0, 0]);
         };
+        let busy = &self.shared.busy_since;
+        busy.store(
+            since_epoch(Instant::now()).saturating_add(1),
+            Ordering::Relaxed,
+        );
         let outcome = match catch_unwind(AssertUnwindSafe(|| f(&mut *exporter))) {
             Ok(r) => Outcome::Done(r),
             Err(_) => Outcome::Panicked,
         };
-        match catch_unwind(AssertUnwindSafe(|| exporter.held())) {
+        let held = catch_unwind(AssertUnwindSafe(|| exporter.held()));
+        busy.store(0, Ordering::Relaxed);
+        match held {
             Ok(Held { spans, logs }) => (outcome, [spans, logs]),
             Err(_) => {
                 self.shared.lock().panics += 1;

@@ -457,6 +457,7 @@ impl Collector {
                 exporter,
                 filter,
                 self.cfg.exporter_queue_limit(self.p.rings.len()),
+                self.cfg.stuck_after,
             ) {
                 Ok(s) => started.push(s),
                 Err(e) => {

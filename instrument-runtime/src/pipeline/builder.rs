@@ -190,6 +190,20 @@ impl Builder {
         self
     }
 
+    /// How long one call into an exporter (`export`, `flush`, `poll`, a metrics snapshot) may
+    /// run before that exporter counts as stuck (default 20 s, at most
+    /// [`MAX_TIMEOUT`](crate::MAX_TIMEOUT), at least 1 ms). While it is stuck, records offered
+    /// to it are dropped at once with reason `export_failed` instead of filling its queue,
+    /// [`ExporterStats::stuck`](crate::ExporterStats::stuck) is `true`, the self-metric
+    /// `instrument.exporter.stuck{exporter}` is 1, and one warning says so; other exporters are
+    /// not affected. When the call returns, the exporter takes records again (one more warning).
+    pub fn stuck_exporter_after(mut self, after: Duration) -> Self {
+        self.cfg.stuck_after =
+            limits::duration(after, limits::MAX_TIMEOUT, "Builder::stuck_exporter_after")
+                .max(Duration::from_millis(1));
+        self
+    }
+
     /// Like [`Builder::exporter`], with a function that makes the exporter: a forked child
     /// calls it again to get its own (see "Fork" in the README).
     pub fn exporter_factory<E: Exporter>(

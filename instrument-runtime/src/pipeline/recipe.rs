@@ -41,7 +41,12 @@ impl Recipe {
         switches::set_max_value_len(self.cfg.max_value_len);
         let mut sinks = Vec::with_capacity(exporters.len());
         for (exporter, filter) in exporters {
-            let sink = Sink::start(exporter, filter, self.cfg.exporter_queue_limit(0));
+            let sink = Sink::start(
+                exporter,
+                filter,
+                self.cfg.exporter_queue_limit(0),
+                self.cfg.stuck_after,
+            );
             let sink = match sink {
                 Ok(sink) => sink,
                 Err(e) => {

@@ -161,7 +161,10 @@ pub fn array(value: &Json) -> &[Json] {
 
 /// The decoded request bodies of one signal (`traces`, `logs`, `metrics`).
 pub fn signal<'a>(lines: &'a [Json], name: &str) -> Vec<&'a Json> {
-    requests(lines, name).into_iter().map(|l| &l["request"]).collect()
+    requests(lines, name)
+        .into_iter()
+        .map(|l| &l["request"])
+        .collect()
 }
 
 /// `request[outer][*][middle][*][inner]`, flattened (inner may be an array or an object).
