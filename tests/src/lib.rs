@@ -74,3 +74,10 @@ pub fn within<T: Send + 'static>(timeout: Duration, f: impl FnOnce() -> T + Send
         Err(_) => panic!("did not return within {timeout:?} (hang)"),
     }
 }
+
+/// The README's Rust examples, compiled (and run) as doctests, so the README cannot show an
+/// API that does not exist or no longer compiles. A block marked `rust,ignore` is a fragment
+/// (statements outside a function, `?` without a `Result`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
