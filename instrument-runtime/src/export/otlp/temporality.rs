@@ -159,6 +159,10 @@ impl DeltaState {
                                 // min/max of the window are unknown from cumulative totals.
                                 point.min = None;
                                 point.max = None;
+                                // Exemplars are the latest per bucket: only those of calls
+                                // that ended in this window belong to this delta.
+                                let start = point.start_time_unix_nano;
+                                point.exemplars.retain(|e| e.time_unix_nano > start);
                             }
                         }
                         pending.0.push((series, current));
@@ -213,6 +217,7 @@ mod tests {
                         bucket_counts: buckets.to_vec(),
                         sum,
                         count: buckets.iter().sum(),
+                        exemplars: Vec::new(),
                     }]),
                 },
             ],
