@@ -274,6 +274,27 @@ mod tests {
     }
 
     #[test]
+    fn a_callsite_with_its_own_bounds_counts_in_them() {
+        static OWN: Buckets = Buckets::new(&[1e-6, 1e-3], &[1_000, 1_000_000]);
+        static CS: Callsite = Callsite::new("f", "t", "m", "f.rs", 1, crate::Level::Info, &[])
+            .with_buckets(&OWN);
+        let cells = CallsiteCells::new(&CS, 0);
+        for nanos in [1, 1_000, 1_001, 999_999, 1_000_000, 1_000_001, u64::MAX] {
+            cells.record(0, nanos);
+        }
+        let mut t = HistogramTotals::default();
+        cells.iter().for_each(|(_, c)| c.add_to(&mut t));
+        assert_eq!(t.buckets[..4], [2, 3, 2, 0], "le=1us, le=1ms, +Inf; nothing beyond");
+        assert_eq!(CS.buckets().len(), 3);
+    }
+
+    #[test]
+    fn every_cell_has_room_for_the_most_bounds_in_two_cache_lines() {
+        assert_eq!(std::mem::size_of::<HistogramCell>(), 256);
+        assert_eq!(BUCKETS, MAX_BUCKET_BOUNDS + 1);
+    }
+
+    #[test]
     fn bounds_agree() {
         for (s, n) in BOUNDS_SECONDS.iter().zip(BOUNDS_NANOS) {
             assert!((s * 1e9 - n as f64).abs() < 1e-3, "{s} vs {n}");

@@ -497,6 +497,51 @@ mod tests {
         );
     }
 
+    fn exemplar(bucket: usize, span: u64, time: u64) -> Exemplar {
+        Exemplar {
+            bucket,
+            trace_id: crate::TraceId::from_u128(0xabc),
+            span_id: crate::SpanId::from_u64(span),
+            value: 0.25,
+            time_unix_nanos: time,
+        }
+    }
+
+    #[test]
+    fn openmetrics_buckets_carry_exemplars_and_the_text_format_does_not() {
+        let point = |exemplars| HistogramPoint {
+            labels: labels(&[("function", "f")]),
+            bounds: &[0.1, 0.1, 1.0],
+            bucket_counts: vec![0, 1, 2, 3],
+            sum: 9.0,
+            count: 6,
+            exemplars,
+        };
+        // Bucket 1 has no line of its own (its bound repeats): its exemplar goes to `le=1`,
+        // unless bucket 2's own is later. Two series with the same labels merge exemplars.
+        let a = point(vec![exemplar(1, 0x11, 5_000_000_000), exemplar(3, 0x33, 7)]);
+        let b = point(vec![exemplar(2, 0x22, 4_000_000_000), exemplar(3, 0x44, 9)]);
+        let m = metric("d", "s", MetricData::Histogram(vec![a, b]));
+        let om = render_openmetrics(&snapshot(vec![m.clone()]));
+        let tid = "00000000000000000000000000000abc";
+        assert_eq!(
+            lines(&om)[2..6],
+            [
+                "d_seconds_bucket{function=\"f\",le=\"0.1\"} 0".to_owned(),
+                format!(
+                    "d_seconds_bucket{{function=\"f\",le=\"1\"}} 6 # \
+                     {{trace_id=\"{tid}\",span_id=\"0000000000000011\"}} 0.25 5.000000000"
+                ),
+                format!(
+                    "d_seconds_bucket{{function=\"f\",le=\"+Inf\"}} 12 # \
+                     {{trace_id=\"{tid}\",span_id=\"0000000000000044\"}} 0.25 0.000000009"
+                ),
+                "d_seconds_sum{function=\"f\"} 18".to_owned(),
+            ]
+        );
+        assert!(!render(&snapshot(vec![m])).contains("trace_id"), "0.0.4 has no exemplars");
+    }
+
     #[test]
     fn histogram_buckets_are_cumulative_and_end_with_inf() {
         let point = HistogramPoint {

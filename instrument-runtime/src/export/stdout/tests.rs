@@ -318,8 +318,8 @@ fn latency_point(result: &'static str, bucket_counts: Vec<u64>, sum: f64) -> His
         count: bucket_counts.iter().sum(),
         bucket_counts,
         sum,
+        exemplars: Vec::new(),
     }
-    exemplars: Vec::new(),
 }
 
 #[test]
