@@ -30,7 +30,11 @@ fn points(snapshot: &MetricsSnapshot, function: &str) -> Vec<HistogramPoint> {
     };
     points
         .iter()
-        .filter(|p| p.labels.iter().any(|(k, v)| k == "function" && v == function))
+        .filter(|p| {
+            p.labels
+                .iter()
+                .any(|(k, v)| k == "function" && v == function)
+        })
         .cloned()
         .collect()
 }
@@ -40,8 +44,14 @@ fn points(snapshot: &MetricsSnapshot, function: &str) -> Vec<HistogramPoint> {
 fn check_exemplars(point: &HistogramPoint, exported: &HashSet<(TraceId, SpanId)>) {
     let mut buckets = HashSet::new();
     for e in &point.exemplars {
-        assert!(buckets.insert(e.bucket), "one exemplar per bucket: {point:?}");
-        assert!(point.bucket_counts[e.bucket] > 0, "{e:?} in an empty bucket");
+        assert!(
+            buckets.insert(e.bucket),
+            "one exemplar per bucket: {point:?}"
+        );
+        assert!(
+            point.bucket_counts[e.bucket] > 0,
+            "{e:?} in an empty bucket"
+        );
         let upper = point.bounds.get(e.bucket).copied().unwrap_or(f64::INFINITY);
         let lower = e.bucket.checked_sub(1).map_or(0.0, |b| point.bounds[b]);
         assert!(
@@ -154,7 +164,10 @@ fn spans_only_prometheus_was_given_make_no_exemplars() {
             }
             assert!(telemetry.flush(Duration::from_secs(10)).completed);
             let text = handle.render_openmetrics();
-            assert!(text.contains("function_calls_duration_seconds_bucket"), "{text}");
+            assert!(
+                text.contains("function_calls_duration_seconds_bucket"),
+                "{text}"
+            );
             assert!(!text.contains("trace_id"), "{text}");
             drop(telemetry);
         },

@@ -34,7 +34,11 @@ fn last_point(lines: &[Json]) -> Option<Json> {
             if m["name"] != "function_calls_duration_seconds" {
                 continue;
             }
-            for p in m["histogram"]["dataPoints"].as_array().into_iter().flatten() {
+            for p in m["histogram"]["dataPoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let ours = p["attributes"]
                     .as_array()
                     .into_iter()
@@ -75,8 +79,7 @@ fn run(protocol: Protocol, name: &str) {
         });
         assert!(report.completed);
         let lines = receiver.wait_for(Duration::from_secs(20), |l| {
-            spans(l).len() >= 8
-                && last_point(l).is_some_and(|p| p["count"].as_str() == Some("8"))
+            spans(l).len() >= 8 && last_point(l).is_some_and(|p| p["count"].as_str() == Some("8"))
         });
         let ours: Vec<&Json> = spans(&lines)
             .into_iter()
@@ -102,8 +105,14 @@ fn run(protocol: Protocol, name: &str) {
         // Spans arrive in the order the calls ended: the 5th and the 8th are the latest of
         // each bucket. Values are the calls' latencies, inside their buckets.
         let by_value = |e: &Json| e["asDouble"].as_f64().unwrap_or(-1.0);
-        let fast = exemplars.iter().find(|e| by_value(e) <= 0.002).expect("fast");
-        let slow = exemplars.iter().find(|e| by_value(e) > 0.002).expect("slow");
+        let fast = exemplars
+            .iter()
+            .find(|e| by_value(e) <= 0.002)
+            .expect("fast");
+        let slow = exemplars
+            .iter()
+            .find(|e| by_value(e) > 0.002)
+            .expect("slow");
         assert_eq!(ids(fast), ids(ours[4]));
         assert_eq!(ids(slow), ids(ours[7]));
         assert!(by_value(slow) >= 0.005 && by_value(slow) <= 1.0, "{slow}");

@@ -68,7 +68,8 @@ fn scenario() {
         .collect();
 
     let mut server = Prometheus::start(&binary, endpoint);
-    let by_le = server.wait_for_exemplars("function_calls_duration_seconds_bucket{function=\"served\"}");
+    let by_le =
+        server.wait_for_exemplars("function_calls_duration_seconds_bucket{function=\"served\"}");
     eprintln!("exemplars by le: {by_le:?}");
     for (le, ids) in &by_le {
         for id in ids {
@@ -108,7 +109,10 @@ impl Prometheus {
         let log = File::create(dir.join("prometheus.log")).expect("log file");
         let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--enable-feature=exemplar-storage")
             .stdin(Stdio::null())
@@ -172,7 +176,10 @@ impl Prometheus {
         };
         let mut by_le = BTreeMap::new();
         for series in answer["data"].as_array().into_iter().flatten() {
-            let le = series["seriesLabels"]["le"].as_str().unwrap_or("").to_owned();
+            let le = series["seriesLabels"]["le"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
             let ids: Vec<(String, String)> = series["exemplars"]
                 .as_array()
                 .into_iter()
@@ -215,7 +222,10 @@ fn prometheus_binary() -> Option<PathBuf> {
         .filter(|p| p.is_file());
     if found.is_none() {
         let required = std::env::var("INSTRUMENT_REQUIRE_RECEIVERS").is_ok_and(|v| v == "1");
-        assert!(!required, "INSTRUMENT_REQUIRE_RECEIVERS=1 but prometheus is not installed");
+        assert!(
+            !required,
+            "INSTRUMENT_REQUIRE_RECEIVERS=1 but prometheus is not installed"
+        );
         eprintln!("skipping: prometheus not found (run ci/setup_prometheus.sh)");
     }
     found

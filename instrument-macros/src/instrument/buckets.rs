@@ -124,7 +124,10 @@ fn check_bound(expr: &Expr, v: f64, errors: &mut Errors) -> bool {
 /// `.with_buckets(&BUCKETS)` for the callsite's `static`, the bounds in seconds (exported) and
 /// nanoseconds (compared on the hot path).
 pub(crate) fn gen(krate: &TokenStream, bounds: &Bounds) -> TokenStream {
-    let seconds = bounds.values.iter().map(|(_, v)| Literal::f64_unsuffixed(*v));
+    let seconds = bounds
+        .values
+        .iter()
+        .map(|(_, v)| Literal::f64_unsuffixed(*v));
     let nanos = bounds
         .values
         .iter()

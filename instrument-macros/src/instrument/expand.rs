@@ -236,10 +236,7 @@ impl Work<'_> {
             _ => None,
         });
         let here_fn = self.declare_here.then(|| gen_here(n));
-        let buckets = args
-            .buckets
-            .as_ref()
-            .map(|b| super::buckets::gen(krate, b));
+        let buckets = args.buckets.as_ref().map(|b| super::buckets::gen(krate, b));
         let uses = &args.uses;
         // Paths read by their last segment, named here so their imports count as used.
         let uses = (!uses.is_empty()).then(|| {

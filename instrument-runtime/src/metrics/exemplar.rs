@@ -82,7 +82,12 @@ impl Exemplars {
     }
 
     /// The exemplars of one series, ascending by bucket.
-    pub(crate) fn of_series(&self, callsite: usize, series: usize, buckets: usize) -> Vec<Exemplar> {
+    pub(crate) fn of_series(
+        &self,
+        callsite: usize,
+        series: usize,
+        buckets: usize,
+    ) -> Vec<Exemplar> {
         if self.latest.is_empty() {
             return Vec::new();
         }
@@ -122,7 +127,8 @@ mod tests {
     use crate::{SpanId, TraceId};
 
     static CS: Callsite = Callsite::new("f", "t", "m", "f.rs", 1, crate::Level::Info, &[]);
-    static NEVER_CALLED: Callsite = Callsite::new("g", "t", "m", "f.rs", 2, crate::Level::Info, &[]);
+    static NEVER_CALLED: Callsite =
+        Callsite::new("g", "t", "m", "f.rs", 2, crate::Level::Info, &[]);
 
     fn counted(nanos: u64, status: StatusCode) -> Counted {
         Counted::at(&CS, status, 0, nanos).unwrap()
@@ -191,6 +197,9 @@ mod tests {
         assert_eq!(got[1].bucket, 9, "2 ms is in le=0.005");
         assert_eq!(got[1].trace_id, TraceId::from_u128(9), "the latest one");
         assert_eq!(got[1].time_unix_nanos, 3_000);
-        assert!(table.of_series(index, 1, 21).is_empty(), "other series untouched");
+        assert!(
+            table.of_series(index, 1, 21).is_empty(),
+            "other series untouched"
+        );
     }
 }

@@ -74,7 +74,10 @@ impl Buckets {
     /// same length, at most [`MAX_BUCKET_BOUNDS`] entries, and the nanoseconds strictly increase.
     #[must_use]
     pub const fn new(seconds: &'static [f64], nanos: &'static [u64]) -> Buckets {
-        assert!(seconds.len() == nanos.len(), "bucket lists differ in length");
+        assert!(
+            seconds.len() == nanos.len(),
+            "bucket lists differ in length"
+        );
         assert!(nanos.len() <= MAX_BUCKET_BOUNDS, "too many bucket bounds");
         let mut i = 1;
         while i < nanos.len() {
@@ -276,15 +279,19 @@ mod tests {
     #[test]
     fn a_callsite_with_its_own_bounds_counts_in_them() {
         static OWN: Buckets = Buckets::new(&[1e-6, 1e-3], &[1_000, 1_000_000]);
-        static CS: Callsite = Callsite::new("f", "t", "m", "f.rs", 1, crate::Level::Info, &[])
-            .with_buckets(&OWN);
+        static CS: Callsite =
+            Callsite::new("f", "t", "m", "f.rs", 1, crate::Level::Info, &[]).with_buckets(&OWN);
         let cells = CallsiteCells::new(&CS, 0);
         for nanos in [1, 1_000, 1_001, 999_999, 1_000_000, 1_000_001, u64::MAX] {
             cells.record(0, nanos);
         }
         let mut t = HistogramTotals::default();
         cells.iter().for_each(|(_, c)| c.add_to(&mut t));
-        assert_eq!(t.buckets[..4], [2, 3, 2, 0], "le=1us, le=1ms, +Inf; nothing beyond");
+        assert_eq!(
+            t.buckets[..4],
+            [2, 3, 2, 0],
+            "le=1us, le=1ms, +Inf; nothing beyond"
+        );
         assert_eq!(CS.buckets().len(), 3);
     }
 

@@ -539,7 +539,10 @@ mod tests {
                 "d_seconds_sum{function=\"f\"} 18".to_owned(),
             ]
         );
-        assert!(!render(&snapshot(vec![m])).contains("trace_id"), "0.0.4 has no exemplars");
+        assert!(
+            !render(&snapshot(vec![m])).contains("trace_id"),
+            "0.0.4 has no exemplars"
+        );
     }
 
     #[test]
