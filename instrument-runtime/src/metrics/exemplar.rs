@@ -53,7 +53,7 @@ impl Counted {
         let outcome = usize::from(status == StatusCode::Error);
         // Clamped as `CallsiteCells::record` clamps it: the series the sample landed in.
         let series = series_index(outcome, label_index).min(cs.series_count() - 1);
-        let bucket = bucket_of(cs.buckets().nanos(), nanos);
+        let bucket = bucket_of(cs.buckets().padded(), nanos);
         Some(Counted {
             key: (index, series, bucket),
             nanos,

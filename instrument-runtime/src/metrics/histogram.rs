@@ -56,13 +56,23 @@ pub const MAX_BUCKET_BOUNDS: usize = 30;
 /// Number of bucket slots of every cell (the last one used is `+Inf`).
 pub(crate) const BUCKETS: usize = MAX_BUCKET_BOUNDS + 1;
 
+/// Slots of the padded nanosecond bounds: a power of two above [`MAX_BUCKET_BOUNDS`], so the
+/// hot path's binary search runs over an array whose length is known at compile time (the
+/// same unrolled five steps the 20 default bounds took before bounds were per function).
+const SLOTS: usize = 32;
+
+/// Bounds in nanoseconds, the unused slots `u64::MAX` (no latency is above them, so a search
+/// never stops in the padding before `+Inf`'s index).
+pub(crate) type Padded = [u64; SLOTS];
+
 /// The bucket bounds of one function's latency histogram, in seconds (exported) and in
 /// nanoseconds (compared on the hot path). Made by `#[instrument(buckets = [...])]`, which
 /// checks the list at compile time; [`DEFAULT_BUCKETS`] otherwise.
 #[derive(Debug, PartialEq)]
 pub struct Buckets {
     seconds: &'static [f64],
-    nanos: &'static [u64],
+    nanos: Padded,
+    len: usize,
 }
 
 /// The bounds of a function that does not choose its own ([`BOUNDS_SECONDS`]).
@@ -71,20 +81,31 @@ pub const DEFAULT_BUCKETS: Buckets = Buckets::new(&BOUNDS_SECONDS, &BOUNDS_NANOS
 impl Buckets {
     /// Bounds from the same list in seconds and in nanoseconds (what the macro generates, in a
     /// `static`). Panics, which in a `static` is a compile error, unless both lists have the
-    /// same length, at most [`MAX_BUCKET_BOUNDS`] entries, and the nanoseconds strictly increase.
+    /// same length, at most [`MAX_BUCKET_BOUNDS`] entries, and the nanoseconds strictly
+    /// increase below `u64::MAX`.
     #[must_use]
-    pub const fn new(seconds: &'static [f64], nanos: &'static [u64]) -> Buckets {
+    pub const fn new(seconds: &'static [f64], nanos: &[u64]) -> Buckets {
         assert!(
             seconds.len() == nanos.len(),
             "bucket lists differ in length"
         );
         assert!(nanos.len() <= MAX_BUCKET_BOUNDS, "too many bucket bounds");
-        let mut i = 1;
+        let mut padded = [u64::MAX; SLOTS];
+        let mut i = 0;
         while i < nanos.len() {
-            assert!(nanos[i - 1] < nanos[i], "bucket bounds must increase");
+            assert!(
+                i == 0 || nanos[i - 1] < nanos[i],
+                "bucket bounds must increase"
+            );
+            assert!(nanos[i] < u64::MAX, "bucket bound out of range");
+            padded[i] = nanos[i];
             i += 1;
         }
-        Buckets { seconds, nanos }
+        Buckets {
+            seconds,
+            nanos: padded,
+            len: nanos.len(),
+        }
     }
 
     /// Upper bounds in seconds, ascending (`+Inf` implied).
@@ -92,21 +113,21 @@ impl Buckets {
         self.seconds
     }
 
-    /// Upper bounds in nanoseconds.
-    pub(crate) fn nanos(&self) -> &'static [u64] {
-        self.nanos
+    /// Upper bounds in nanoseconds, padded (see [`Padded`]).
+    pub(crate) fn padded(&self) -> &Padded {
+        &self.nanos
     }
 
     /// Number of buckets, `+Inf` included.
     pub(crate) fn len(&self) -> usize {
-        self.nanos.len() + 1
+        self.len + 1
     }
 }
 
 /// The bucket a latency of `nanos` falls in: the first bound `>= nanos` (`le` semantics), or
-/// `bounds.len()` (`+Inf`).
+/// the number of bounds (`+Inf`).
 #[inline]
-pub(crate) fn bucket_of(bounds: &[u64], nanos: u64) -> usize {
+pub(crate) fn bucket_of(bounds: &Padded, nanos: u64) -> usize {
     bounds.partition_point(|&b| b < nanos)
 }
 
@@ -132,9 +153,9 @@ impl HistogramCell {
 
     /// Records one observation. Must only be called by the owning thread.
     #[inline]
-    pub(crate) fn record(&self, bounds: &[u64], nanos: u64) {
-        // `Buckets` has at most `MAX_BUCKET_BOUNDS` bounds, so the bucket always exists; `get` keeps
-        // even a hand-made list from panicking.
+    pub(crate) fn record(&self, bounds: &Padded, nanos: u64) {
+        // The index is at most the number of bounds (`MAX_BUCKET_BOUNDS`), so the bucket
+        // always exists; `get` keeps the hot path free of a panic branch anyway.
         if let Some(b) = self.buckets.get(bucket_of(bounds, nanos)) {
             // Single writer: a plain load + store is exact and avoids a locked RMW. Relaxed
             // pairs with the exporter's relaxed reads; it needs no ordering with other memory.
@@ -149,7 +170,7 @@ impl HistogramCell {
 
     /// Records one observation from any thread (the fallback shard: atomic read-modify-writes,
     /// exact under concurrent writers).
-    pub(crate) fn record_shared(&self, bounds: &[u64], nanos: u64) {
+    pub(crate) fn record_shared(&self, bounds: &Padded, nanos: u64) {
         // Relaxed: independent counters; the exporter's reads need no ordering with them.
         if let Some(b) = self.buckets.get(bucket_of(bounds, nanos)) {
             b.fetch_add(1, Ordering::Relaxed);
@@ -197,9 +218,9 @@ pub(crate) struct CallsiteCells {
     pub(crate) callsite: &'static Callsite,
     /// Dense index of the callsite (the aggregation key).
     pub(crate) index: usize,
-    /// The callsite's bucket bounds in nanoseconds, copied here so the hot path reads them
-    /// from the line it already loads.
-    bounds: &'static [u64],
+    /// The callsite's bucket bounds in nanoseconds, kept here so the hot path finds them from
+    /// the line it already loads.
+    bounds: &'static Padded,
     series: Box<[OnceLock<Box<HistogramCell>>]>,
 }
 
@@ -208,7 +229,7 @@ impl CallsiteCells {
         CallsiteCells {
             callsite,
             index,
-            bounds: callsite.buckets().nanos(),
+            bounds: callsite.buckets().padded(),
             series: (0..callsite.series_count())
                 .map(|_| OnceLock::new())
                 .collect(),
