@@ -154,7 +154,7 @@ fn histogram_point(p: &HistogramPoint, window: Window) -> HistogramDataPoint {
 }
 
 /// An exemplar with its span's ids as bytes (16 and 8, big-endian, as OTLP spans carry them).
-fn exemplar(e: &crate::export::Exemplar) -> Exemplar {
+pub(super) fn exemplar(e: &crate::export::Exemplar) -> Exemplar {
     Exemplar {
         time_unix_nano: e.time_unix_nanos,
         span_id: e.span_id.to_bytes().to_vec(),
