@@ -151,6 +151,14 @@ use proc_macro::TokenStream;
 ///   #[instrument(labels(tier, region = "eu"), max_series = 10)]
 ///   fn serve(tier: Tier) {}
 ///   ```
+/// - **`buckets = [b1, b2, ...]`**: the latency histogram's own upper bounds, in seconds
+///   (default `BOUNDS_SECONDS`). Checked at compile time: number literals, 1 to 30 of them,
+///   each finite, from 1e-9 to 1e9, strictly increasing in whole nanoseconds.
+///   ```
+///   # use instrument_runtime::instrument;
+///   #[instrument(buckets = [0.0005, 0.001, 0.005, 0.02])]
+///   fn lookup() {}
+///   ```
 /// - **`crate = path`**: where `instrument_runtime` is, if renamed or re-exported.
 ///
 /// # Metric series

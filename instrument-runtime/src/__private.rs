@@ -9,6 +9,7 @@ pub use crate::context::span::{level_from_str, Outcome, Span};
 pub use crate::data::{SpanKind, Value};
 pub use crate::labels::check::{no_error, redacted, Budget, LabelSet};
 pub use crate::labels::{label_index, ErrorLabel, Label};
+pub use crate::metrics::Buckets;
 pub use crate::Level;
 
 /// A value moved into a sync body's closure so the closure is `FnOnce` (it may then return

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock, TryLockError};
 
 use crate::filter::{self, Filter};
+use crate::metrics::histogram::{Buckets, DEFAULT_BUCKETS};
 use crate::Level;
 
 /// One label of a callsite's metrics: its key, how many values it can take, and how a value
@@ -57,6 +58,8 @@ pub struct Callsite {
     /// or [`DISABLED`], rewritten by every filter change ([`set_filter`]). Read on every
     /// call (one relaxed load); written only under [`REGISTRY`]'s lock.
     interest: AtomicU8,
+    /// Bucket bounds of the latency histogram (`#[instrument(buckets = [...])]`).
+    buckets: &'static Buckets,
 }
 
 const UNKNOWN: u8 = 0;
@@ -155,7 +158,20 @@ impl Callsite {
             function: OnceLock::new(),
             declared_fields: &[],
             interest: AtomicU8::new(UNKNOWN),
+            buckets: &DEFAULT_BUCKETS,
         }
+    }
+
+    /// Gives the latency histogram its own bucket bounds; used by the macro's generated
+    /// `static` for `#[instrument(buckets = [...])]`.
+    pub const fn with_buckets(mut self, buckets: &'static Buckets) -> Self {
+        self.buckets = buckets;
+        self
+    }
+
+    /// Bucket bounds of this function's latency histogram.
+    pub fn buckets(&self) -> &'static Buckets {
+        self.buckets
     }
 
     /// Qualifies the function by the path of a fn item nested in it (see
@@ -279,6 +295,16 @@ impl Callsite {
         match self.id.load(Ordering::Relaxed) {
             0 => self.register(),
             id => (id - 1) as usize,
+        }
+    }
+
+    /// The dense index if a call of this callsite was ever counted in the metrics (only
+    /// [`Callsite::index`], on a call's close, registers it).
+    pub(crate) fn registered_index(&self) -> Option<usize> {
+        // Relaxed: see `index`.
+        match self.id.load(Ordering::Relaxed) {
+            0 => None,
+            id => Some((id - 1) as usize),
         }
     }
 

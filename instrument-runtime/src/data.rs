@@ -307,6 +307,33 @@ pub struct HistogramPoint {
     pub sum: f64,
     /// Number of observations (the sum of `bucket_counts`).
     pub count: u64,
+    /// At most one exemplar per bucket, ascending by bucket: the latest call counted in that
+    /// bucket whose span was exported (see [`Exemplar`]). Empty when no span was exported.
+    pub exemplars: Vec<Exemplar>,
+}
+
+/// One call behind a histogram bucket: the ids of its span, its latency and when it ended.
+///
+/// The guarantee: an exemplar names a span that was sampled, was accepted into its thread's
+/// ring (a span dropped before that, because the ring was full, the pipeline was shut down or
+/// the call was re-entrant, is never an exemplar), was drained by the exporter thread, and was
+/// handed to at least one exporter that exports spans (its [`SinkFilter`](crate::SinkFilter)
+/// takes the span and [`Exporter::exports_spans`](crate::Exporter::exports_spans) is `true`;
+/// the Prometheus exporter's is `false`). So with no span exporter there are no exemplars. What
+/// is not covered: that exporter failing to deliver the span afterwards (collector down,
+/// circuit open, its queue full), which its stats count as dropped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exemplar {
+    /// Index of the bucket the call was counted in (`bounds.len()` is `+Inf`).
+    pub bucket: usize,
+    /// The span's trace.
+    pub trace_id: TraceId,
+    /// The span.
+    pub span_id: SpanId,
+    /// The call's latency, in the histogram's unit (seconds).
+    pub value: f64,
+    /// When the call ended, in nanoseconds since the Unix epoch.
+    pub time_unix_nanos: u64,
 }
 
 /// Data of one metric.

@@ -179,7 +179,7 @@ pub use limits::{
     MAX_BATCH, MAX_EXPORTER_QUEUE, MAX_INTERVAL, MAX_RING_CAPACITY, MAX_TIMEOUT, MAX_VALUE_LEN,
 };
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
-pub use metrics::BOUNDS_SECONDS;
+pub use metrics::{Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, MAX_BUCKET_BOUNDS};
 pub use pipeline::{
     builder, flush, flush_async, init, set_exporter, stats, Builder, InitError, SwapError,
     Telemetry,

@@ -233,6 +233,7 @@ fn metrics(start: u64, time: u64) -> MetricsSnapshot {
             bucket_counts: vec![1, 1, 0, 0, 0],
             sum: 0.012,
             count: 2,
+            exemplars: Vec::new(),
         }]),
     };
     MetricsSnapshot {

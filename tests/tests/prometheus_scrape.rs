@@ -140,6 +140,7 @@ fn durations(buckets: [u64; 5], sum: f64) -> Metric {
         bucket_counts: buckets.to_vec(),
         sum,
         count: buckets.iter().sum(),
+        exemplars: Vec::new(),
     };
     let data = MetricData::Histogram(vec![point]);
     metric("function_calls_duration_seconds", "s", data)

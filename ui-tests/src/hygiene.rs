@@ -23,6 +23,14 @@ use std::num::ParseIntError;
 
 use instrument_runtime::{instrument, SpanContext};
 
+/// Its own latency buckets (long literals in the expansion must not trip
+/// `clippy::unreadable_literal`).
+#[must_use]
+#[instrument(buckets = [0.000_1, 0.25, 10])]
+pub fn with_buckets(n: u64) -> u64 {
+    n + 1
+}
+
 /// An error with `Display` and `Debug`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HygieneError {

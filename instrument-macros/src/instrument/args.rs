@@ -150,6 +150,8 @@ pub(crate) struct Args {
     pub(crate) labels_token: Option<Path>,
     /// `max_series = N`.
     pub(crate) max_series: Option<LitInt>,
+    /// `buckets = [...]`: the latency histogram's own bounds, in seconds.
+    pub(crate) buckets: Option<super::buckets::Bounds>,
     /// The `error_label` keyword, if given.
     pub(crate) error_label: Option<Path>,
     /// Every argument given, by name, with its tokens (for the "at most once" rule).
@@ -161,7 +163,7 @@ pub(crate) struct Args {
 
 /// Every argument name, for "unknown argument" errors.
 const KNOWN: &str = "name, level, target, fields, skip, skip_all, err, ret, parent, \
-                     follows_from, crate, labels, max_series, error_label";
+                     follows_from, crate, labels, max_series, buckets, error_label";
 
 /// Reads the attribute's tokens; `None` only when they are not even a list of arguments.
 pub(crate) fn parse(tokens: TokenStream, params: &[Ident], errors: &mut Errors) -> Option<Args> {
@@ -266,10 +268,14 @@ impl Args {
                 }
             }
             ("max_series", Meta::NameValue(nv)) => self.max_series = int_value(nv.value, errors),
+            ("buckets", Meta::NameValue(nv)) => {
+                self.buckets = super::buckets::parse(nv.value, errors);
+            }
             ("error_label", Meta::Path(p)) => self.error_label = Some(p),
             (
                 known @ ("name" | "target" | "level" | "fields" | "skip" | "skip_all" | "parent"
-                | "follows_from" | "crate" | "labels" | "max_series" | "error_label"),
+                | "follows_from" | "crate" | "labels" | "max_series" | "buckets"
+                | "error_label"),
                 m,
             ) => {
                 errors.spanned(m, usage(known));
@@ -305,6 +311,7 @@ fn usage(name: &str) -> &'static str {
         "crate" => "expected `crate = path::to::instrument_runtime`",
         "labels" => "expected `labels(name = value, ...)`",
         "max_series" => "expected `max_series = <integer>`",
+        "buckets" => super::buckets::USAGE,
         "error_label" => "expected `error_label` with no value",
         _ => "unexpected form",
     }

@@ -236,6 +236,7 @@ impl Work<'_> {
             _ => None,
         });
         let here_fn = self.declare_here.then(|| gen_here(n));
+        let buckets = args.buckets.as_ref().map(|b| super::buckets::gen(krate, b));
         let uses = &args.uses;
         // Paths read by their last segment, named here so their imports count as used.
         let uses = (!uses.is_empty()).then(|| {
@@ -260,7 +261,8 @@ impl Work<'_> {
                     &[],
                 )
                 .qualified_by(#here)
-                .with_declared_fields(&[#(#declared),*]);
+                .with_declared_fields(&[#(#declared),*])
+                #buckets;
                 &CALLSITE
             };
         }

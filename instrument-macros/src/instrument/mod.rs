@@ -1,13 +1,14 @@
 //! `#[instrument]`, a pipeline with one error accumulator ([`Errors`]) threaded through it:
 //!
 //! 1. parse: [`item`] (the function, and the shape of its body: [`body`]), then [`args`] (the
-//!    attribute, which needs the parameter names);
+//!    attribute, which needs the parameter names; `buckets = [...]` is read by [`buckets`]);
 //! 2. validate: [`validate`] (with the name lists of [`refused`]);
 //! 3. expand: [`expand`] (with [`names`] for the generated identifiers and [`labels`] for
 //!    `labels(...)` and `error_label`).
 
 mod args;
 mod body;
+mod buckets;
 mod expand;
 mod item;
 mod labels;

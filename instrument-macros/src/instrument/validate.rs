@@ -29,6 +29,9 @@ pub(crate) fn check(args: &Args, func: &Func, errors: &mut Errors) {
     check_constant_labels(args, errors);
     check_max_series(args, errors);
     check_error_label(args, func, errors);
+    if let Some(bounds) = &args.buckets {
+        super::buckets::check(bounds, errors);
+    }
 }
 
 // Every argument may be given at most once.

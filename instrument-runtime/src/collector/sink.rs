@@ -253,6 +253,8 @@ fn since_epoch(at: Instant) -> u64 {
 /// The exporter thread's handle on one sink (owned by the exporter thread).
 pub(crate) struct Sink {
     filter: SinkFilter,
+    /// The filter takes spans and the exporter exports them ([`Exporter::exports_spans`]).
+    exports_spans: bool,
     queue_limit: u64,
     /// How long one exporter call may run before the exporter counts as stuck.
     stuck_after: Duration,
@@ -274,6 +276,9 @@ impl Sink {
         stuck_after: Duration,
     ) -> std::io::Result<Sink> {
         let name = catch_unwind(AssertUnwindSafe(|| exporter.name())).unwrap_or("custom");
+        // A panic: not known to export spans, so its spans make no exemplars.
+        let exports_spans = filter.takes(crate::export::SignalKind::Traces)
+            && catch_unwind(AssertUnwindSafe(|| exporter.exports_spans())).unwrap_or(false);
         let base_before_ring = before_ring_now();
         let shared = Arc::new(Shared {
             name,
@@ -310,6 +315,7 @@ impl Sink {
             .spawn(move || worker.run())?;
         Ok(Sink {
             filter,
+            exports_spans,
             queue_limit: queue_limit.max(1) as u64,
             stuck_after,
             shared,
@@ -371,6 +377,12 @@ impl Sink {
             });
         }
         stuck
+    }
+
+    /// `true` if this sink takes `span` and its exporter exports spans (so the span may be an
+    /// exemplar, see [`crate::data::Exemplar`]).
+    pub(crate) fn exports_span(&self, span: &crate::data::SpanData) -> bool {
+        self.exports_spans && self.filter.takes_span(span)
     }
 
     /// Hands a batch of records (`counts` = `[spans, logs]`) to this sink, or counts it

@@ -28,6 +28,7 @@ use crate::config::Config;
 use crate::data::{Batch, LogData, MetricsSnapshot, Resource, SpanData};
 use crate::export::{ExportError, Exporter, SinkFilter};
 use crate::metrics::aggregate::Aggregator;
+use crate::metrics::exemplar::Counted;
 use crate::stats::{ExporterStats, FlushReport, Stats, REASONS};
 
 /// Longest sleep between two drains, so rings are emptied promptly even without pressure.
@@ -286,6 +287,8 @@ impl Collector {
     /// (after the ring's lock is released), moved, never copied.
     fn drain(&mut self) {
         let max = self.cfg.max_batch.max(1);
+        // A superseded thread hands nothing over, so it chooses no exemplars either.
+        let exemplars = self.gen.is_current();
         for i in 0..self.p.rings.len() {
             let ring = self.p.rings[i].clone();
             let mut left = ring.len();
@@ -294,10 +297,20 @@ impl Collector {
                 let room = max.saturating_sub(fullest).max(1).min(left);
                 let (gen, clock) = (&mut self.gen, &self.clock);
                 let (spans, logs) = (&mut self.pending_spans, &mut self.pending_logs);
+                let (sinks, metrics) = (&self.sinks, &mut self.p.metrics);
                 let taken = ring.pop_up_to(room, |record| {
                     gen.drained(record.signal(), 1);
                     match record {
-                        Record::Span(s) => spans.push(convert::span(s, clock)),
+                        Record::Span(s) => {
+                            let counted = exemplars.then(|| Counted::of(&s)).flatten();
+                            let span = convert::span(s, clock);
+                            if let Some(counted) = counted {
+                                if sinks.iter().any(|sink| sink.exports_span(&span)) {
+                                    metrics.exemplar(counted, &span);
+                                }
+                            }
+                            spans.push(span);
+                        }
                         Record::Log(l) => logs.push(convert::log(*l, clock)),
                     }
                 });

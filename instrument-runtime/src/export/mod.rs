@@ -233,6 +233,13 @@ pub trait Exporter: Send + 'static {
     fn metrics_demand(&mut self, request: MetricsDemand) {
         let _ = request;
     }
+    /// `true` (the default) if the spans this exporter is given reach a trace backend, so a
+    /// histogram bucket may name one of them as its exemplar (see
+    /// [`Exemplar`](crate::export::Exemplar)). Exporters that ignore spans (Prometheus,
+    /// [`NoopExporter`]) say `false`. Asked once, when the pipeline starts the exporter.
+    fn exports_spans(&self) -> bool {
+        true
+    }
 }
 
 /// Asks the pipeline for a metrics snapshot now (see [`Exporter::metrics_demand`]); never
@@ -263,6 +270,9 @@ impl<E: Exporter + ?Sized> Exporter for Box<E> {
     }
     fn metrics_demand(&mut self, request: MetricsDemand) {
         (**self).metrics_demand(request);
+    }
+    fn exports_spans(&self) -> bool {
+        (**self).exports_spans()
     }
 }
 
@@ -312,6 +322,9 @@ impl Exporter for Fanout {
             e.metrics_demand(std::sync::Arc::clone(&request));
         }
     }
+    fn exports_spans(&self) -> bool {
+        self.0.iter().any(|e| e.exports_spans())
+    }
 }
 
 /// Runs every call (none is skipped because an earlier one failed) and keeps the first error.
@@ -335,6 +348,9 @@ impl Exporter for NoopExporter {
     }
     fn export(&mut self, _batch: &Batch) -> Result<(), ExportError> {
         Ok(())
+    }
+    fn exports_spans(&self) -> bool {
+        false
     }
 }
 

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::exemplar::{Counted, Exemplars};
 use super::fallback;
-use super::histogram::{CallsiteCells, HistogramTotals, BOUNDS_SECONDS, NEW_CELLS};
+use super::histogram::{CallsiteCells, HistogramTotals, NEW_CELLS};
 use crate::callsite::{split_series, Callsite, RESULT_CARDINALITY};
 use crate::data::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
 
@@ -51,9 +52,12 @@ pub(crate) fn forget_after_fork() {
     }
 }
 
-/// An exporter thread's handle on the process-wide aggregation state.
+/// An exporter thread's handle on the process-wide aggregation state, and its exemplars
+/// (chosen from the spans this exporter thread hands over, so they are its own).
 #[derive(Default)]
-pub(crate) struct Aggregator;
+pub(crate) struct Aggregator {
+    exemplars: Exemplars,
+}
 
 fn add<'a>(
     totals: &'a mut Totals,
@@ -110,22 +114,30 @@ impl Aggregator {
         totals
     }
 
+    /// A span of a call counted in `counted` was handed to a span exporter: it is that
+    /// bucket's exemplar from now on.
+    pub(crate) fn exemplar(&mut self, counted: Counted, span: &crate::data::SpanData) {
+        self.exemplars.record(counted, span);
+    }
+
     /// The call counter and latency histogram of every callsite called so far.
     pub(crate) fn call_metrics(&self) -> Vec<Metric> {
         let mut counters = Vec::new();
         let mut histograms = Vec::new();
-        for ((_, series), (cs, t)) in self.totals() {
+        for ((index, series), (cs, t)) in self.totals() {
             let labels = series_labels(cs, series);
+            let buckets = cs.buckets();
             counters.push(CounterPoint {
                 labels: labels.clone(),
                 value: t.count(),
             });
             histograms.push(HistogramPoint {
                 labels,
-                bounds: &BOUNDS_SECONDS,
-                bucket_counts: t.buckets.to_vec(),
+                bounds: buckets.seconds(),
+                bucket_counts: t.buckets[..buckets.len()].to_vec(),
                 sum: t.sum_nanos as f64 / 1e9,
                 count: t.count(),
+                exemplars: self.exemplars.of_series(index, series, buckets.len()),
             });
         }
         vec![

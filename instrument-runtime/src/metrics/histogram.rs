@@ -17,7 +17,8 @@ use crate::callsite::Callsite;
 /// creates a shard, drained by the aggregator).
 pub(crate) static NEW_CELLS: SegQueue<Arc<CallsiteCells>> = SegQueue::new();
 
-/// Upper bounds of the latency buckets, in seconds (the `le` values exported).
+/// Upper bounds of the default latency buckets, in seconds (the `le` values exported for a
+/// function without `#[instrument(buckets = [...])]`).
 pub const BOUNDS_SECONDS: [f64; 20] = [
     1e-7, 5e-7, 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5,
     1.0, 2.5, 5.0, 10.0,
@@ -47,8 +48,88 @@ const BOUNDS_NANOS: [u64; 20] = [
     10_000_000_000,
 ];
 
-/// Number of buckets, the last one being `+Inf`.
-pub(crate) const BUCKETS: usize = BOUNDS_NANOS.len() + 1;
+/// Most bucket bounds one function may have (`#[instrument(buckets = [...])]` is checked
+/// against it at compile time). 30 bounds make 31 buckets plus the sum: 32 words, the same
+/// two cache lines a cell of the 20 default bounds already takes.
+pub const MAX_BUCKET_BOUNDS: usize = 30;
+
+/// Number of bucket slots of every cell (the last one used is `+Inf`).
+pub(crate) const BUCKETS: usize = MAX_BUCKET_BOUNDS + 1;
+
+/// Slots of the padded nanosecond bounds: a power of two above [`MAX_BUCKET_BOUNDS`], so the
+/// hot path's binary search runs over an array whose length is known at compile time (the
+/// same unrolled five steps the 20 default bounds took before bounds were per function).
+const SLOTS: usize = 32;
+
+/// Bounds in nanoseconds, the unused slots `u64::MAX` (no latency is above them, so a search
+/// never stops in the padding before `+Inf`'s index).
+pub(crate) type Padded = [u64; SLOTS];
+
+/// The bucket bounds of one function's latency histogram, in seconds (exported) and in
+/// nanoseconds (compared on the hot path). Made by `#[instrument(buckets = [...])]`, which
+/// checks the list at compile time; [`DEFAULT_BUCKETS`] otherwise.
+#[derive(Debug, PartialEq)]
+pub struct Buckets {
+    seconds: &'static [f64],
+    nanos: Padded,
+    len: usize,
+}
+
+/// The bounds of a function that does not choose its own ([`BOUNDS_SECONDS`]).
+pub const DEFAULT_BUCKETS: Buckets = Buckets::new(&BOUNDS_SECONDS, &BOUNDS_NANOS);
+
+impl Buckets {
+    /// Bounds from the same list in seconds and in nanoseconds (what the macro generates, in a
+    /// `static`). Panics, which in a `static` is a compile error, unless both lists have the
+    /// same length, at most [`MAX_BUCKET_BOUNDS`] entries, and the nanoseconds strictly
+    /// increase below `u64::MAX`.
+    #[must_use]
+    pub const fn new(seconds: &'static [f64], nanos: &[u64]) -> Buckets {
+        assert!(
+            seconds.len() == nanos.len(),
+            "bucket lists differ in length"
+        );
+        assert!(nanos.len() <= MAX_BUCKET_BOUNDS, "too many bucket bounds");
+        let mut padded = [u64::MAX; SLOTS];
+        let mut i = 0;
+        while i < nanos.len() {
+            assert!(
+                i == 0 || nanos[i - 1] < nanos[i],
+                "bucket bounds must increase"
+            );
+            assert!(nanos[i] < u64::MAX, "bucket bound out of range");
+            padded[i] = nanos[i];
+            i += 1;
+        }
+        Buckets {
+            seconds,
+            nanos: padded,
+            len: nanos.len(),
+        }
+    }
+
+    /// Upper bounds in seconds, ascending (`+Inf` implied).
+    pub fn seconds(&self) -> &'static [f64] {
+        self.seconds
+    }
+
+    /// Upper bounds in nanoseconds, padded (see [`Padded`]).
+    pub(crate) fn padded(&self) -> &Padded {
+        &self.nanos
+    }
+
+    /// Number of buckets, `+Inf` included.
+    pub(crate) fn len(&self) -> usize {
+        self.len + 1
+    }
+}
+
+/// The bucket a latency of `nanos` falls in: the first bound `>= nanos` (`le` semantics), or
+/// the number of bounds (`+Inf`).
+#[inline]
+pub(crate) fn bucket_of(bounds: &Padded, nanos: u64) -> usize {
+    bounds.partition_point(|&b| b < nanos)
+}
 
 /// One series' histogram on one thread. Single writer: the owning thread. Aligned to 128 bytes
 /// (two cache lines, the adjacent-line prefetch pair) so no other thread's cell can share its
@@ -72,12 +153,14 @@ impl HistogramCell {
 
     /// Records one observation. Must only be called by the owning thread.
     #[inline]
-    pub(crate) fn record(&self, nanos: u64) {
-        let i = BOUNDS_NANOS.partition_point(|&b| b < nanos);
-        // Single writer: a plain load + store is exact and avoids a locked RMW. Relaxed pairs
-        // with the exporter's relaxed reads; it needs no ordering with other memory.
-        let b = &self.buckets[i];
-        b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    pub(crate) fn record(&self, bounds: &Padded, nanos: u64) {
+        // The index is at most the number of bounds (`MAX_BUCKET_BOUNDS`), so the bucket
+        // always exists; `get` keeps the hot path free of a panic branch anyway.
+        if let Some(b) = self.buckets.get(bucket_of(bounds, nanos)) {
+            // Single writer: a plain load + store is exact and avoids a locked RMW. Relaxed
+            // pairs with the exporter's relaxed reads; it needs no ordering with other memory.
+            b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
         let s = &self.sum_nanos;
         s.store(
             s.load(Ordering::Relaxed).wrapping_add(nanos),
@@ -87,10 +170,11 @@ impl HistogramCell {
 
     /// Records one observation from any thread (the fallback shard: atomic read-modify-writes,
     /// exact under concurrent writers).
-    pub(crate) fn record_shared(&self, nanos: u64) {
-        let i = BOUNDS_NANOS.partition_point(|&b| b < nanos);
+    pub(crate) fn record_shared(&self, bounds: &Padded, nanos: u64) {
         // Relaxed: independent counters; the exporter's reads need no ordering with them.
-        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        if let Some(b) = self.buckets.get(bucket_of(bounds, nanos)) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
@@ -134,6 +218,9 @@ pub(crate) struct CallsiteCells {
     pub(crate) callsite: &'static Callsite,
     /// Dense index of the callsite (the aggregation key).
     pub(crate) index: usize,
+    /// The callsite's bucket bounds in nanoseconds, kept here so the hot path finds them from
+    /// the line it already loads.
+    bounds: &'static Padded,
     series: Box<[OnceLock<Box<HistogramCell>>]>,
 }
 
@@ -142,6 +229,7 @@ impl CallsiteCells {
         CallsiteCells {
             callsite,
             index,
+            bounds: callsite.buckets().padded(),
             series: (0..callsite.series_count())
                 .map(|_| OnceLock::new())
                 .collect(),
@@ -155,7 +243,7 @@ impl CallsiteCells {
         let last = self.series.len().saturating_sub(1);
         if let Some(slot) = self.series.get(index.min(last)) {
             slot.get_or_init(|| Box::new(HistogramCell::new()))
-                .record(nanos);
+                .record(self.bounds, nanos);
         }
     }
 
@@ -164,7 +252,7 @@ impl CallsiteCells {
         let last = self.series.len().saturating_sub(1);
         if let Some(slot) = self.series.get(index.min(last)) {
             slot.get_or_init(|| Box::new(HistogramCell::new()))
-                .record_shared(nanos);
+                .record_shared(self.bounds, nanos);
         }
     }
 
@@ -205,8 +293,33 @@ mod tests {
         assert_eq!(t0.buckets[0], 2, "50ns and 100ns are <= 100ns");
         assert_eq!(t0.buckets[1], 1);
         assert_eq!(t0.sum_nanos, 251);
-        assert_eq!(t1.buckets[BUCKETS - 1], 1, "20s is in +Inf");
+        assert_eq!(t1.buckets[BOUNDS_NANOS.len()], 1, "20s is in +Inf");
         assert_eq!(t1.count(), 2);
+    }
+
+    #[test]
+    fn a_callsite_with_its_own_bounds_counts_in_them() {
+        static OWN: Buckets = Buckets::new(&[1e-6, 1e-3], &[1_000, 1_000_000]);
+        static CS: Callsite =
+            Callsite::new("f", "t", "m", "f.rs", 1, crate::Level::Info, &[]).with_buckets(&OWN);
+        let cells = CallsiteCells::new(&CS, 0);
+        for nanos in [1, 1_000, 1_001, 999_999, 1_000_000, 1_000_001, u64::MAX] {
+            cells.record(0, nanos);
+        }
+        let mut t = HistogramTotals::default();
+        cells.iter().for_each(|(_, c)| c.add_to(&mut t));
+        assert_eq!(
+            t.buckets[..4],
+            [2, 3, 2, 0],
+            "le=1us, le=1ms, +Inf; nothing beyond"
+        );
+        assert_eq!(CS.buckets().len(), 3);
+    }
+
+    #[test]
+    fn every_cell_has_room_for_the_most_bounds_in_two_cache_lines() {
+        assert_eq!(std::mem::size_of::<HistogramCell>(), 256);
+        assert_eq!(BUCKETS, MAX_BUCKET_BOUNDS + 1);
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Call metrics: per-thread histogram shards and their aggregation on the exporter thread.
+//! Call metrics: per-thread histogram shards, their aggregation on the exporter thread, and
+//! the exemplars that link histogram buckets to exported spans.
 
 pub(crate) mod aggregate;
+pub(crate) mod exemplar;
 pub(crate) mod fallback;
 pub(crate) mod histogram;
 
-pub use histogram::BOUNDS_SECONDS;
+pub use histogram::{Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, MAX_BUCKET_BOUNDS};

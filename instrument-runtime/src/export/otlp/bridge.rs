@@ -155,6 +155,11 @@ impl Exporter for OtelBridge {
         self.name
     }
 
+    /// Only with a span exporter (traces not disabled).
+    fn exports_spans(&self) -> bool {
+        self.spans.is_some()
+    }
+
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
         if self.shut_down {
             return Err(ExportError::permanent("the exporter is shut down"));

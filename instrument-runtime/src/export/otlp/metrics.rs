@@ -17,8 +17,8 @@
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, AggregationTemporality, Gauge, Histogram, HistogramDataPoint,
-    Metric as ProtoMetric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    exemplar, metric, number_data_point, AggregationTemporality, Exemplar, Gauge, Histogram,
+    HistogramDataPoint, Metric as ProtoMetric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
 
@@ -148,7 +148,19 @@ fn histogram_point(p: &HistogramPoint, window: Window) -> HistogramDataPoint {
         sum: Some(p.sum),
         bucket_counts: p.bucket_counts.clone(),
         explicit_bounds: p.bounds.to_vec(),
+        exemplars: p.exemplars.iter().map(exemplar).collect(),
         ..HistogramDataPoint::default()
+    }
+}
+
+/// An exemplar with its span's ids as bytes (16 and 8, big-endian, as OTLP spans carry them).
+pub(super) fn exemplar(e: &crate::export::Exemplar) -> Exemplar {
+    Exemplar {
+        time_unix_nano: e.time_unix_nanos,
+        span_id: e.span_id.to_bytes().to_vec(),
+        trace_id: e.trace_id.to_bytes().to_vec(),
+        value: Some(exemplar::Value::AsDouble(e.value)),
+        ..Exemplar::default()
     }
 }
 
@@ -216,6 +228,7 @@ mod tests {
                         bucket_counts: vec![2, 1, 0],
                         sum: 0.75,
                         count: 3,
+                        exemplars: Vec::new(),
                     }]),
                 },
             ],

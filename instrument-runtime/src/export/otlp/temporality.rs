@@ -159,6 +159,10 @@ impl DeltaState {
                                 // min/max of the window are unknown from cumulative totals.
                                 point.min = None;
                                 point.max = None;
+                                // Exemplars are the latest per bucket: only those of calls
+                                // that ended in this window belong to this delta.
+                                let start = point.start_time_unix_nano;
+                                point.exemplars.retain(|e| e.time_unix_nano > start);
                             }
                         }
                         pending.0.push((series, current));
@@ -213,6 +217,7 @@ mod tests {
                         bucket_counts: buckets.to_vec(),
                         sum,
                         count: buckets.iter().sum(),
+                        exemplars: Vec::new(),
                     }]),
                 },
             ],
@@ -261,6 +266,54 @@ mod tests {
         let p4 = state.apply(Temporality::LowMemory, &mut r4);
         assert_eq!(values(&r4), (0, 0, vec![0, 0, 0], 400));
         state.commit(p4);
+    }
+
+    #[test]
+    fn a_delta_keeps_only_the_exemplars_of_its_window() {
+        let exemplar = |bucket: usize, time: u64| crate::export::Exemplar {
+            bucket,
+            trace_id: crate::TraceId::from_u128(1),
+            span_id: crate::SpanId::from_u64(time),
+            value: 0.5,
+            time_unix_nanos: time,
+        };
+        let with_exemplars = |time: u64, exemplars: Vec<crate::export::Exemplar>| {
+            let mut r = request(3, [1, 2, 0], 1.0, time);
+            let snapshot_point = &mut r.resource_metrics[0].scope_metrics[0].metrics[1];
+            let Some(metric::Data::Histogram(h)) = &mut snapshot_point.data else {
+                panic!()
+            };
+            h.data_points[0].exemplars = exemplars
+                .iter()
+                .map(super::super::metrics::exemplar)
+                .collect();
+            r
+        };
+        let exemplars_of = |r: &ExportMetricsServiceRequest| {
+            let Some(metric::Data::Histogram(h)) =
+                &r.resource_metrics[0].scope_metrics[0].metrics[1].data
+            else {
+                panic!()
+            };
+            h.data_points[0]
+                .exemplars
+                .iter()
+                .map(|e| e.time_unix_nano)
+                .collect::<Vec<_>>()
+        };
+        let mut state = DeltaState::default();
+        let mut r1 = with_exemplars(200, vec![exemplar(0, 150), exemplar(1, 190)]);
+        let p1 = state.apply(Temporality::Delta, &mut r1);
+        assert_eq!(
+            exemplars_of(&r1),
+            [150, 190],
+            "the first window starts at 100"
+        );
+        state.commit(p1);
+        // Bucket 0's exemplar is the same old call; bucket 1 had a new one in (200, 300].
+        let mut r2 = with_exemplars(300, vec![exemplar(0, 150), exemplar(1, 250)]);
+        let _ = state.apply(Temporality::Delta, &mut r2);
+        assert_eq!(exemplars_of(&r2), [250]);
     }
 
     #[test]

@@ -161,6 +161,11 @@ impl Exporter for PrometheusExporter {
         "prometheus"
     }
 
+    /// Spans are not for Prometheus: they never become exemplars through this exporter.
+    fn exports_spans(&self) -> bool {
+        false
+    }
+
     /// Keeps the batch's metrics snapshot, if it has one, and its resource (rendered as
     /// `target_info`); spans and logs are not for Prometheus.
     fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {

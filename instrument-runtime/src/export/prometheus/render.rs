@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::names::{label_name, metric_name, Kind};
-use crate::export::{HistogramPoint, Labels, Metric, MetricData, MetricsSnapshot};
+use crate::export::{Exemplar, HistogramPoint, Labels, Metric, MetricData, MetricsSnapshot};
 
 /// Translated label pairs of one series, sorted by name.
 type SeriesKey = Vec<(String, String)>;
@@ -34,6 +34,8 @@ struct Merged<'a> {
     bucket_counts: Vec<u64>,
     sum: f64,
     count: u64,
+    /// At most one per bucket, ascending by bucket.
+    exemplars: Vec<&'a Exemplar>,
 }
 
 impl<'a> Merged<'a> {
@@ -43,17 +45,30 @@ impl<'a> Merged<'a> {
             bucket_counts: point.bucket_counts.clone(),
             sum: point.sum,
             count: point.count,
+            exemplars: point.exemplars.iter().collect(),
         }
+    }
+
+    /// Keeps the later exemplar of each bucket the two have.
+    fn merge_exemplars(&mut self, other: Vec<&'a Exemplar>) {
+        for e in other {
+            match self.exemplars.iter_mut().find(|m| m.bucket == e.bucket) {
+                Some(mine) if mine.time_unix_nanos < e.time_unix_nanos => *mine = e,
+                Some(_) => {}
+                None => self.exemplars.push(e),
+            }
+        }
+        self.exemplars.sort_by_key(|e| e.bucket);
     }
 }
 
-impl Sample<'_> {
+impl<'a> Sample<'a> {
     /// Folds `other` (a sample with the same name and labels) into this one: counters and
     /// histograms with the same bounds are summed (two callsites that render the same labels,
     /// `impl A { fn new() }` and `impl B { fn new() }` in one module, are one series of calls);
     /// a gauge, or a histogram with other bounds, cannot be merged exactly and the first is
     /// kept. Either way the exposition never has two samples with one label set.
-    fn merge(&mut self, other: Sample<'_>) {
+    fn merge(&mut self, other: Sample<'a>) {
         match (self, other) {
             (Sample::Counter(a), Sample::Counter(b)) => *a = a.saturating_add(b),
             (Sample::Histogram(a), Sample::Histogram(b)) if a.bounds == b.bounds => {
@@ -64,6 +79,7 @@ impl Sample<'_> {
                 }
                 a.sum += b.sum;
                 a.count = a.count.saturating_add(b.count);
+                a.merge_exemplars(b.exemplars);
             }
             _ => {}
         }
@@ -242,7 +258,7 @@ fn write_family(out: &mut String, name: &str, family: &Family<'_>, openmetrics: 
         match sample {
             Sample::Counter(value) => write_sample(out, name, labels, None, &value.to_string()),
             Sample::Gauge(value) => write_sample(out, name, labels, None, &format_float(*value)),
-            Sample::Histogram(point) => write_histogram(out, name, labels, point),
+            Sample::Histogram(point) => write_histogram(out, name, labels, point, openmetrics),
         }
     }
 }
@@ -251,18 +267,36 @@ fn write_family(out: &mut String, name: &str, family: &Family<'_>, openmetrics: 
 /// non-finite bound would make a duplicate or invalid series), then `+Inf`, `_sum`, `_count`.
 /// `+Inf` and `_count` are the larger of `count` and the bucket total, so buckets never
 /// decrease and `+Inf == _count` as Prometheus requires, even for a torn snapshot.
-fn write_histogram(out: &mut String, name: &str, labels: &SeriesKey, point: &Merged<'_>) {
+///
+/// In OpenMetrics a `_bucket` line carries its bucket's exemplar
+/// (`... 3 # {trace_id="..",span_id=".."} 0.0042 1700000000.123456789`); the text format
+/// 0.0.4 has no exemplars. A bucket whose line is left out passes its exemplar (the later one)
+/// to the next line, whose range contains it.
+fn write_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &SeriesKey,
+    point: &Merged<'_>,
+    openmetrics: bool,
+) {
     let bucket = format!("{name}_bucket");
     let mut cumulative = 0u64;
     let mut last_bound = f64::NEG_INFINITY;
+    let mut exemplars = Carry {
+        rest: &point.exemplars,
+        carried: None,
+    };
     for (i, &bound) in point.bounds.iter().enumerate() {
         let in_bucket = point.bucket_counts.get(i).copied().unwrap_or(0);
         cumulative = cumulative.saturating_add(in_bucket);
+        let exemplar = exemplars.up_to(i);
         if bound.is_finite() && bound > last_bound {
             last_bound = bound;
             let le = format_float(bound);
             let le = Some(("le", le.as_str()));
-            write_sample(out, &bucket, labels, le, &cumulative.to_string());
+            let value = with_exemplar(cumulative.to_string(), exemplar.filter(|_| openmetrics));
+            write_sample(out, &bucket, labels, le, &value);
+            exemplars.carried = None;
         }
     }
     let total: u64 = point
@@ -270,7 +304,9 @@ fn write_histogram(out: &mut String, name: &str, labels: &SeriesKey, point: &Mer
         .iter()
         .fold(0, |a, &b| a.saturating_add(b));
     let count = total.max(point.count).to_string();
-    write_sample(out, &bucket, labels, Some(("le", "+Inf")), &count);
+    let exemplar = exemplars.up_to(usize::MAX).filter(|_| openmetrics);
+    let inf = with_exemplar(count.clone(), exemplar);
+    write_sample(out, &bucket, labels, Some(("le", "+Inf")), &inf);
     write_sample(
         out,
         &format!("{name}_sum"),
@@ -279,6 +315,47 @@ fn write_histogram(out: &mut String, name: &str, labels: &SeriesKey, point: &Mer
         &format_float(point.sum),
     );
     write_sample(out, &format!("{name}_count"), labels, None, &count);
+}
+
+/// The exemplars not yet written, and the latest of buckets whose line was left out.
+struct Carry<'a> {
+    rest: &'a [&'a Exemplar],
+    carried: Option<&'a Exemplar>,
+}
+
+impl<'a> Carry<'a> {
+    /// The latest exemplar of buckets up to `bucket` not yet written.
+    fn up_to(&mut self, bucket: usize) -> Option<&'a Exemplar> {
+        while let Some((&e, rest)) = self.rest.split_first() {
+            if e.bucket > bucket {
+                break;
+            }
+            self.rest = rest;
+            if self
+                .carried
+                .is_none_or(|c| c.time_unix_nanos <= e.time_unix_nanos)
+            {
+                self.carried = Some(e);
+            }
+        }
+        self.carried
+    }
+}
+
+/// A bucket's value, followed by its exemplar in the OpenMetrics form: the span's ids as
+/// lowercase hex, the latency in seconds, and the call's end in seconds since the epoch.
+fn with_exemplar(mut value: String, exemplar: Option<&Exemplar>) -> String {
+    if let Some(e) = exemplar {
+        let secs = e.time_unix_nanos / 1_000_000_000;
+        let nanos = e.time_unix_nanos % 1_000_000_000;
+        value.push_str(&format!(
+            " # {{trace_id=\"{}\",span_id=\"{}\"}} {} {secs}.{nanos:09}",
+            e.trace_id,
+            e.span_id,
+            format_float(e.value)
+        ));
+    }
+    value
 }
 
 /// `name{a="x",le="0.5"} value`
@@ -420,6 +497,54 @@ mod tests {
         );
     }
 
+    fn exemplar(bucket: usize, span: u64, time: u64) -> Exemplar {
+        Exemplar {
+            bucket,
+            trace_id: crate::TraceId::from_u128(0xabc),
+            span_id: crate::SpanId::from_u64(span),
+            value: 0.25,
+            time_unix_nanos: time,
+        }
+    }
+
+    #[test]
+    fn openmetrics_buckets_carry_exemplars_and_the_text_format_does_not() {
+        let point = |exemplars| HistogramPoint {
+            labels: labels(&[("function", "f")]),
+            bounds: &[0.1, 0.1, 1.0],
+            bucket_counts: vec![0, 1, 2, 3],
+            sum: 9.0,
+            count: 6,
+            exemplars,
+        };
+        // Bucket 1 has no line of its own (its bound repeats): its exemplar goes to `le=1`,
+        // unless bucket 2's own is later. Two series with the same labels merge exemplars.
+        let a = point(vec![exemplar(1, 0x11, 5_000_000_000), exemplar(3, 0x33, 7)]);
+        let b = point(vec![exemplar(2, 0x22, 4_000_000_000), exemplar(3, 0x44, 9)]);
+        let m = metric("d", "s", MetricData::Histogram(vec![a, b]));
+        let om = render_openmetrics(&snapshot(vec![m.clone()]));
+        let tid = "00000000000000000000000000000abc";
+        assert_eq!(
+            lines(&om)[2..6],
+            [
+                "d_seconds_bucket{function=\"f\",le=\"0.1\"} 0".to_owned(),
+                format!(
+                    "d_seconds_bucket{{function=\"f\",le=\"1\"}} 6 # \
+                     {{trace_id=\"{tid}\",span_id=\"0000000000000011\"}} 0.25 5.000000000"
+                ),
+                format!(
+                    "d_seconds_bucket{{function=\"f\",le=\"+Inf\"}} 12 # \
+                     {{trace_id=\"{tid}\",span_id=\"0000000000000044\"}} 0.25 0.000000009"
+                ),
+                "d_seconds_sum{function=\"f\"} 18".to_owned(),
+            ]
+        );
+        assert!(
+            !render(&snapshot(vec![m])).contains("trace_id"),
+            "0.0.4 has no exemplars"
+        );
+    }
+
     #[test]
     fn histogram_buckets_are_cumulative_and_end_with_inf() {
         let point = HistogramPoint {
@@ -428,6 +553,7 @@ mod tests {
             bucket_counts: vec![1, 2, 3, 4, 5],
             sum: 12.5,
             count: 15,
+            exemplars: Vec::new(),
         };
         let m = metric(
             "function_calls_duration_seconds",
@@ -459,6 +585,7 @@ mod tests {
             bucket_counts: vec![2, 3],
             sum: 1.0,
             count: 4,
+            exemplars: Vec::new(),
         };
         let text = render(&snapshot(vec![metric("h", "", hist(point))]));
         assert_eq!(
@@ -616,6 +743,7 @@ mod tests {
                 bucket_counts: vec![0; 5],
                 sum: 0.0,
                 count: 0,
+                exemplars: Vec::new(),
             }]),
         );
         let text = render(&snapshot(vec![same_kind, other_kind, first]));
@@ -646,6 +774,7 @@ mod tests {
             count: buckets.iter().sum(),
             bucket_counts: buckets,
             sum,
+            exemplars: Vec::new(),
         };
         let latency = metric(
             "latency",
