@@ -52,9 +52,18 @@
 //! when the builder was given none; default `127.0.0.1:9464`. An invalid value is reported
 //! once on stderr and the default is used.
 
+mod merge;
+#[cfg(unix)]
+mod multiprocess;
 mod names;
 mod render;
 mod server;
+mod wire;
+
+#[cfg(unix)]
+pub use merge::MAX_EXITED_PROCESSES;
+#[cfg(unix)]
+pub use multiprocess::{DEFAULT_REPORT_INTERVAL, MAX_REPORTERS, MIN_REPORT_INTERVAL, SOCKET_NAME};
 
 pub use render::{render, render_openmetrics};
 
@@ -73,6 +82,9 @@ use crate::export::{
 
 /// The environment variable naming the endpoint's address.
 pub const ADDR_ENV: &str = "INSTRUMENT_PROMETHEUS_ADDR";
+/// The environment variable naming the multiprocess directory (see the [module
+/// docs](self#pre-fork-servers-multiprocess-mode)) when the builder was given none.
+pub const MULTIPROC_DIR_ENV: &str = "INSTRUMENT_PROMETHEUS_MULTIPROC_DIR";
 /// The address used when neither the builder nor [`ADDR_ENV`] gives one.
 pub const DEFAULT_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
@@ -94,6 +106,19 @@ pub struct PrometheusExporter {
     handle: PrometheusHandle,
     /// The endpoint, when one was started; `None` after shutdown.
     server: Option<Server>,
+    /// In a multiprocess group as a reporter: sends this process's snapshots.
+    #[cfg(unix)]
+    reporter: Option<Arc<multiprocess::Reporter>>,
+}
+
+/// What a [`PrometheusExporter`] is in a multiprocess group (see the [module
+/// docs](self#pre-fork-servers-multiprocess-mode)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MultiprocessRole {
+    /// It serves the endpoint: its scrapes sum every process of the group.
+    Aggregator,
+    /// It opens no port and reports its process's metrics to the aggregator.
+    Reporter,
 }
 
 impl PrometheusExporter {
@@ -103,6 +128,8 @@ impl PrometheusExporter {
         PrometheusExporter {
             handle: PrometheusHandle::default(),
             server: None,
+            #[cfg(unix)]
+            reporter: None,
         }
     }
 
@@ -125,7 +152,72 @@ impl PrometheusExporter {
         Ok(PrometheusExporter {
             handle,
             server: Some(server),
+            #[cfg(unix)]
+            reporter: None,
         })
+    }
+
+    /// Joins the multiprocess group of `opts.dir`: as its aggregator (serving `addr`) or as
+    /// a reporter (no port).
+    #[cfg(unix)]
+    fn serve_multiprocess(addr: SocketAddr, opts: &multiprocess::Options) -> io::Result<Self> {
+        let mut handle = PrometheusHandle::default();
+        match multiprocess::join(opts, &handle)? {
+            multiprocess::Role::Reporter(reporter) => Ok(PrometheusExporter {
+                handle,
+                server: None,
+                reporter: Some(reporter),
+            }),
+            multiprocess::Role::Aggregator(aggregator) => {
+                handle.group = Some(Arc::clone(&aggregator));
+                match Server::start(addr, handle.clone()) {
+                    Ok(server) => Ok(PrometheusExporter {
+                        handle,
+                        server: Some(server),
+                        reporter: None,
+                    }),
+                    Err(e) => {
+                        aggregator.release();
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Its role in a multiprocess group; `None` when it was built without a multiprocess
+    /// directory.
+    #[must_use]
+    pub fn multiprocess_role(&self) -> Option<MultiprocessRole> {
+        #[cfg(unix)]
+        {
+            if self.reporter.is_some() {
+                return Some(MultiprocessRole::Reporter);
+            }
+            if self.handle.group.is_some() {
+                return Some(MultiprocessRole::Aggregator);
+            }
+        }
+        None
+    }
+
+    /// Leaves the multiprocess group, if in one: a reporter sends its last snapshot first.
+    fn leave_group(&mut self) {
+        #[cfg(unix)]
+        {
+            if let Some(reporter) = self.reporter.take() {
+                reporter.stop();
+            }
+            if let Some(group) = self.handle.group.as_ref() {
+                if !self
+                    .handle
+                    .left
+                    .swap(true, std::sync::atomic::Ordering::AcqRel)
+                {
+                    group.release();
+                }
+            }
+        }
     }
 
     /// A handle that renders the latest snapshot, from any thread.
@@ -174,6 +266,12 @@ impl Exporter for PrometheusExporter {
         }
         if let Some(snapshot) = &batch.metrics {
             self.handle.store(snapshot.clone());
+            // A reporter sends it on at once (so a scrape waiting for it, or a SIGKILL right
+            // after, finds it at the aggregator).
+            #[cfg(unix)]
+            if let Some(reporter) = &self.reporter {
+                reporter.send();
+            }
         }
         Ok(())
     }
@@ -184,10 +282,20 @@ impl Exporter for PrometheusExporter {
         self.handle.set_refresh(request);
     }
 
-    /// Stops the endpoint (bounded: every wait on its thread is short).
+    /// Stops the endpoint (bounded: every wait on its thread is short). In a multiprocess
+    /// group, a reporter sends its last snapshot and leaves (bounded by a 1 s write
+    /// timeout); the aggregator stops taking reporters once its last exporter is shut down.
     fn shutdown(&mut self) -> Result<(), ExportError> {
         self.server = None;
+        self.leave_group();
         Ok(())
+    }
+}
+
+impl Drop for PrometheusExporter {
+    fn drop(&mut self) {
+        self.server = None;
+        self.leave_group();
     }
 }
 
@@ -207,6 +315,12 @@ pub struct PrometheusHandle {
     refresh: Arc<ArcSwapOption<Refresh>>,
     /// The pipeline's resource, rendered as `target_info`.
     resource: Arc<ArcSwapOption<Arc<Resource>>>,
+    /// In a multiprocess group, as its aggregator: renders the sum of every process.
+    #[cfg(unix)]
+    group: Option<Arc<multiprocess::Aggregator>>,
+    /// This handle's exporter left the group (released once).
+    #[cfg(unix)]
+    left: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PrometheusHandle {
@@ -221,9 +335,12 @@ impl PrometheusHandle {
     /// The exposition as of now: asks for a fresh snapshot and waits for it at most `wait`,
     /// then renders the latest one (the fresh one, or the last one when none came in time or
     /// no [`set_refresh`](Self::set_refresh) was made).
+    ///
+    /// In a multiprocess group (as its aggregator), every process is asked at once and the
+    /// wait for all of their answers together is at most `wait`.
     #[must_use]
     pub fn render_fresh(&self, wait: Duration) -> String {
-        self.wait_fresh(wait);
+        self.wait_fresh_all(wait);
         self.render()
     }
 
@@ -245,8 +362,19 @@ impl PrometheusHandle {
     /// [`render_fresh`](Self::render_fresh) in the OpenMetrics format.
     #[must_use]
     pub fn render_openmetrics_fresh(&self, wait: Duration) -> String {
-        self.wait_fresh(wait);
+        self.wait_fresh_all(wait);
         self.render_openmetrics()
+    }
+
+    /// [`wait_fresh`](Self::wait_fresh), and in a multiprocess group the other processes'
+    /// fresh snapshots too, all within `wait`.
+    fn wait_fresh_all(&self, wait: Duration) {
+        #[cfg(unix)]
+        if let Some(group) = &self.group {
+            group.refresh_all(Instant::now() + wait, || self.wait_fresh(wait));
+            return;
+        }
+        self.wait_fresh(wait);
     }
 
     fn wait_fresh(&self, wait: Duration) {
@@ -284,11 +412,18 @@ impl PrometheusHandle {
         text
     }
 
-    /// The latest snapshot, if any has been exported.
+    /// The latest snapshot, if any has been exported: what [`render`](Self::render)
+    /// renders. In a multiprocess group (as its aggregator), the sum of every process's
+    /// latest snapshot and of the exited processes' counters and histograms.
     #[must_use]
     pub fn snapshot(&self) -> Option<Arc<MetricsSnapshot>> {
         // `load_full`, not `load`: rendering is too long to hold an arc-swap guard.
-        self.latest.load_full()
+        let own = self.latest.load_full();
+        #[cfg(unix)]
+        if let Some(group) = &self.group {
+            return group.merged(own.as_deref()).map(Arc::new);
+        }
+        own
     }
 
     fn store(&self, snapshot: MetricsSnapshot) {
@@ -335,6 +470,9 @@ impl fmt::Debug for PrometheusHandle {
 #[derive(Clone, Debug, Default)]
 pub struct PrometheusBuilder {
     addr: Option<SocketAddr>,
+    multiprocess_dir: Option<std::path::PathBuf>,
+    process_label: Option<String>,
+    report_interval: Option<Duration>,
 }
 
 impl PrometheusBuilder {
@@ -345,15 +483,73 @@ impl PrometheusBuilder {
         self
     }
 
-    /// Binds the address and starts the endpoint's thread.
+    /// Serves the processes of a pre-fork server as one scrape (Unix only; see the [module
+    /// docs](self#pre-fork-servers-multiprocess-mode)): the first process that builds an
+    /// exporter with `dir` serves the endpoint and sums every process; the others (forked
+    /// workers re-creating their exporters, see
+    /// [`Builder::exporter_factory`](crate::Builder::exporter_factory)) open no port and
+    /// report to it. Without it, [`MULTIPROC_DIR_ENV`] names the directory, if set.
+    #[must_use]
+    pub fn multiprocess_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.multiprocess_dir = Some(dir.into());
+        self
+    }
+
+    /// In multiprocess mode, labels every series with the process it comes from
+    /// (`name="<pid>"`); by default every process is summed into one series. An exited
+    /// process keeps its series (its counts stay, nothing resets), at most
+    /// [`MAX_EXITED_PROCESSES`] of them; older ones are summed into `name="exited"`.
+    #[must_use]
+    pub fn process_label(mut self, name: impl Into<String>) -> Self {
+        self.process_label = Some(name.into());
+        self
+    }
+
+    /// In multiprocess mode, how often a reporting process sends its counts unasked
+    /// (default [`DEFAULT_REPORT_INTERVAL`], at least `MIN_REPORT_INTERVAL`, 10 ms): what a
+    /// worker killed with SIGKILL loses is at most the calls of its last interval.
+    #[must_use]
+    pub fn report_interval(mut self, every: Duration) -> Self {
+        self.report_interval = Some(every);
+        self
+    }
+
+    /// Binds the address and starts the endpoint's thread; in multiprocess mode, joins the
+    /// group instead when another process already serves it.
     ///
     /// # Errors
     ///
     /// As [`PrometheusExporter::serve`]: a bind failure is an error naming the address, never
-    /// a panic.
+    /// a panic. In multiprocess mode also when the directory cannot be made or its socket
+    /// cannot be bound or reached (the message names the directory), and on non-Unix
+    /// platforms (`Unsupported`).
     pub fn build(self) -> io::Result<PrometheusExporter> {
         let addr = self.addr.unwrap_or_else(addr_from_env);
-        PrometheusExporter::serve(addr)
+        let dir = self.multiprocess_dir.clone().or_else(|| {
+            std::env::var_os(MULTIPROC_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(Into::into)
+        });
+        let Some(dir) = dir else {
+            return PrometheusExporter::serve(addr);
+        };
+        #[cfg(unix)]
+        {
+            let opts = multiprocess::Options {
+                dir,
+                process_label: self.process_label,
+                report_interval: self.report_interval.unwrap_or(DEFAULT_REPORT_INTERVAL),
+            };
+            PrometheusExporter::serve_multiprocess(addr, &opts)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = dir;
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "prometheus multiprocess mode needs unix sockets (Unix only)",
+            ))
+        }
     }
 }
 
