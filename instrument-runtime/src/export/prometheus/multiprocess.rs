@@ -33,6 +33,11 @@ pub const MAX_REPORTERS: usize = 1024;
 /// How long a reporter waits for its own pipeline's fresh snapshot before answering a demand
 /// with the latest it has: less than the aggregator's wait, so the answer is in time.
 const REPLY_WAIT: Duration = Duration::from_millis(150);
+/// How long a new reporter waits for the aggregator's welcome (it is then part of every
+/// scrape); past this it goes on, and is part of the scrapes once the aggregator admits it.
+const WELCOME_WAIT: Duration = Duration::from_secs(2);
+/// The welcome: a demand with id 0, sent once the aggregator has admitted a reporter.
+const WELCOME: u64 = 0;
 /// The longest a socket write may block (a peer that stops reading is dropped, not waited
 /// for).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -217,6 +222,10 @@ impl Aggregator {
             );
             id
         };
+        // The welcome: the reporter's build returns once it is part of every scrape.
+        if let Some(r) = lock(&self.state).reporters.get(&id) {
+            let _ = wire::write_frame(&mut *lock(&r.writer), &wire::encode_demand(WELCOME));
+        }
         let reading = Arc::clone(self);
         let spawned = thread::Builder::new()
             .name("instrument-prometheus-mp-conn".into())
@@ -387,7 +396,23 @@ impl Reporter {
         handle: &PrometheusHandle,
     ) -> io::Result<Arc<Self>> {
         stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-        let reading = stream.try_clone()?;
+        let mut reading = stream.try_clone()?;
+        reading.set_read_timeout(Some(WELCOME_WAIT))?;
+        match wire::read_frame(&mut reading).map(|f| f.map(|b| wire::decode(&b))) {
+            Ok(Some(Ok(Message::Demand { id: WELCOME }))) => {}
+            Ok(Some(Ok(_) | Err(_))) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the process on the socket is not a prometheus aggregator of this version",
+                ));
+            }
+            Ok(None) => return Err(io::ErrorKind::ConnectionReset.into()),
+            Err(e) if wire::is_timeout(&e) => crate::diag::warn(format!(
+                "prometheus multiprocess: the aggregating process did not admit this one within \
+                 {WELCOME_WAIT:?}; its metrics join the scrapes once it does"
+            )),
+            Err(e) => return Err(e),
+        }
         let reporter = Arc::new(Reporter {
             handle: handle.clone(),
             writer: Mutex::new(Some(stream)),
@@ -417,6 +442,7 @@ impl Reporter {
             }
             match wire::read_frame(&mut stream) {
                 Ok(Some(body)) => match wire::decode(&body) {
+                    Ok(Message::Demand { id: WELCOME }) => {}
                     Ok(Message::Demand { id }) => self.answer(id),
                     Ok(Message::Snapshot { .. }) => {}
                     Err(e) => {
