@@ -22,7 +22,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use instrument_runtime::export::prometheus::{MultiprocessRole, PrometheusExporter, SOCKET_NAME};
+use instrument_runtime::export::prometheus::{
+    MultiprocessRole, PrometheusExporter, FRESH_WAIT, SOCKET_NAME,
+};
 use instrument_runtime::export::testing::{Collected, TestExporter};
 use instrument_runtime::export::MetricData;
 use instrument_runtime::instrument;
@@ -310,9 +312,24 @@ fn sum_buckets<'a>(all: impl IntoIterator<Item = &'a Vec<u64>>) -> Vec<u64> {
 
 /// The exposition, scraped over HTTP.
 fn scrape(addr: SocketAddr) -> String {
+    let started = Instant::now();
     let response = http_get(addr, "/metrics").expect("GET /metrics");
+    eprintln!("scrape took {:?}", started.elapsed());
     assert_eq!(response.status, 200, "{response:?}");
     response.body
+}
+
+/// A scrape of live, answering workers: within the bounded wait (plus room for a loaded
+/// machine; answering workers end the wait early, see the timings printed).
+fn fast_scrape(addr: SocketAddr) -> String {
+    let started = Instant::now();
+    let text = scrape(addr);
+    let took = started.elapsed();
+    assert!(
+        took < FRESH_WAIT + Duration::from_millis(750),
+        "a scrape of answering workers took {took:?}"
+    );
+    text
 }
 
 /// The value of the one sample `name{labels}` whose labels include every `(k, v)` of `with`;
@@ -425,7 +442,7 @@ fn prefork_workers_are_one_exact_scrape() {
             b
         };
         let before = expected(&workers, &[], &parent_buckets);
-        check_exact(&scrape(addr), 105, &before);
+        check_exact(&fast_scrape(addr), 105, &before);
 
         let server = prometheus_bin.map(|bin| PrometheusServer::start(&bin, addr, slot.clone()));
         if let Some(server) = &server {
@@ -469,7 +486,7 @@ fn prefork_workers_are_one_exact_scrape() {
         let parent_buckets = own_buckets();
         let total = 5 + 3 + 10 + 20 + 37 + 40 + 50 + 60;
         let after = expected(&workers, &exited, &parent_buckets);
-        check_exact(&scrape(addr), total, &after);
+        check_exact(&fast_scrape(addr), total, &after);
 
         if let Some(server) = &server {
             let sum = "sum(function_calls_total{function=\"prefork_work\"})";
@@ -556,8 +573,24 @@ fn a_killed_worker_loses_only_its_unreported_calls() {
             reaper.add(live.pid);
             live.call(3, false);
             assert_eq!(calls(&scrape(addr)), 27 + 7);
+
+            // A worker that cannot answer (stopped) delays a scrape by at most the bounded
+            // wait, and its last counts are still served.
+            live.call(2, false);
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(live.pid, libc::SIGSTOP) };
+            let started = Instant::now();
+            let text = scrape(addr);
+            let took = started.elapsed();
+            // SAFETY: as above.
+            unsafe { libc::kill(live.pid, libc::SIGCONT) };
+            eprintln!("scrape with a stopped worker took {took:?}");
+            assert_eq!(calls(&text), 34, "its last reported counts");
+            assert!(took >= FRESH_WAIT, "waited for it: {took:?}");
+            assert!(took < FRESH_WAIT + Duration::from_millis(750), "{took:?}");
+            assert_eq!(calls(&scrape(addr)), 36, "answered again once it runs");
             live.exit();
-            assert_eq!(calls(&scrape(addr)), 34);
+            assert_eq!(calls(&scrape(addr)), 36);
             telemetry.shutdown_with_timeout(T);
             let _ = fs::remove_dir_all(&dir);
         },
