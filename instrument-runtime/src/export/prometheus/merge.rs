@@ -14,7 +14,7 @@ use crate::export::{
 };
 
 /// How many exited processes keep series of their own under the process label; past this the
-/// oldest is folded into the series labelled [`EXITED`].
+/// oldest is folded into the series whose process label is `"exited"`.
 pub const MAX_EXITED_PROCESSES: usize = 64;
 /// The process label's value for the folded totals of older exited processes.
 pub(crate) const EXITED: &str = "exited";
