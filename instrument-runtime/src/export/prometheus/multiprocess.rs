@@ -159,6 +159,8 @@ struct Connected {
     latest: Option<(u32, MetricsSnapshot)>,
     /// The highest demand id it answered.
     answered: u64,
+    /// The highest demand id sent to it.
+    demanded: u64,
 }
 
 impl Aggregator {
@@ -218,6 +220,7 @@ impl Aggregator {
                     writer: Arc::new(Mutex::new(writer)),
                     latest: None,
                     answered: 0,
+                    demanded: 0,
                 },
             );
             id
@@ -285,25 +288,37 @@ impl Aggregator {
     }
 
     /// Asks every reporter for a fresh snapshot, then `own_fresh` (this process's), then
-    /// waits for the answers until `deadline`.
+    /// waits for the answers until `deadline`. A reporter with a demand still unanswered
+    /// (slow, or stopped) is not sent another: at most one demand frame per reporter is ever
+    /// pending, so a write never blocks; the scrape waits for the answer to that one.
     pub(crate) fn refresh_all(&self, deadline: Instant, own_fresh: impl FnOnce()) {
         let id = self.next_demand.fetch_add(1, Ordering::Relaxed);
-        let writers: Vec<(u64, Arc<Mutex<UnixStream>>)> = lock(&self.state)
-            .reporters
-            .iter()
-            .map(|(k, r)| (*k, Arc::clone(&r.writer)))
-            .collect();
+        let mut send = Vec::new();
+        let awaited: Vec<(u64, u64)> = {
+            let mut state = lock(&self.state);
+            state
+                .reporters
+                .iter_mut()
+                .map(|(k, r)| {
+                    if r.answered >= r.demanded {
+                        r.demanded = id;
+                        send.push(Arc::clone(&r.writer));
+                    }
+                    (*k, r.demanded)
+                })
+                .collect()
+        };
         let frame = wire::encode_demand(id);
-        for (_, writer) in &writers {
-            // A reporter that cannot take 13 bytes at once is not answering in time either.
+        for writer in &send {
+            // 13 bytes into an idle socket: taken at once.
             let _ = wire::write_frame(&mut *lock(writer), &frame);
         }
         own_fresh();
         let mut state = lock(&self.state);
         loop {
-            let waiting = writers
+            let waiting = awaited
                 .iter()
-                .any(|(k, _)| state.reporters.get(k).is_some_and(|r| r.answered < id));
+                .any(|(k, want)| state.reporters.get(k).is_some_and(|r| r.answered < *want));
             if !waiting {
                 break;
             }
