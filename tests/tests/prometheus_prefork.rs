@@ -141,11 +141,8 @@ fn fork_worker(calls: u64) -> Worker {
             libc::close(to_worker[1]);
             libc::close(to_parent[0]);
         }
-        let code = match std::panic::catch_unwind(|| worker_main(calls, to_worker[0], to_parent[1]))
-        {
-            Ok(code) => code,
-            Err(_) => 101,
-        };
+        let code = std::panic::catch_unwind(|| worker_main(calls, to_worker[0], to_parent[1]))
+            .unwrap_or(101);
         // SAFETY: leave without running the harness's exit path.
         unsafe { libc::_exit(code) };
     }

@@ -292,6 +292,9 @@ impl Aggregator {
     /// (slow, or stopped) is not sent another: at most one demand frame per reporter is ever
     /// pending, so a write never blocks; the scrape waits for the answer to that one.
     pub(crate) fn refresh_all(&self, deadline: Instant, own_fresh: impl FnOnce()) {
+        if !self.in_its_process() {
+            return own_fresh();
+        }
         let id = self.next_demand.fetch_add(1, Ordering::Relaxed);
         let mut send = Vec::new();
         let awaited: Vec<(u64, u64)> = {
@@ -335,6 +338,9 @@ impl Aggregator {
     /// The sum of `own` (this process's latest snapshot), every reporter's latest, and the
     /// retired totals; `None` when there is nothing at all yet.
     pub(crate) fn merged(&self, own: Option<&MetricsSnapshot>) -> Option<MetricsSnapshot> {
+        if !self.in_its_process() {
+            return own.cloned();
+        }
         let label = self.label.as_deref();
         let state = lock(&self.state);
         let reporting = state.reporters.values().filter_map(|r| r.latest.as_ref());
@@ -355,8 +361,18 @@ impl Aggregator {
         Some(model.into_snapshot(start, time))
     }
 
+    /// `false` in a forked child holding a copy of its parent's aggregator (through a
+    /// handle): the copy's sockets and reporters are the parent's, so the child renders only
+    /// its own snapshot and never writes to them.
+    fn in_its_process(&self) -> bool {
+        std::process::id() == self.pid
+    }
+
     /// One exporter of this process stops using the aggregator; the last one stops it.
     pub(crate) fn release(&self) {
+        if !self.in_its_process() {
+            return;
+        }
         if self.members.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.stop();
         }
