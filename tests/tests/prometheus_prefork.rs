@@ -591,7 +591,19 @@ fn a_killed_worker_loses_only_its_unreported_calls() {
             assert_eq!(calls(&scrape(addr)), 36, "answered again once it runs");
             live.exit();
             assert_eq!(calls(&scrape(addr)), 36);
+
+            // The parent stops its exporter while a worker lives: the port and the socket
+            // are gone (the worker closed its inherited copies at the fork).
+            let last = fork_worker(1);
+            reaper.add(last.pid);
             telemetry.shutdown_with_timeout(T);
+            let refused = TcpStream::connect_timeout(&addr, Duration::from_secs(2));
+            assert!(
+                refused.is_err(),
+                "the port is still held after the parent let it go"
+            );
+            assert!(!dir.join(SOCKET_NAME).exists());
+            last.exit();
             let _ = fs::remove_dir_all(&dir);
         },
     );

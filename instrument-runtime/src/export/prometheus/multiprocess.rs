@@ -25,6 +25,7 @@ use super::merge::{Model, Retired};
 use super::wire::{self, Message};
 use super::PrometheusHandle;
 use crate::export::MetricsSnapshot;
+use crate::fork::CloseInChild;
 
 /// The socket's file name inside the multiprocess directory (the only file the mode makes).
 pub const SOCKET_NAME: &str = "prometheus.sock";
@@ -82,8 +83,7 @@ pub(crate) fn join(opts: &Options, handle: &PrometheusHandle) -> io::Result<Role
     std::fs::create_dir_all(&opts.dir).map_err(context)?;
     let socket = opts.dir.join(SOCKET_NAME);
     let me = std::process::id();
-    {
-        let mut aggregators = lock(&AGGREGATORS);
+    if let Some(mut aggregators) = aggregators() {
         aggregators.retain(|(_, pid, weak)| *pid != me || weak.strong_count() > 0);
         let mine = aggregators
             .iter()
@@ -117,8 +117,24 @@ pub(crate) fn join(opts: &Options, handle: &PrometheusHandle) -> io::Result<Role
         Err(e) => return Err(context(e)),
     };
     let aggregator = Aggregator::start(listener, socket.clone(), opts).map_err(context)?;
-    lock(&AGGREGATORS).push((socket, me, Arc::downgrade(&aggregator)));
+    if let Some(mut aggregators) = aggregators() {
+        aggregators.push((socket, me, Arc::downgrade(&aggregator)));
+    }
     Ok(Role::Aggregator(aggregator))
+}
+
+/// The list of this process's aggregators, waiting for it at most 100 ms: in a forked child
+/// the lock may be held by a thread of the parent that does not exist here (the child's
+/// entries are all its parent's anyway, so going without it only skips sharing one).
+fn aggregators() -> Option<MutexGuard<'static, Vec<(PathBuf, u32, Weak<Aggregator>)>>> {
+    for _ in 0..100 {
+        match AGGREGATORS.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    None
 }
 
 /// No aggregator behind the path: no file, or a file nobody listens on.
@@ -154,7 +170,7 @@ struct State {
 
 struct Connected {
     /// For demand frames; the reading half is owned by the connection's thread.
-    writer: Arc<Mutex<UnixStream>>,
+    writer: Arc<Mutex<CloseInChild<UnixStream>>>,
     /// The reporter's latest snapshot, with its pid.
     latest: Option<(u32, MetricsSnapshot)>,
     /// The highest demand id it answered.
@@ -176,6 +192,7 @@ impl Aggregator {
             members: AtomicUsize::new(1),
         });
         let accepting = Arc::clone(&aggregator);
+        let listener = CloseInChild::new(listener);
         thread::Builder::new()
             .name("instrument-prometheus-mp".into())
             .spawn(move || accepting.accept_loop(&listener))?;
@@ -197,8 +214,9 @@ impl Aggregator {
     }
 
     fn admit(self: &Arc<Self>, stream: UnixStream) {
+        let stream = CloseInChild::new(stream);
         let writer = match stream.try_clone() {
-            Ok(w) => w,
+            Ok(w) => CloseInChild::new(w),
             Err(_) => return,
         };
         let _ = writer.set_write_timeout(Some(Duration::from_millis(50)));
@@ -227,7 +245,7 @@ impl Aggregator {
         };
         // The welcome: the reporter's build returns once it is part of every scrape.
         if let Some(r) = lock(&self.state).reporters.get(&id) {
-            let _ = wire::write_frame(&mut *lock(&r.writer), &wire::encode_demand(WELCOME));
+            let _ = wire::write_frame(&mut **lock(&r.writer), &wire::encode_demand(WELCOME));
         }
         let reading = Arc::clone(self);
         let spawned = thread::Builder::new()
@@ -239,9 +257,9 @@ impl Aggregator {
     }
 
     /// Takes a reporter's snapshots until it leaves (end of stream, error, bad frame).
-    fn read_loop(&self, id: u64, mut stream: UnixStream) {
+    fn read_loop(&self, id: u64, mut stream: CloseInChild<UnixStream>) {
         loop {
-            let body = match wire::read_frame(&mut stream) {
+            let body = match wire::read_frame(&mut *stream) {
                 Ok(Some(body)) => body,
                 Ok(None) => break,
                 Err(e) => {
@@ -314,7 +332,7 @@ impl Aggregator {
         let frame = wire::encode_demand(id);
         for writer in &send {
             // 13 bytes into an idle socket: taken at once.
-            let _ = wire::write_frame(&mut *lock(writer), &frame);
+            let _ = wire::write_frame(&mut **lock(writer), &frame);
         }
         own_fresh();
         let mut state = lock(&self.state);
@@ -410,7 +428,7 @@ fn warn_bad_peer(e: &io::Error) {
 pub(crate) struct Reporter {
     handle: PrometheusHandle,
     /// `None` once the connection is gone.
-    writer: Mutex<Option<UnixStream>>,
+    writer: Mutex<Option<CloseInChild<UnixStream>>>,
     pid: u32,
     /// The demand being answered (the latest read).
     answering: AtomicU64,
@@ -427,9 +445,10 @@ impl Reporter {
         handle: &PrometheusHandle,
     ) -> io::Result<Arc<Self>> {
         stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-        let mut reading = stream.try_clone()?;
+        let stream = CloseInChild::new(stream);
+        let mut reading = CloseInChild::new(stream.try_clone()?);
         reading.set_read_timeout(Some(WELCOME_WAIT))?;
-        match wire::read_frame(&mut reading).map(|f| f.map(|b| wire::decode(&b))) {
+        match wire::read_frame(&mut *reading).map(|f| f.map(|b| wire::decode(&b))) {
             Ok(Some(Ok(Message::Demand { id: WELCOME }))) => {}
             Ok(Some(Ok(_) | Err(_))) => {
                 return Err(io::Error::new(
@@ -462,7 +481,7 @@ impl Reporter {
 
     /// Answers demands, and asks the pipeline for a snapshot every `interval` (sent when it
     /// arrives, if anything changed), until stopped or the aggregator goes away.
-    fn run(&self, mut stream: UnixStream, interval: Duration) {
+    fn run(&self, mut stream: CloseInChild<UnixStream>, interval: Duration) {
         let mut next_report = Instant::now() + interval;
         while !self.stop.load(Ordering::Acquire) {
             let wait = next_report
@@ -471,7 +490,7 @@ impl Reporter {
             if stream.set_read_timeout(Some(wait)).is_err() {
                 break;
             }
-            match wire::read_frame(&mut stream) {
+            match wire::read_frame(&mut *stream) {
                 Ok(Some(body)) => match wire::decode(&body) {
                     Ok(Message::Demand { id: WELCOME }) => {}
                     Ok(Message::Demand { id }) => self.answer(id),
@@ -526,7 +545,7 @@ impl Reporter {
         if *sent == hash {
             return;
         }
-        match wire::write_frame(stream, &frame).and_then(|()| stream.flush()) {
+        match wire::write_frame(&mut **stream, &frame).and_then(|()| stream.flush()) {
             Ok(()) => *sent = hash,
             Err(e) => {
                 warn_lost(&e);
