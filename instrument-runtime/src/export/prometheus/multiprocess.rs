@@ -67,7 +67,10 @@ pub(crate) struct Options {
 
 /// Aggregators made by this process, by socket path (a forked child inherits the list with
 /// its parent's pid, so it never mistakes its parent's aggregator for its own).
-static AGGREGATORS: Mutex<Vec<(PathBuf, u32, Weak<Aggregator>)>> = Mutex::new(Vec::new());
+static AGGREGATORS: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+
+/// An aggregator of [`AGGREGATORS`]: its socket, the pid that made it, the aggregator.
+type Registered = (PathBuf, u32, Weak<Aggregator>);
 
 /// Joins (or starts) the group of `opts.dir`. `handle` is the new exporter's handle.
 pub(crate) fn join(opts: &Options, handle: &PrometheusHandle) -> io::Result<Role> {
@@ -126,7 +129,7 @@ pub(crate) fn join(opts: &Options, handle: &PrometheusHandle) -> io::Result<Role
 /// The list of this process's aggregators, waiting for it at most 100 ms: in a forked child
 /// the lock may be held by a thread of the parent that does not exist here (the child's
 /// entries are all its parent's anyway, so going without it only skips sharing one).
-fn aggregators() -> Option<MutexGuard<'static, Vec<(PathBuf, u32, Weak<Aggregator>)>>> {
+fn aggregators() -> Option<MutexGuard<'static, Vec<Registered>>> {
     for _ in 0..100 {
         match AGGREGATORS.try_lock() {
             Ok(guard) => return Some(guard),
