@@ -23,7 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use instrument_runtime::export::prometheus::{
-    MultiprocessRole, PrometheusExporter, FRESH_WAIT, SOCKET_NAME,
+    MultiprocessRole, PrometheusExporter, FRESH_WAIT, MULTIPROC_DIR_ENV, SOCKET_NAME,
 };
 use instrument_runtime::export::testing::{Collected, TestExporter};
 use instrument_runtime::export::MetricData;
@@ -620,11 +620,14 @@ fn the_process_label_is_opt_in_and_exited_processes_keep_their_series() {
             let reaper = Reaper::default();
             start_watchdog(ChildSlot::default(), reaper.clone());
             let dir = temp_dir("prefork-label");
+            // The directory from the environment this time (the builder names none).
+            // SAFETY of set_var: this scenario's process runs this one test, on one thread,
+            // before anything reads the environment.
+            std::env::set_var(MULTIPROC_DIR_ENV, &dir);
             let telemetry = instrument_runtime::builder()
-                .exporter_factory(move || {
+                .exporter_factory(|| {
                     let e = PrometheusExporter::builder()
                         .addr(([127, 0, 0, 1], 0))
-                        .multiprocess_dir(&dir)
                         .process_label("pid")
                         .build()
                         .expect("exporter");
@@ -669,6 +672,8 @@ fn the_process_label_is_opt_in_and_exited_processes_keep_their_series() {
             let text = scrape(addr);
             assert_eq!(series(&text, &b_pid), 3, "a killed one too");
             telemetry.shutdown_with_timeout(T);
+            assert!(!dir.join(SOCKET_NAME).exists());
+            let _ = fs::remove_dir_all(&dir);
         },
     );
 }

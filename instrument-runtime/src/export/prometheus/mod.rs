@@ -73,7 +73,7 @@
 //!             .expect("prometheus endpoint")
 //!     })
 //!     .install()?;
-//! // ... fork the workers; each one flushes (or drops its guard) before it exits.
+//! // ... fork the workers; each one calls `instrument_runtime::flush` before it exits.
 //! # Ok::<(), instrument_runtime::InitError>(())
 //! ```
 //!
@@ -97,9 +97,9 @@
 //!   2-4 ms per scrape; with a worker stopped by SIGSTOP, 252 ms, its last counts served.
 //! - **A worker that exits keeps its counts**: when its connection ends, its last snapshot's
 //!   counters and histograms move to the retired totals (its gauges go), so nothing the
-//!   scraper saw ever decreases (Prometheus `resets()` stays 0). A flush, or dropping /
-//!   shutting down the guard, sends the last calls before the worker exits; `_exit` without
-//!   one loses what it did since its last report.
+//!   scraper saw ever decreases (Prometheus `resets()` stays 0). A worker's last calls are
+//!   sent when it flushes ([`crate::flush`]) or shuts its pipeline down before it exits; one
+//!   that exits without either loses what it did since its last report, as with SIGKILL.
 //! - **SIGKILL**: nothing runs in the killed worker; the aggregator keeps the last snapshot
 //!   it received. Lost: the calls made after the worker's last report. A worker reports at
 //!   every scrape, flush and `metrics_interval`, and every
@@ -137,14 +137,17 @@
 //! counts as of the scrape, sees an exit as the end of the connection, and keeps the exited
 //! worker's totals in memory, bounded by the number of series.
 
+#[cfg(unix)]
 mod merge;
 #[cfg(unix)]
 mod multiprocess;
 mod names;
 mod render;
 mod server;
+#[cfg(unix)]
 mod wire;
 
+#[cfg(unix)]
 #[cfg(unix)]
 pub use merge::MAX_EXITED_PROCESSES;
 #[cfg(unix)]
@@ -629,7 +632,7 @@ impl PrometheusBuilder {
         }
         #[cfg(not(unix))]
         {
-            let _ = dir;
+            let _ = (dir, self.process_label, self.report_interval);
             Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "prometheus multiprocess mode needs unix sockets (Unix only)",
