@@ -44,6 +44,12 @@ fn prefork_work(i: u64) -> u64 {
     std::hint::black_box(i * 2)
 }
 
+/// Called by one worker only: a series only some processes have.
+#[instrument]
+fn prefork_rare(i: u64) -> u64 {
+    std::hint::black_box(i + 1)
+}
+
 // ----- what every process (parent and workers) builds from the recipe -------------------
 
 /// The multiprocess directory (set by the parent before it installs; workers inherit it).
@@ -174,7 +180,8 @@ fn pipe() -> [libc::c_int; 2] {
 }
 
 /// The worker's side. Commands: `c` + u32 (make that many calls, flush, reply), `n` + u32
-/// (make them without a flush, reply), `x` (flush and exit). A reply is its buckets after
+/// (make them without a flush, reply), `r` + u32 (that many calls of `prefork_rare`, flush,
+/// reply), `x` (flush and exit). A reply is its buckets after
 /// the command, one line. End of the command pipe (the parent died): exit.
 fn worker_main(calls: u64, commands: libc::c_int, replies: libc::c_int) -> i32 {
     // SAFETY: the fds are this process's pipe ends, owned from here on.
@@ -197,15 +204,19 @@ fn worker_main(calls: u64, commands: libc::c_int, replies: libc::c_int) -> i32 {
             return 2;
         }
         match command[0] {
-            b'c' | b'n' => {
+            b'c' | b'n' | b'r' => {
                 let mut n = [0u8; 4];
                 if commands.read_exact(&mut n).is_err() {
                     return 2;
                 }
                 for i in 0..u32::from_le_bytes(n) {
-                    prefork_work(u64::from(i));
+                    if command[0] == b'r' {
+                        prefork_rare(u64::from(i));
+                    } else {
+                        prefork_work(u64::from(i));
+                    }
                 }
-                if command[0] == b'c' {
+                if command[0] != b'n' {
                     buckets = own_buckets();
                 }
             }
@@ -242,6 +253,14 @@ impl Worker {
         self.commands.write_all(&command).expect("command");
         self.read_reply();
         self.calls += u64::from(n);
+    }
+
+    /// Makes `n` calls of `prefork_rare` and flushes.
+    fn call_rare(&mut self, n: u32) {
+        let mut command = vec![b'r'];
+        command.extend_from_slice(&n.to_le_bytes());
+        self.commands.write_all(&command).expect("command");
+        self.read_reply();
     }
 
     /// Flush and exit; waits for it.
@@ -455,6 +474,7 @@ fn prefork_workers_are_one_exact_scrape() {
         let mut exited = Vec::new();
         let mut third = workers.remove(2);
         third.call(7, true);
+        third.call_rare(4);
         exited.push(third.buckets.clone());
         third.exit();
         let second = workers.remove(1);
@@ -462,7 +482,11 @@ fn prefork_workers_are_one_exact_scrape() {
         second.kill();
         // Give a real Prometheus scrapes of the state without them.
         let during = expected(&workers, &exited, &parent_buckets);
-        check_exact(&scrape(addr), 105 + 7, &during);
+        let text = scrape(addr);
+        check_exact(&text, 105 + 7, &during);
+        // The series only the exited worker had stays.
+        let rare = [("function", "prefork_rare"), ("result", "ok")];
+        assert_eq!(sample(&text, "function_calls_total", &rare), 4);
         if let Some(server) = &server {
             server.wait_for_value(
                 "sum(function_calls_total{function=\"prefork_work\"})",
@@ -504,6 +528,8 @@ fn prefork_workers_are_one_exact_scrape() {
             // One series: no process label unless asked for.
             let count = "count(function_calls_total{function=\"prefork_work\"})";
             assert_eq!(server.value_of(count), "1");
+            let rare = "sum(function_calls_total{function=\"prefork_rare\"})";
+            assert_eq!(server.value_of(rare), "4");
         }
 
         for w in workers {
@@ -513,6 +539,8 @@ fn prefork_workers_are_one_exact_scrape() {
         let done = scrape(addr);
         let ok = [("function", "prefork_work"), ("result", "ok")];
         assert_eq!(sample(&done, "function_calls_total", &ok), total);
+        let rare = [("function", "prefork_rare"), ("result", "ok")];
+        assert_eq!(sample(&done, "function_calls_total", &rare), 4);
         telemetry.shutdown_with_timeout(T);
         assert!(
             !dir.join(SOCKET_NAME).exists(),
