@@ -580,12 +580,12 @@ fn a_killed_worker_loses_only_its_unreported_calls() {
             assert_eq!(calls(&scrape(addr)), 21);
 
             // Both make 6 calls without a flush. The quiet one is killed before anything asks
-            // for its counts: exactly those 6 are lost. The chatty one is killed after 10 of its
+            // for its counts: exactly those 6 are lost. The chatty one is killed after 20 of its
             // report intervals: nothing is lost.
             quiet.call(6, false);
             chatty.call(6, false);
             quiet.kill();
-            thread::sleep(Duration::from_millis(500));
+            thread::sleep(Duration::from_secs(1));
             chatty.kill();
             let text = scrape(addr);
             assert_eq!(calls(&text), 1 + 10 + 10 + 6, "{text}");
