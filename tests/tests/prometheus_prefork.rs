@@ -181,7 +181,8 @@ fn pipe() -> [libc::c_int; 2] {
 
 /// The worker's side. Commands: `c` + u32 (make that many calls, flush, reply), `n` + u32
 /// (make them without a flush, reply), `r` + u32 (that many calls of `prefork_rare`, flush,
-/// reply), `x` (flush and exit). A reply is its buckets after
+/// reply), `s` + u32 (swap in a new Prometheus exporter built here, make that many calls,
+/// flush, reply), `x` (flush and exit). A reply is its buckets after
 /// the command, one line. End of the command pipe (the parent died): exit.
 fn worker_main(calls: u64, commands: libc::c_int, replies: libc::c_int) -> i32 {
     // SAFETY: the fds are this process's pipe ends, owned from here on.
@@ -204,6 +205,17 @@ fn worker_main(calls: u64, commands: libc::c_int, replies: libc::c_int) -> i32 {
             return 2;
         }
         match command[0] {
+            b's' => {
+                let mut n = [0u8; 4];
+                if commands.read_exact(&mut n).is_err() {
+                    return 2;
+                }
+                instrument_runtime::set_exporter(prometheus_exporter(), T).expect("swap");
+                for i in 0..u32::from_le_bytes(n) {
+                    prefork_work(u64::from(i));
+                }
+                assert!(instrument_runtime::flush(T).completed, "flush");
+            }
             b'c' | b'n' | b'r' => {
                 let mut n = [0u8; 4];
                 if commands.read_exact(&mut n).is_err() {
@@ -258,6 +270,14 @@ impl Worker {
     /// Makes `n` calls of `prefork_rare` and flushes.
     fn call_rare(&mut self, n: u32) {
         let mut command = vec![b'r'];
+        command.extend_from_slice(&n.to_le_bytes());
+        self.commands.write_all(&command).expect("command");
+        self.read_reply();
+    }
+
+    /// Swaps in a new Prometheus exporter (built in the worker), makes `n` calls, flushes.
+    fn swap(&mut self, n: u32) {
+        let mut command = vec![b's'];
         command.extend_from_slice(&n.to_le_bytes());
         self.commands.write_all(&command).expect("command");
         self.read_reply();
@@ -619,6 +639,16 @@ fn a_killed_worker_loses_only_its_unreported_calls() {
             assert_eq!(calls(&scrape(addr)), 36, "answered again once it runs");
             live.exit();
             assert_eq!(calls(&scrape(addr)), 36);
+
+            // A worker swaps in a new exporter: one connection per process, its counts are
+            // not counted twice (the old exporter's last snapshot is not retired).
+            let mut swapper = fork_worker(5);
+            reaper.add(swapper.pid);
+            assert_eq!(calls(&scrape(addr)), 41);
+            swapper.swap(4);
+            assert_eq!(calls(&scrape(addr)), 45);
+            swapper.exit();
+            assert_eq!(calls(&scrape(addr)), 45);
 
             // The parent stops its exporter while a worker lives: the port and the socket
             // are gone (the worker closed its inherited copies at the fork).

@@ -194,9 +194,10 @@ pub struct PrometheusExporter {
     handle: PrometheusHandle,
     /// The endpoint, when one was started; `None` after shutdown.
     server: Option<Server>,
-    /// In a multiprocess group as a reporter: sends this process's snapshots.
+    /// In a multiprocess group as a reporter: sends this process's snapshots (with this
+    /// exporter's member id in it).
     #[cfg(unix)]
-    reporter: Option<Arc<multiprocess::Reporter>>,
+    reporter: Option<(Arc<multiprocess::Reporter>, u64)>,
 }
 
 /// What a [`PrometheusExporter`] is in a multiprocess group (see the [module
@@ -251,10 +252,10 @@ impl PrometheusExporter {
     fn serve_multiprocess(addr: SocketAddr, opts: &multiprocess::Options) -> io::Result<Self> {
         let mut handle = PrometheusHandle::default();
         match multiprocess::join(opts, &handle)? {
-            multiprocess::Role::Reporter(reporter) => Ok(PrometheusExporter {
+            multiprocess::Role::Reporter(reporter, member) => Ok(PrometheusExporter {
                 handle,
                 server: None,
-                reporter: Some(reporter),
+                reporter: Some((reporter, member)),
             }),
             multiprocess::Role::Aggregator(aggregator) => {
                 handle.group = Some(Arc::clone(&aggregator));
@@ -293,8 +294,8 @@ impl PrometheusExporter {
     fn leave_group(&mut self) {
         #[cfg(unix)]
         {
-            if let Some(reporter) = self.reporter.take() {
-                reporter.stop();
+            if let Some((reporter, member)) = self.reporter.take() {
+                reporter.leave(member);
             }
             if let Some(group) = self.handle.group.as_ref() {
                 if !self
@@ -357,7 +358,7 @@ impl Exporter for PrometheusExporter {
             // A reporter sends it on at once (so a scrape waiting for it, or a SIGKILL right
             // after, finds it at the aggregator).
             #[cfg(unix)]
-            if let Some(reporter) = &self.reporter {
+            if let Some((reporter, _)) = &self.reporter {
                 reporter.send();
             }
         }

@@ -54,7 +54,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// What this process is in its multiprocess group.
 pub(crate) enum Role {
     Aggregator(Arc<Aggregator>),
-    Reporter(Arc<Reporter>),
+    /// The reporter, and this exporter's member id in it (for [`Reporter::leave`]).
+    Reporter(Arc<Reporter>, u64),
 }
 
 /// Options of the mode, from the builder.
@@ -72,6 +73,28 @@ static AGGREGATORS: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
 /// An aggregator of [`AGGREGATORS`]: its socket, the pid that made it, the aggregator.
 type Registered = (PathBuf, u32, Weak<Aggregator>);
 
+/// Reporters of this process, by socket path: a second exporter in a reporting process (a
+/// pipeline swap) shares its connection, so the aggregator never has two connections of one
+/// process (whose cumulative totals it would count twice).
+static REPORTERS: Mutex<Vec<RegisteredReporter>> = Mutex::new(Vec::new());
+
+/// A reporter of [`REPORTERS`]: its socket, the pid that made it, the reporter.
+type RegisteredReporter = (PathBuf, u32, Weak<Reporter>);
+
+/// `list` locked, waiting for it at most 100 ms: in a forked child the lock may be held by a
+/// thread of the parent that does not exist here (the child's entries are all its parent's
+/// anyway, so going without it only skips sharing one).
+fn registry<T>(list: &'static Mutex<Vec<T>>) -> Option<MutexGuard<'static, Vec<T>>> {
+    for _ in 0..100 {
+        match list.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    None
+}
+
 /// Joins (or starts) the group of `opts.dir`. `handle` is the new exporter's handle.
 pub(crate) fn join(opts: &Options, handle: &PrometheusHandle) -> io::Result<Role> {
     let context = |e: io::Error| {
@@ -86,7 +109,7 @@ pub(crate) fn join(opts: &Options, handle: &PrometheusHandle) -> io::Result<Role
     std::fs::create_dir_all(&opts.dir).map_err(context)?;
     let socket = opts.dir.join(SOCKET_NAME);
     let me = std::process::id();
-    if let Some(mut aggregators) = aggregators() {
+    if let Some(mut aggregators) = registry(&AGGREGATORS) {
         aggregators.retain(|(_, pid, weak)| *pid != me || weak.strong_count() > 0);
         let mine = aggregators
             .iter()
@@ -99,8 +122,20 @@ pub(crate) fn join(opts: &Options, handle: &PrometheusHandle) -> io::Result<Role
             return Ok(Role::Aggregator(aggregator));
         }
     }
+    if let Some(mut reporters) = registry(&REPORTERS) {
+        reporters.retain(|(_, pid, weak)| *pid != me || weak.strong_count() > 0);
+        let mine = reporters
+            .iter()
+            .filter(|(path, pid, _)| *path == socket && *pid == me)
+            .find_map(|(_, _, weak)| weak.upgrade())
+            .filter(|r| !r.stop.load(Ordering::Acquire));
+        if let Some(reporter) = mine {
+            let member = reporter.add_source(handle);
+            return Ok(Role::Reporter(reporter, member));
+        }
+    }
     match UnixStream::connect(&socket) {
-        Ok(stream) => return Reporter::start(stream, opts, handle).map(Role::Reporter),
+        Ok(stream) => return start_reporter(stream, &socket, opts, handle),
         Err(e) if is_stale(&e) => {}
         Err(e) => return Err(context(e)),
     }
@@ -115,29 +150,32 @@ pub(crate) fn join(opts: &Options, handle: &PrometheusHandle) -> io::Result<Role
         // Another process won the race to aggregate: report to it.
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
             let stream = UnixStream::connect(&socket).map_err(context)?;
-            return Reporter::start(stream, opts, handle).map(Role::Reporter);
+            return start_reporter(stream, &socket, opts, handle);
         }
         Err(e) => return Err(context(e)),
     };
     let aggregator = Aggregator::start(listener, socket.clone(), opts).map_err(context)?;
-    if let Some(mut aggregators) = aggregators() {
+    if let Some(mut aggregators) = registry(&AGGREGATORS) {
         aggregators.push((socket, me, Arc::downgrade(&aggregator)));
     }
     Ok(Role::Aggregator(aggregator))
 }
 
-/// The list of this process's aggregators, waiting for it at most 100 ms: in a forked child
-/// the lock may be held by a thread of the parent that does not exist here (the child's
-/// entries are all its parent's anyway, so going without it only skips sharing one).
-fn aggregators() -> Option<MutexGuard<'static, Vec<Registered>>> {
-    for _ in 0..100 {
-        match AGGREGATORS.try_lock() {
-            Ok(guard) => return Some(guard),
-            Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => thread::sleep(Duration::from_millis(1)),
-        }
+fn start_reporter(
+    stream: UnixStream,
+    socket: &std::path::Path,
+    opts: &Options,
+    handle: &PrometheusHandle,
+) -> io::Result<Role> {
+    let reporter = Reporter::start(stream, opts, handle)?;
+    if let Some(mut reporters) = registry(&REPORTERS) {
+        reporters.push((
+            socket.to_path_buf(),
+            std::process::id(),
+            Arc::downgrade(&reporter),
+        ));
     }
-    None
+    Ok(Role::Reporter(reporter, FIRST_MEMBER))
 }
 
 /// No aggregator behind the path: no file, or a file nobody listens on.
@@ -427,9 +465,15 @@ fn warn_bad_peer(e: &io::Error) {
 
 // ----- the reporter --------------------------------------------------------------------
 
+/// The member id of the exporter that started a reporter.
+const FIRST_MEMBER: u64 = 1;
+
 /// A worker's side: sends its exporter's snapshots to the aggregator.
 pub(crate) struct Reporter {
-    handle: PrometheusHandle,
+    /// The handles of this process's exporters using it, oldest first, with their member
+    /// ids; the newest one with a snapshot is what is sent (the call metrics are
+    /// process-wide, so a newer pipeline's snapshot includes everything an older one had).
+    sources: Mutex<Vec<(u64, PrometheusHandle)>>,
     /// `None` once the connection is gone.
     writer: Mutex<Option<CloseInChild<UnixStream>>>,
     pid: u32,
@@ -467,7 +511,7 @@ impl Reporter {
             Err(e) => return Err(e),
         }
         let reporter = Arc::new(Reporter {
-            handle: handle.clone(),
+            sources: Mutex::new(vec![(FIRST_MEMBER, handle.clone())]),
             writer: Mutex::new(Some(stream)),
             pid: std::process::id(),
             answering: AtomicU64::new(0),
@@ -514,7 +558,7 @@ impl Reporter {
             }
             if Instant::now() >= next_report {
                 next_report = Instant::now() + interval;
-                if let Some(refresh) = self.handle.refresh.load_full() {
+                if let Some(refresh) = self.current().and_then(|h| h.refresh.load_full()) {
                     // Answered through `export`, which sends it (`send`).
                     refresh();
                 }
@@ -527,8 +571,37 @@ impl Reporter {
         self.answering.fetch_max(id, Ordering::AcqRel);
         // The fresh snapshot comes through `export`, which sends it tagged with `id`; if none
         // came in time, this sends the latest there is (the tag makes it a new frame).
-        self.handle.wait_fresh(REPLY_WAIT);
+        if let Some(handle) = self.current() {
+            handle.wait_fresh(REPLY_WAIT);
+        }
         self.send();
+    }
+
+    /// The newest exporter's handle (the one whose pipeline runs).
+    fn current(&self) -> Option<PrometheusHandle> {
+        lock(&self.sources).last().map(|(_, h)| h.clone())
+    }
+
+    /// Another exporter of this process joins; its member id.
+    fn add_source(&self, handle: &PrometheusHandle) -> u64 {
+        let mut sources = lock(&self.sources);
+        let id = sources.last().map_or(FIRST_MEMBER, |(id, _)| id + 1);
+        sources.push((id, handle.clone()));
+        id
+    }
+
+    /// Exporter `member` stops: the last one sends the final snapshot and ends the
+    /// connection; an earlier one just stops being a source.
+    pub(crate) fn leave(&self, member: u64) {
+        let last = {
+            let sources = lock(&self.sources);
+            sources.len() == 1 && sources[0].0 == member
+        };
+        if last {
+            self.stop();
+        } else {
+            lock(&self.sources).retain(|(id, _)| *id != member);
+        }
     }
 
     /// Sends the exporter's latest snapshot, tagged with the demand being answered, unless
@@ -539,12 +612,19 @@ impl Reporter {
             return;
         };
         let answers = self.answering.load(Ordering::Acquire);
-        let snapshot = self.handle.latest.load_full();
+        let snapshot = lock(&self.sources)
+            .iter()
+            .rev()
+            .find_map(|(_, h)| h.latest.load_full());
+        let mut sent = lock(&self.sent);
+        if snapshot.is_none() && *sent != 0 {
+            // A newer exporter with no snapshot yet: never replace the counts sent so far.
+            return;
+        }
         let empty = MetricsSnapshot::default();
         let snapshot = snapshot.as_deref().unwrap_or(&empty);
         let frame = wire::encode_snapshot(self.pid, answers, snapshot);
         let hash = series_hash(&frame, answers);
-        let mut sent = lock(&self.sent);
         if *sent == hash {
             return;
         }
@@ -559,7 +639,7 @@ impl Reporter {
     }
 
     /// Sends the last snapshot and leaves the group (bounded by the write timeout).
-    pub(crate) fn stop(&self) {
+    fn stop(&self) {
         self.send();
         self.stop.store(true, Ordering::Release);
         if let Some(stream) = lock(&self.writer).take() {
