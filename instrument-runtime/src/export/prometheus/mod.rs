@@ -107,7 +107,9 @@
 //!   its own a second), so a kill loses at most the calls of its last report interval, never
 //!   anything a scrape already showed.
 //! - **New workers** add their own series from their first report (the workers' counts start
-//!   at zero, so no call is counted twice).
+//!   at zero, so no call is counted twice). A process has one connection however many
+//!   exporters it builds with the directory (a pipeline swap in a worker shares it), so its
+//!   totals are never counted twice either.
 //! - **The process is a label only if asked**: by default all processes are one series;
 //!   [`PrometheusBuilder::process_label`] labels each process's series with its pid, exited
 //!   processes keeping theirs (at most [`MAX_EXITED_PROCESSES`]; older ones are summed into
@@ -117,6 +119,9 @@
 //!   the number of distinct series (not of processes; with a process label, at most
 //!   [`MAX_EXITED_PROCESSES`] processes' series). Frames are at most 64 MiB. On disk: one
 //!   socket file, nothing else, nothing that grows.
+//! - **Who may report**: any process that can connect to the socket; the directory's
+//!   permissions decide that (the directory is created if missing, with the umask's mode),
+//!   so keep it private to the server's user, as with any unix socket.
 //! - **A stale directory** from a previous run needs no cleanup: a socket file nobody
 //!   listens on (the old aggregator was killed) is detected by a refused connection and
 //!   replaced; an aggregator that stops removes its socket.
