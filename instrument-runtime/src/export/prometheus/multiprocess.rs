@@ -564,6 +564,8 @@ impl Reporter {
                 }
             }
         }
+        // Gone for good: a later exporter of this process makes a new connection.
+        self.stop.store(true, Ordering::Release);
         *lock(&self.writer) = None;
     }
 
