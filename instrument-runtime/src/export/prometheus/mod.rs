@@ -129,7 +129,9 @@
 //!   workers' metrics are no longer served (each says so once). Two unrelated processes
 //!   starting the same directory at the same instant may both try to aggregate; one then
 //!   fails to bind the endpoint with a clear error. Unix only (`Unsupported` elsewhere). The
-//!   endpoint's `target_info` is the aggregator's resource.
+//!   endpoint's `target_info` is the aggregator's resource. A write to a process that just
+//!   died fails with `EPIPE`, which relies on `SIGPIPE` being ignored, as Rust's runtime
+//!   sets it before `main` (a program that restores the default must not).
 //!
 //! Why a socket to the parent, not per-process files (Python `prometheus_client`'s
 //! multiprocess mode) or shared memory: our calls are counted in thread-local cells that no
