@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs Debian's `prometheus` package (it also brings `promtool`) for the real-receiver
-# test tests/tests/prometheus_scrape.rs, unless both are already on PATH.
+# tests tests/tests/prometheus_scrape.rs and tests/tests/prometheus_prefork.rs, unless both are
+# already on PATH.
 # The package's own service is not used: the test starts its own throwaway server.
 set -eu
 

@@ -50,6 +50,9 @@ impl Server {
         // Non-blocking accept: the loop sleeps `STEP` when idle and checks `stop`.
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
+        // A forked worker must not keep the port bound after this process lets it go.
+        #[cfg(unix)]
+        let listener = crate::fork::CloseInChild::new(listener);
         let stop = Arc::new(AtomicBool::new(false));
         let active = Arc::new(AtomicUsize::new(0));
         let (thread_stop, thread_active) = (Arc::clone(&stop), Arc::clone(&active));
