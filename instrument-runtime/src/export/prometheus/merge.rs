@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::export::{
-    CounterPoint, GaugePoint, HistogramPoint, Labels, Metric, MetricData, MetricsSnapshot,
+    CounterPoint, Exemplar, GaugePoint, HistogramPoint, Labels, Metric, MetricData, MetricsSnapshot,
 };
 
 /// How many exited processes keep series of their own under the process label; past this the
@@ -38,6 +38,8 @@ enum Acc {
         buckets: Vec<u64>,
         sum: f64,
         count: u64,
+        /// At most one per bucket, ascending by bucket: the latest of every process's.
+        exemplars: Vec<Exemplar>,
     },
 }
 
@@ -52,14 +54,17 @@ impl Acc {
                     buckets,
                     sum,
                     count,
+                    exemplars,
                 },
                 Acc::Histogram {
                     bounds: b_bounds,
                     buckets: b_buckets,
                     sum: b_sum,
                     count: b_count,
+                    exemplars: b_exemplars,
                 },
             ) if *bounds == *b_bounds => {
+                latest_per_bucket(exemplars, b_exemplars);
                 if buckets.len() < b_buckets.len() {
                     buckets.resize(b_buckets.len(), 0);
                 }
@@ -70,6 +75,18 @@ impl Acc {
                 *count = count.saturating_add(*b_count);
             }
             _ => warn_unmergeable(),
+        }
+    }
+}
+
+/// Merges `other` into `mine`: per bucket, the exemplar of the later call wins (ascending by
+/// bucket, at most one per bucket, as [`HistogramPoint::exemplars`] promises).
+fn latest_per_bucket(mine: &mut Vec<Exemplar>, other: &[Exemplar]) {
+    for e in other {
+        match mine.binary_search_by_key(&e.bucket, |m| m.bucket) {
+            Ok(i) if mine[i].time_unix_nanos < e.time_unix_nanos => mine[i] = e.clone(),
+            Ok(_) => {}
+            Err(i) => mine.insert(i, e.clone()),
         }
     }
 }
@@ -146,6 +163,7 @@ impl Model {
                             buckets: p.bucket_counts.clone(),
                             sum: p.sum,
                             count: p.count,
+                            exemplars: p.exemplars.clone(),
                         };
                         put(key(&p.labels), acc);
                     }
@@ -268,7 +286,15 @@ fn family_data(kind: Kind, series: BTreeMap<Key, Acc>) -> MetricData {
                         buckets,
                         sum,
                         count,
-                    } => Some(histogram_point(labels(key), bounds, buckets, sum, count)),
+                        exemplars,
+                    } => Some(HistogramPoint {
+                        labels: labels(key),
+                        bounds,
+                        bucket_counts: buckets,
+                        sum,
+                        count,
+                        exemplars,
+                    }),
                     _ => None,
                 })
                 .collect(),
@@ -276,7 +302,8 @@ fn family_data(kind: Kind, series: BTreeMap<Key, Acc>) -> MetricData {
     }
 }
 
-/// The one place a merged histogram point is made.
+/// A histogram point without exemplars (the unit tests' points).
+#[cfg(test)]
 fn histogram_point(
     labels: Labels,
     bounds: &'static [f64],
@@ -290,6 +317,7 @@ fn histogram_point(
         bucket_counts,
         sum,
         count,
+        exemplars: Vec::new(),
     }
 }
 
@@ -405,6 +433,24 @@ mod tests {
 
     fn text(model: Model) -> String {
         super::super::render(&model.into_snapshot(0, 0))
+    }
+
+    #[test]
+    fn exemplars_survive_the_merge_latest_call_per_bucket() {
+        let ex = |bucket: usize, span: u64, time: u64| Exemplar {
+            bucket,
+            trace_id: crate::TraceId::from_u128(7),
+            span_id: crate::SpanId::from_u64(span),
+            value: 0.05,
+            time_unix_nanos: time,
+        };
+        let mut mine = vec![ex(0, 1, 10), ex(2, 2, 50)];
+        latest_per_bucket(&mut mine, &[ex(0, 3, 20), ex(1, 4, 5), ex(2, 5, 40)]);
+        let spans: Vec<(usize, u64)> = mine
+            .iter()
+            .map(|e| (e.bucket, e.span_id.to_u64()))
+            .collect();
+        assert_eq!(spans, [(0, 3), (1, 4), (2, 2)]);
     }
 
     #[test]

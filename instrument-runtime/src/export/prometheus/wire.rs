@@ -17,8 +17,9 @@ use std::borrow::Cow;
 use std::io::{self, Read, Write};
 
 use crate::export::{
-    CounterPoint, GaugePoint, HistogramPoint, Labels, Metric, MetricData, MetricsSnapshot,
+    CounterPoint, Exemplar, GaugePoint, HistogramPoint, Labels, Metric, MetricData, MetricsSnapshot,
 };
+use crate::{SpanId, TraceId};
 
 /// The largest frame accepted (a worker with this many bytes of series is refused, with a
 /// warning, rather than allocating without bound).
@@ -90,6 +91,16 @@ pub(crate) fn encode_snapshot(pid: u32, answers: u64, snapshot: &MetricsSnapshot
                     }
                     put_u64(&mut out, p.sum.to_bits());
                     put_u64(&mut out, p.count);
+                    put_len(&mut out, p.exemplars.len());
+                    for e in &p.exemplars {
+                        put_u64(&mut out, e.bucket as u64);
+                        let trace = e.trace_id.to_u128();
+                        put_u64(&mut out, (trace >> 64) as u64);
+                        put_u64(&mut out, trace as u64);
+                        put_u64(&mut out, e.span_id.to_u64());
+                        put_u64(&mut out, e.value.to_bits());
+                        put_u64(&mut out, e.time_unix_nanos);
+                    }
                 }
             }
         }
@@ -330,6 +341,22 @@ impl Reader<'_> {
         let bucket_counts: Vec<u64> = (0..m).map(|_| self.u64()).collect::<io::Result<_>>()?;
         let sum = self.f64()?;
         let count = self.u64()?;
+        let e = self.count(48)?;
+        let mut exemplars = Vec::with_capacity(e);
+        for _ in 0..e {
+            let bucket = usize::try_from(self.u64()?).unwrap_or(usize::MAX);
+            if bucket >= bucket_counts.len() {
+                return Err(invalid(format!("exemplar of bucket {bucket} out of range")));
+            }
+            let trace = (u128::from(self.u64()?) << 64) | u128::from(self.u64()?);
+            exemplars.push(Exemplar {
+                bucket,
+                trace_id: TraceId::from_u128(trace),
+                span_id: SpanId::from_u64(self.u64()?),
+                value: self.f64()?,
+                time_unix_nanos: self.u64()?,
+            });
+        }
         let bounds = intern_bounds(&bounds)
             .ok_or_else(|| invalid(format!("more than {MAX_BOUND_SETS} histogram bound sets")))?;
         Ok(HistogramPoint {
@@ -338,6 +365,7 @@ impl Reader<'_> {
             bucket_counts,
             sum,
             count,
+            exemplars,
         })
     }
 }
@@ -403,6 +431,13 @@ mod tests {
                         bucket_counts: vec![1, 2, 3],
                         sum: 0.1 + 0.2,
                         count: 6,
+                        exemplars: vec![Exemplar {
+                            bucket: 2,
+                            trace_id: TraceId::from_u128(u128::MAX - 7),
+                            span_id: SpanId::from_u64(42),
+                            value: 1.5,
+                            time_unix_nanos: 1_700_000_000_000_000_000,
+                        }],
                     }]),
                 },
             ],
