@@ -53,6 +53,37 @@ impl Ring {
         Ok(())
     }
 
+    /// Most slots one multi-slot record may take in this ring (an eighth of it, at least 1):
+    /// an inline log record needing more takes the boxed path instead.
+    #[inline]
+    pub(crate) fn max_chunk(&self) -> usize {
+        (self.capacity / 8).max(1)
+    }
+
+    /// Pushes the `n` slots of one multi-slot record (an inline log record: `records` yields
+    /// exactly `n`), admitted as one record of `priority` that needs `n` free slots beyond the
+    /// priority's reserve, and committed together: the exporter sees all of it or none.
+    #[inline]
+    pub(crate) fn push_chunk(
+        &mut self,
+        n: usize,
+        records: impl Iterator<Item = Record>,
+        priority: Priority,
+    ) -> Result<(), DropReason> {
+        let needed = priority.reserve(self.capacity) + n;
+        if self.producer.cached_slots() < needed && self.producer.slots() < needed {
+            return Err(DropReason::QueueFull);
+        }
+        let chunk = self
+            .producer
+            .write_chunk_uninit(n)
+            .map_err(|_| DropReason::QueueFull)?;
+        let written = chunk.fill_from_iter(records.take(n));
+        debug_assert_eq!(written, n, "a multi-slot record yields exactly its slots");
+        self.wake_if_half_full();
+        Ok(())
+    }
+
     /// Wakes the exporter once when the ring passes half full (fastrace's rule), so a burst is
     /// drained before it overflows; re-armed once the ring is seen below half again.
     #[inline]
