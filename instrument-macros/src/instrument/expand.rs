@@ -208,8 +208,7 @@ impl Work<'_> {
         }
     }
 
-    /// A sync function's body, split at the filter's verdict (see the crate docs, "The
-    /// expansion"): the user's statements once, in a `move` closure that records the
+    /// A sync function's body, split at the filter's verdict: the user's statements once, in a `move` closure that records the
     /// `fields(...)` first when handed the span; a disabled call runs that closure directly
     /// (one relaxed load and a branch over the plain body: no span in this frame), an
     /// enabled one in `__private::outlined`, a separate non-inlined frame that opens the
