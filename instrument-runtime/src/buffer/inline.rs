@@ -137,6 +137,8 @@ pub(crate) struct Encoder {
     attrs: Vec<u8>,
     count: usize,
     max: usize,
+    /// The body reached the maximum (and has the marker): nothing more is added to it.
+    body_cut: bool,
 }
 
 // Attributes are encoded by the `tracing` bridge only.
@@ -149,6 +151,7 @@ impl Encoder {
             attrs: Vec::new(),
             count: 0,
             max: 0,
+            body_cut: false,
         }
     }
 
@@ -161,18 +164,22 @@ impl Encoder {
             }
         }
         self.count = 0;
+        self.body_cut = false;
         self.max = crate::switches::max_value_len();
     }
 
-    /// Appends to the body, formatted (cut at the configured maximum).
+    /// Appends to the body, formatted (the whole body cut at the configured maximum).
     pub(crate) fn body_fmt(&mut self, args: fmt::Arguments<'_>) {
-        let start = self.body.len();
-        write_bounded(&mut self.body, start, self.max, args);
+        if !self.body_cut {
+            self.body_cut = !write_bounded(&mut self.body, 0, self.max, args);
+        }
     }
 
-    /// Appends `s` to the body (cut at the configured maximum).
+    /// Appends `s` to the body (the whole body cut at the configured maximum).
     pub(crate) fn body_str(&mut self, s: &str) {
-        self.body_fmt(format_args!("{s}"));
+        if !self.body_cut {
+            self.body_cut = !push_bounded(&mut self.body, 0, self.max, s);
+        }
     }
 
     /// Room for one more attribute (at most [`MAX_SPAN_ATTRIBUTES`](super::record::MAX_SPAN_ATTRIBUTES),
@@ -214,14 +221,25 @@ impl Encoder {
         }
         let at = self.attrs.len();
         self.attrs.extend_from_slice(&[0; 4]);
-        write_bounded(&mut self.attrs, at + 4, self.max, args);
-        let len = u32::try_from(self.attrs.len() - at - 4).unwrap_or(u32::MAX);
-        self.attrs[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        let _ = write_bounded(&mut self.attrs, at + 4, self.max, args);
+        self.end_str(at);
     }
 
     /// Attribute `key` = `s` (cut at the configured maximum).
     pub(crate) fn str(&mut self, key: u8, s: &str) {
-        self.str_fmt(key, format_args!("{s}"));
+        if !self.entry(key, TAG_STR) {
+            return;
+        }
+        let at = self.attrs.len();
+        self.attrs.extend_from_slice(&[0; 4]);
+        let _ = push_bounded(&mut self.attrs, at + 4, self.max, s);
+        self.end_str(at);
+    }
+
+    /// Writes the length of the string value whose 4-byte length prefix is at `at`.
+    fn end_str(&mut self, at: usize) {
+        let len = u32::try_from(self.attrs.len() - at - 4).unwrap_or(u32::MAX);
+        self.attrs[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
 
     fn payload_len(&self) -> usize {
@@ -238,11 +256,9 @@ impl Encoder {
     /// The record as ring slots: its head, then exactly `parts` part slots (see
     /// [`Encoder::parts`]; `parts` must be what it returned).
     pub(crate) fn slots(&self, meta: Meta, parts: usize) -> impl Iterator<Item = Record> + '_ {
-        let mut payload = self.body.iter().chain(self.attrs.iter()).copied();
+        let (body, attrs) = (&self.body[..], &self.attrs[..]);
         let mut bytes = [0; HEAD_BYTES];
-        for (slot, b) in bytes.iter_mut().zip(&mut payload) {
-            *slot = b;
-        }
+        fill(&mut bytes, 0, body, attrs);
         let trace = meta.ctx.trace_id.to_u128();
         let head = InlineHead {
             at: meta.at,
@@ -258,11 +274,9 @@ impl Encoder {
             len: self.payload_len() as u16,
             bytes,
         };
-        std::iter::once(Record::LogInline(head)).chain((0..parts).map(move |_| {
+        std::iter::once(Record::LogInline(head)).chain((0..parts).map(move |i| {
             let mut part = [0; PART_BYTES];
-            for (slot, b) in part.iter_mut().zip(&mut payload) {
-                *slot = b;
-            }
+            fill(&mut part, HEAD_BYTES + i * PART_BYTES, body, attrs);
             Record::Part(Part(part))
         }))
     }
@@ -300,9 +314,43 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Encoder) -> R) -> Option<R> {
         .flatten()
 }
 
+/// Copies the payload (`body` then `attrs`) from `offset` on into `dst`, as much as fits
+/// (the rest of `dst` is left as it is).
+fn fill(dst: &mut [u8], offset: usize, body: &[u8], attrs: &[u8]) {
+    let mut out = 0;
+    if let Some(from_body) = body.get(offset..) {
+        let n = from_body.len().min(dst.len());
+        dst[..n].copy_from_slice(&from_body[..n]);
+        out = n;
+    }
+    let from = (offset + out).saturating_sub(body.len());
+    if let Some(from_attrs) = attrs.get(from..) {
+        let n = from_attrs.len().min(dst.len() - out);
+        dst[out..out + n].copy_from_slice(&from_attrs[..n]);
+    }
+}
+
+/// Appends `s` to `buf` while `buf[start..]` stays within `max` bytes; past it, cuts `s` at a
+/// char boundary and appends the truncation marker. `true` if `s` was kept whole.
+fn push_bounded(buf: &mut Vec<u8>, start: usize, max: usize, s: &str) -> bool {
+    let room = max.saturating_sub(buf.len() - start);
+    if s.len() <= room {
+        buf.extend_from_slice(s.as_bytes());
+        return true;
+    }
+    let mut cut = room;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    buf.extend_from_slice(&s.as_bytes()[..cut]);
+    buf.extend_from_slice(TRUNCATION_MARKER.as_bytes());
+    false
+}
+
 /// Writes `args` into `buf` while `buf[start..]` stays within `max` bytes; past it, stops the
-/// formatting (cut at a char boundary) and appends the truncation marker.
-fn write_bounded(buf: &mut Vec<u8>, start: usize, max: usize, args: fmt::Arguments<'_>) {
+/// formatting (cut at a char boundary) and appends the truncation marker. `true` if nothing
+/// was cut.
+fn write_bounded(buf: &mut Vec<u8>, start: usize, max: usize, args: fmt::Arguments<'_>) -> bool {
     struct W<'a> {
         buf: &'a mut Vec<u8>,
         start: usize,
@@ -314,19 +362,15 @@ fn write_bounded(buf: &mut Vec<u8>, start: usize, max: usize, args: fmt::Argumen
             if self.truncated {
                 return Err(fmt::Error);
             }
-            let room = self.max.saturating_sub(self.buf.len() - self.start);
-            if s.len() <= room {
-                self.buf.extend_from_slice(s.as_bytes());
+            if push_bounded(self.buf, self.start, self.max, s) {
                 return Ok(());
             }
-            let mut cut = room;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            self.buf.extend_from_slice(&s.as_bytes()[..cut]);
             self.truncated = true;
             Err(fmt::Error)
         }
+    }
+    if let Some(s) = args.as_str() {
+        return push_bounded(buf, start, max, s);
     }
     let mut w = W {
         buf,
@@ -334,11 +378,10 @@ fn write_bounded(buf: &mut Vec<u8>, start: usize, max: usize, args: fmt::Argumen
         max,
         truncated: false,
     };
-    // An Err is our stop at the limit or a bug in a user impl; keep what was written.
+    // An Err is our stop at the limit (the marker is written) or a bug in a user impl; keep
+    // what was written.
     let _ = fmt::write(&mut w, args);
-    if w.truncated {
-        w.buf.extend_from_slice(TRUNCATION_MARKER.as_bytes());
-    }
+    !w.truncated
 }
 
 /// Reads one inline record back (on the exporter thread): `parts` are the slots that
@@ -440,6 +483,31 @@ mod tests {
     #[test]
     fn slots_are_span_sized() {
         assert!(std::mem::size_of::<Record>() <= 72, "{}", std::mem::size_of::<Record>());
+    }
+
+    #[test]
+    fn values_are_cut_at_the_limit_on_a_char_boundary() {
+        let mut e = Encoder::new();
+        e.begin();
+        e.max = 5;
+        e.body_str("ééé"); // 6 bytes: cut after 2 chars
+        e.body_fmt(format_args!("{}", 1)); // nothing more fits
+        assert_eq!(e.body, format!("éé{TRUNCATION_MARKER}").as_bytes());
+        e.begin();
+        e.max = 3;
+        e.body_fmt(format_args!("{}{}", "ab", "cd"));
+        assert_eq!(e.body, format!("abc{TRUNCATION_MARKER}").as_bytes());
+    }
+
+    #[test]
+    fn fill_copies_across_body_and_attributes() {
+        let (body, attrs) = (&[1, 2, 3][..], &[4, 5, 6, 7][..]);
+        for offset in 0..8 {
+            let mut dst = [0; 3];
+            fill(&mut dst, offset, body, attrs);
+            let want: Vec<u8> = (1..=7u8).chain([0; 3]).skip(offset).take(3).collect();
+            assert_eq!(dst.to_vec(), want, "offset {offset}");
+        }
     }
 
     #[test]
