@@ -266,7 +266,9 @@ pub(crate) fn push_log(encoder: &Encoder, meta: InlineMeta, priority: Priority) 
             let ring = ring.get_or_insert_with(Ring::register);
             match encoder.parts() {
                 Some(parts) if parts < ring.max_chunk() => {
-                    ring.push_chunk(parts + 1, encoder.slots(meta, parts), priority)
+                    ring.push_chunk(parts + 1, priority, |i, slot| {
+                        encoder.write_slot(&meta, parts, i, slot);
+                    })
                 }
                 _ => ring.push(encoder.boxed(meta), priority),
             }

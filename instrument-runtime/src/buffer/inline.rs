@@ -115,6 +115,13 @@ pub(crate) struct InlineHead {
 #[derive(Debug)]
 pub(crate) struct Part([u8; PART_BYTES]);
 
+/// A ring slot before it is written: an empty part (see `Ring::push_chunk`).
+impl Default for Record {
+    fn default() -> Record {
+        Record::Part(Part([0; PART_BYTES]))
+    }
+}
+
 /// What an inline record is, besides its payload.
 #[derive(Clone, Copy)]
 pub(crate) struct Meta {
@@ -253,14 +260,21 @@ impl Encoder {
         (parts <= MAX_PARTS).then_some(parts)
     }
 
-    /// The record as ring slots: its head, then exactly `parts` part slots (see
-    /// [`Encoder::parts`]; `parts` must be what it returned).
-    pub(crate) fn slots(&self, meta: Meta, parts: usize) -> impl Iterator<Item = Record> + '_ {
+    /// Writes slot `i` of the record (its head, then `parts` part slots; `parts` must be
+    /// what [`Encoder::parts`] returned) in place; `slot` is an empty part
+    /// ([`Record::default`]).
+    pub(crate) fn write_slot(&self, meta: &Meta, parts: usize, i: usize, slot: &mut Record) {
         let (body, attrs) = (&self.body[..], &self.attrs[..]);
+        if i > 0 {
+            if let Record::Part(Part(bytes)) = slot {
+                fill(bytes, HEAD_BYTES + (i - 1) * PART_BYTES, body, attrs);
+            }
+            return;
+        }
+        let trace = meta.ctx.trace_id.to_u128();
         let mut bytes = [0; HEAD_BYTES];
         fill(&mut bytes, 0, body, attrs);
-        let trace = meta.ctx.trace_id.to_u128();
-        let head = InlineHead {
+        *slot = Record::LogInline(InlineHead {
             at: meta.at,
             trace_hi: (trace >> 64) as u64,
             trace_lo: trace as u64,
@@ -273,12 +287,7 @@ impl Encoder {
             body_len: self.body.len() as u16,
             len: self.payload_len() as u16,
             bytes,
-        };
-        std::iter::once(Record::LogInline(head)).chain((0..parts).map(move |i| {
-            let mut part = [0; PART_BYTES];
-            fill(&mut part, HEAD_BYTES + i * PART_BYTES, body, attrs);
-            Record::Part(Part(part))
-        }))
+        });
     }
 
     /// The boxed record of the fallback path (allocates).
@@ -527,12 +536,19 @@ mod tests {
             e.begin();
             e.body_str(body);
             let parts = e.parts().unwrap();
-            assert_eq!(e.slots(meta, parts).count(), parts + 1);
-            let mut slots = e.slots(meta, parts);
-            let Some(Record::LogInline(head)) = slots.next() else {
+            let mut slots: Vec<Record> = (0..=parts)
+                .map(|i| {
+                    let mut slot = Record::default();
+                    e.write_slot(&meta, parts, i, &mut slot);
+                    slot
+                })
+                .collect();
+            let rest = slots.split_off(1);
+            let Some(Record::LogInline(head)) = slots.pop() else {
                 panic!("head first")
             };
-            let raw = decode(head, slots, &mut Vec::new());
+            assert!(rest.iter().all(Record::is_part));
+            let raw = decode(head, rest.into_iter(), &mut Vec::new());
             assert_eq!(raw.body, body);
             assert_eq!(raw.level, Level::Warn);
             assert_eq!(raw.line, Some(7));

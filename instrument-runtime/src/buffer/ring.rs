@@ -60,26 +60,31 @@ impl Ring {
         (self.capacity / 8).max(1)
     }
 
-    /// Pushes the `n` slots of one multi-slot record (an inline log record: `records` yields
-    /// exactly `n`), admitted as one record of `priority` that needs `n` free slots beyond the
-    /// priority's reserve, and committed together: the exporter sees all of it or none.
+    /// Pushes the `n` slots of one multi-slot record (an inline log record), admitted as one
+    /// record of `priority` that needs `n` free slots beyond the priority's reserve. `write`
+    /// writes slot `i` in place (each slot starts as [`Record::default`], an empty part), so
+    /// no copy of the record is made on the stack; the slots are committed together, so the
+    /// exporter sees all of the record or none.
     #[inline]
     pub(crate) fn push_chunk(
         &mut self,
         n: usize,
-        records: impl Iterator<Item = Record>,
         priority: Priority,
+        mut write: impl FnMut(usize, &mut Record),
     ) -> Result<(), DropReason> {
         let needed = priority.reserve(self.capacity) + n;
         if self.producer.cached_slots() < needed && self.producer.slots() < needed {
             return Err(DropReason::QueueFull);
         }
-        let chunk = self
+        let mut chunk = self
             .producer
-            .write_chunk_uninit(n)
+            .write_chunk(n)
             .map_err(|_| DropReason::QueueFull)?;
-        let written = chunk.fill_from_iter(records.take(n));
-        debug_assert_eq!(written, n, "a multi-slot record yields exactly its slots");
+        let (first, second) = chunk.as_mut_slices();
+        for (i, slot) in first.iter_mut().chain(second.iter_mut()).enumerate() {
+            write(i, slot);
+        }
+        chunk.commit_all();
         self.wake_if_half_full();
         Ok(())
     }
