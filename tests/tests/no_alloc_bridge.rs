@@ -52,44 +52,51 @@ fn events(n: u64) {
 
 #[test]
 fn bridge_events_do_not_allocate() {
-    isolated("bridge_events_do_not_allocate", Duration::from_secs(60), || {
-        let (exporter, c) = TestExporter::new();
-        let telemetry = instrument_runtime::builder()
-            .exporter(exporter)
-            .sample_ratio(1.0)
-            .ring_capacity(4096)
-            .install()
-            .expect("install");
-        let dispatch = tracing::Dispatch::new(
-            tracing_subscriber::registry().with(instrument_runtime::tracing_bridge::layer()),
-        );
-        tracing::dispatcher::with_default(&dispatch, || {
-            let span = instrument_runtime::span("request").entered();
-            let start = allocs();
-            events(1_000);
-            assert!(allocs() > start, "the warm-up allocates the ring (counted)");
+    isolated(
+        "bridge_events_do_not_allocate",
+        Duration::from_secs(60),
+        || {
+            let (exporter, c) = TestExporter::new();
+            let telemetry = instrument_runtime::builder()
+                .exporter(exporter)
+                .sample_ratio(1.0)
+                .ring_capacity(4096)
+                .install()
+                .expect("install");
+            let dispatch = tracing::Dispatch::new(
+                tracing_subscriber::registry().with(instrument_runtime::tracing_bridge::layer()),
+            );
+            tracing::dispatcher::with_default(&dispatch, || {
+                let span = instrument_runtime::span("request").entered();
+                let start = allocs();
+                events(1_000);
+                assert!(allocs() > start, "the warm-up allocates the ring (counted)");
+                assert!(telemetry.flush(Duration::from_secs(10)).completed);
+                let before = allocs();
+                // More than the ring holds: it both drains and fills (drops are counted, never
+                // allocated).
+                events(100_000);
+                let during = allocs() - before;
+                assert_eq!(
+                    during, 0,
+                    "allocations per bridge event on the calling thread"
+                );
+                drop(span);
+            });
             assert!(telemetry.flush(Duration::from_secs(10)).completed);
-            let before = allocs();
-            // More than the ring holds: it both drains and fills (drops are counted, never
-            // allocated).
-            events(100_000);
-            let during = allocs() - before;
-            assert_eq!(during, 0, "allocations per bridge event on the calling thread");
-            drop(span);
-        });
-        assert!(telemetry.flush(Duration::from_secs(10)).completed);
-        let s = telemetry.stats().logs;
-        assert_eq!(s.emitted, 101_000);
-        assert_eq!(s.exported + s.dropped_total(), 101_000);
-        assert!(s.exported >= 4_096, "{s:?}");
-        let logs = c.logs();
-        assert_eq!(logs.len() as u64, s.exported);
-        let last = logs.last().expect("records");
-        assert_eq!(last.body, "request handled");
-        assert_eq!(last.attributes.len(), 2);
-        assert_eq!(last.attributes[0].key, "user");
-        assert_eq!(last.attributes[1].key, "route");
-        assert_eq!(last.attributes[1].value, Value::from("/users"));
-        drop(telemetry);
-    });
+            let s = telemetry.stats().logs;
+            assert_eq!(s.emitted, 101_000);
+            assert_eq!(s.exported + s.dropped_total(), 101_000);
+            assert!(s.exported >= 4_096, "{s:?}");
+            let logs = c.logs();
+            assert_eq!(logs.len() as u64, s.exported);
+            let last = logs.last().expect("records");
+            assert_eq!(last.body, "request handled");
+            assert_eq!(last.attributes.len(), 2);
+            assert_eq!(last.attributes[0].key, "user");
+            assert_eq!(last.attributes[1].key, "route");
+            assert_eq!(last.attributes[1].value, Value::from("/users"));
+            drop(telemetry);
+        },
+    );
 }

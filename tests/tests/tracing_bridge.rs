@@ -456,7 +456,7 @@ fn event_fields_of_every_type_and_size_are_kept_exactly() {
                     "inline {}", 7
                 );
                 // Beyond what fits inline (456 bytes) and within the value length limit: the
-            // boxed fallback, still whole.
+                // boxed fallback, still whole.
                 tracing::info!(long = big.as_str(), "large");
                 tracing::info!(who = ?Chatty, "outer");
                 current_span_context().expect("a current span")
@@ -469,7 +469,10 @@ fn event_fields_of_every_type_and_size_are_kept_exactly() {
             assert_eq!(l.trace_id, Some(ctx.trace_id));
             assert_eq!(l.level, Level::Info);
             assert_eq!(l.target, module_path!());
-            assert!(l.file.as_deref().is_some_and(|f| f.ends_with("tracing_bridge.rs")));
+            assert!(l
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("tracing_bridge.rs")));
             let keys: Vec<&str> = l.attributes.iter().map(|kv| &*kv.key).collect();
             assert_eq!(
                 keys,

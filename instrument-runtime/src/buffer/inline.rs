@@ -491,7 +491,11 @@ mod tests {
 
     #[test]
     fn slots_are_span_sized() {
-        assert!(std::mem::size_of::<Record>() <= 72, "{}", std::mem::size_of::<Record>());
+        assert!(
+            std::mem::size_of::<Record>() <= 72,
+            "{}",
+            std::mem::size_of::<Record>()
+        );
     }
 
     #[test]
@@ -521,8 +525,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        static CS: Callsite =
-            Callsite::new("f", "t", "m", "file.rs", 7, Level::Info, &[]);
+        static CS: Callsite = Callsite::new("f", "t", "m", "file.rs", 7, Level::Info, &[]);
         let mut e = Encoder::new();
         e.begin();
         e.body_fmt(format_args!("hello {}", 42));
