@@ -7,6 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
+use crate::buffer::inline::{Encoder, Meta as InlineMeta};
 use crate::buffer::record::{Priority, Record};
 use crate::buffer::ring::Ring;
 use crate::callsite::Callsite;
@@ -244,6 +245,37 @@ pub(crate) fn push(record: Record, priority: Priority) {
         .unwrap_or(Err(DropReason::ThreadExit));
     if let Err(reason) = outcome {
         stats::count_drop(signal, reason, 1);
+    }
+}
+
+/// Pushes the log record encoded in `encoder` into this thread's ring: inline (head and part
+/// slots, no allocation) when it fits, else boxed (see [`crate::buffer::inline`]); or counts
+/// why it was dropped. Never blocks.
+pub(crate) fn push_log(encoder: &Encoder, meta: InlineMeta, priority: Priority) {
+    let outcome = OWNED
+        .try_with(|l| {
+            if is_exporter_thread() {
+                return Ok(()); // the pipeline's own records: not fed back, not counted
+            }
+            if !switches::is_active() {
+                return Err(DropReason::Shutdown);
+            }
+            let Ok(mut ring) = l.ring.try_borrow_mut() else {
+                return Err(DropReason::Reentrant);
+            };
+            let ring = ring.get_or_insert_with(Ring::register);
+            match encoder.parts() {
+                Some(parts) if parts < ring.max_chunk() => {
+                    ring.push_chunk(parts + 1, priority, |i, slot| {
+                        encoder.write_slot(&meta, parts, i, slot);
+                    })
+                }
+                _ => ring.push(encoder.boxed(meta), priority),
+            }
+        })
+        .unwrap_or(Err(DropReason::ThreadExit));
+    if let Err(reason) = outcome {
+        stats::count_drop(crate::buffer::record::Signal::Log, reason, 1);
     }
 }
 

@@ -6,6 +6,7 @@
 //! function, nests instead of deadlocking; nesting is bounded (deeper records are dropped and
 //! counted as re-entrant). Records made on the exporter thread are never fed back.
 
+use crate::buffer::inline::{self, Encoder, Meta as InlineMeta, StaticOrigin};
 use crate::buffer::record::Signal;
 use crate::buffer::record::{LogRecordRaw, Priority, Record};
 use crate::callsite::Callsite;
@@ -30,17 +31,29 @@ pub(crate) fn emit_at(callsite: &'static Callsite, ctx: SpanContext, level: Leve
         stats::count_drop(Signal::Log, reason, 1);
         return;
     }
-    let origin = Origin {
-        target: std::borrow::Cow::Borrowed(callsite.target),
-        module_path: Some(callsite.module_path),
-        file: Some(callsite.file),
-        line: Some(callsite.line),
+    let meta = InlineMeta {
+        at: Instant::now(),
+        level,
+        ctx,
+        origin: StaticOrigin::Callsite(callsite),
     };
-    let record = log_record(Instant::now(), level, message.to_owned(), ctx, origin);
-    local::push(record, Priority::of(level, false));
+    let priority = Priority::of(level, false);
+    let pushed = inline::with_scratch(|encoder| {
+        encoder.body_str(message);
+        local::push_log(encoder, meta, priority);
+    });
+    if pushed.is_none() {
+        // The thread's scratch is in use (a record made while another is encoded): one of
+        // its own.
+        let mut encoder = Encoder::new();
+        encoder.begin();
+        encoder.body_str(message);
+        local::push_log(&encoder, meta, priority);
+    }
 }
 
 /// Where a log record comes from.
+#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 pub(crate) struct Origin {
     pub(crate) target: std::borrow::Cow<'static, str>,
     pub(crate) module_path: Option<&'static str>,
@@ -48,18 +61,9 @@ pub(crate) struct Origin {
     pub(crate) line: Option<u32>,
 }
 
-/// The one place a log record is built: `body` as given, the ids of `ctx`.
-pub(crate) fn log_record(
-    at: Instant,
-    level: Level,
-    body: String,
-    ctx: SpanContext,
-    origin: Origin,
-) -> Record {
-    log_record_with(at, level, body, ctx, origin, Vec::new())
-}
-
-/// [`log_record`] with structured attributes.
+/// The one place a boxed log record is built: `body` as given, the ids of `ctx`, with
+/// structured attributes (inline records: [`crate::buffer::inline`]).
+#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 pub(crate) fn log_record_with(
     at: Instant,
     level: Level,

@@ -245,3 +245,78 @@ fn manual_and_tracing_spans_follow_the_filter() {
         );
     });
 }
+
+mod lazy {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use instrument_runtime::{current_span_context, instrument, SpanContext};
+
+    pub static PARENTS: AtomicU32 = AtomicU32::new(0);
+    pub static LINKS: AtomicU32 = AtomicU32::new(0);
+    pub static FIELDS: AtomicU32 = AtomicU32::new(0);
+
+    pub fn parent() -> Option<SpanContext> {
+        PARENTS.fetch_add(1, Ordering::Relaxed);
+        current_span_context()
+    }
+
+    pub fn links() -> Vec<SpanContext> {
+        LINKS.fetch_add(1, Ordering::Relaxed);
+        Vec::new()
+    }
+
+    pub fn field(x: u32) -> u32 {
+        FIELDS.fetch_add(1, Ordering::Relaxed);
+        x
+    }
+
+    /// Takes `s` by value, returns a borrow of `v` and returns early: the body runs the same
+    /// whether the filter disables the span or not.
+    #[instrument(parent = parent(), follows_from = links(), fields(f = field(x)))]
+    pub fn work<'a>(x: u32, s: String, v: &'a [u32]) -> Result<&'a u32, String> {
+        if x == 0 {
+            return Err(s);
+        }
+        let first = v.first().ok_or("empty")?;
+        Ok(first)
+    }
+
+    pub fn counts() -> [u32; 3] {
+        [&PARENTS, &LINKS, &FIELDS].map(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+#[test]
+fn a_disabled_function_runs_its_body_and_evaluates_no_span_expression() {
+    isolated(
+        "a_disabled_function_runs_its_body_and_evaluates_no_span_expression",
+        T,
+        || {
+            let (telemetry, c) = install(Some("info,filter::lazy=off"));
+            let v = [4, 5];
+            assert_eq!(lazy::work(1, "a".into(), &v), Ok(&4));
+            assert_eq!(lazy::work(0, "b".into(), &v), Err("b".to_string()));
+            assert_eq!(lazy::work(1, "c".into(), &[]), Err("empty".to_string()));
+            assert_eq!(lazy::counts(), [0, 0, 0], "parent, follows_from, fields");
+            set_filter(Filter::parse("info").unwrap());
+            assert_eq!(lazy::work(1, "a".into(), &v), Ok(&4));
+            assert_eq!(lazy::work(0, "b".into(), &v), Err("b".to_string()));
+            assert_eq!(lazy::counts(), [2, 2, 2], "parent, follows_from, fields");
+            assert!(telemetry.flush(T).completed);
+            let spans = c.spans_named("work");
+            assert_eq!(spans.len(), 2, "only the enabled calls: {spans:#?}");
+            let mut f: Vec<_> = spans
+                .iter()
+                .map(|s| {
+                    s.attributes
+                        .iter()
+                        .find(|kv| kv.key == "f")
+                        .map(|kv| kv.value.clone())
+                })
+                .collect();
+            f.sort_by_key(|v| format!("{v:?}"));
+            use instrument_runtime::export::Value;
+            assert_eq!(f, [Some(Value::I64(0)), Some(Value::I64(1))]);
+        },
+    );
+}

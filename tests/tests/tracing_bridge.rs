@@ -404,3 +404,101 @@ fn a_field_debug_that_emits_an_event_does_not_deadlock() {
         },
     );
 }
+
+/// A field whose `Debug` emits an event (made while the first event is being encoded).
+struct Chatty;
+
+impl std::fmt::Debug for Chatty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        tracing::warn!(depth = 2i64, "nested");
+        f.write_str("chatty")
+    }
+}
+
+#[derive(Debug)]
+struct Failure;
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("disk full")
+    }
+}
+
+impl std::error::Error for Failure {}
+
+#[test]
+fn event_fields_of_every_type_and_size_are_kept_exactly() {
+    isolated(
+        "event_fields_of_every_type_and_size_are_kept_exactly",
+        T,
+        || {
+            let (exporter, c) = TestExporter::new();
+            let telemetry = instrument_runtime::builder()
+                .exporter(exporter)
+                .sample_ratio(1.0)
+                .install()
+                .unwrap();
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer()))
+                .unwrap();
+            let big = "b".repeat(1000);
+            let ctx = {
+                let _s = instrument_runtime::span("around").entered();
+                let err: &(dyn std::error::Error + 'static) = &Failure;
+                tracing::info!(
+                    small = 1u64,
+                    huge = u64::MAX,
+                    neg = -5i64,
+                    ratio = 0.5f64,
+                    flag = false,
+                    text = "short",
+                    dbg = ?[1, 2],
+                    err,
+                    "inline {}", 7
+                );
+                // Beyond what fits inline (456 bytes) and within the value length limit: the
+                // boxed fallback, still whole.
+                tracing::info!(long = big.as_str(), "large");
+                tracing::info!(who = ?Chatty, "outer");
+                current_span_context().expect("a current span")
+            };
+            assert!(telemetry.flush(T).completed);
+            let logs = c.logs();
+            assert_eq!(logs.len(), 4, "{logs:#?}");
+            let l = log_with_body(&logs, "inline 7");
+            assert_eq!(l.span_id, Some(ctx.span_id));
+            assert_eq!(l.trace_id, Some(ctx.trace_id));
+            assert_eq!(l.level, Level::Info);
+            assert_eq!(l.target, module_path!());
+            assert!(l
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("tracing_bridge.rs")));
+            let keys: Vec<&str> = l.attributes.iter().map(|kv| &*kv.key).collect();
+            assert_eq!(
+                keys,
+                ["small", "huge", "neg", "ratio", "flag", "text", "dbg", "err"]
+            );
+            assert_eq!(attr(&l.attributes, "small"), Some(&Value::I64(1)));
+            assert_eq!(
+                attr(&l.attributes, "huge"),
+                Some(&Value::from(u64::MAX.to_string()))
+            );
+            assert_eq!(attr(&l.attributes, "neg"), Some(&Value::I64(-5)));
+            assert_eq!(attr(&l.attributes, "ratio"), Some(&Value::F64(0.5)));
+            assert_eq!(attr(&l.attributes, "flag"), Some(&Value::Bool(false)));
+            assert_eq!(attr(&l.attributes, "text"), Some(&Value::from("short")));
+            assert_eq!(attr(&l.attributes, "dbg"), Some(&Value::from("[1, 2]")));
+            assert_eq!(attr(&l.attributes, "err"), Some(&Value::from("disk full")));
+            let large = log_with_body(&logs, "large");
+            assert_eq!(attr(&large.attributes, "long"), Some(&Value::from(big)));
+            let outer = log_with_body(&logs, "outer");
+            assert_eq!(attr(&outer.attributes, "who"), Some(&Value::from("chatty")));
+            let nested = log_with_body(&logs, "nested");
+            assert_eq!(nested.level, Level::Warn);
+            assert_eq!(attr(&nested.attributes, "depth"), Some(&Value::I64(2)));
+            assert_eq!(nested.span_id, Some(ctx.span_id));
+            let s = telemetry.stats().logs;
+            assert_eq!((s.emitted, s.exported, s.dropped_total()), (4, 4, 0));
+        },
+    );
+}

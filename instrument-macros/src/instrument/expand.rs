@@ -60,7 +60,11 @@ pub(crate) fn expand(args: &Args, func: Func) -> TokenStream {
                 declare_here: true,
             };
             let stmts = std::mem::take(&mut item.block.stmts);
-            let new_body = work.gen(&stmts, None);
+            let new_body = if matches!(shape, Shape::Sync) {
+                work.gen_split(&stmts)
+            } else {
+                work.gen(&stmts, None)
+            };
             let brace = item.block.brace_token;
             item.block =
                 syn::parse2(quote!({ #(#uses)* #new_body })).expect("generated body is a block");
@@ -204,6 +208,141 @@ impl Work<'_> {
         }
     }
 
+    /// A sync function's body, split at the filter's verdict: the user's statements once, in a `move` closure that records the
+    /// `fields(...)` first when handed the span; a disabled call runs that closure directly
+    /// (one relaxed load and a branch over the plain body: no span in this frame), an
+    /// enabled one in `__private::outlined`, a separate non-inlined frame that opens the
+    /// span, runs the closure with it, then records `err`/`ret`/labels and closes.
+    ///
+    /// What must be evaluated before the span opens and may borrow arguments the closure
+    /// takes (labels always, as documented; `parent` and `follows_from` only when enabled)
+    /// is evaluated here, before the closure is made.
+    fn gen_split(&self, stmts: &[Stmt]) -> TokenStream {
+        let Names {
+            krate,
+            callsite,
+            span,
+            ret,
+            ..
+        } = self.names;
+        let span_ty = self.names.span_ty();
+        let site = self.names.site;
+        let on = format_ident!("__instrument_on", span = site);
+        let body = format_ident!("__instrument_body", span = site);
+        let arg = format_ident!("__instrument_span_arg", span = site);
+        let given = format_ident!("__instrument_given", span = site);
+        let parent = format_ident!("__instrument_parent", span = site);
+        let once = format_ident!("__instrument_once", span = site);
+        let taken = format_ident!("__instrument_once_taken", span = site);
+
+        let labels = Labels::new(self.args, self.output);
+        let callsite_decl = self.gen_callsite();
+        let label_entry = labels
+            .as_ref()
+            .map(|l| l.gen_entry(self.names, self.fn_name));
+        let label_select = labels.as_ref().map(|_| Labels::gen_after_open(self.names));
+        let label_exit = labels.as_ref().and_then(|l| {
+            let exit = l.gen_exit(self.names);
+            (!exit.is_empty()).then_some(exit)
+        });
+
+        // `parent = ..`: evaluated only when enabled, before the span opens.
+        let (parent_eval, parent_arg) = match &self.args.parent {
+            Some(p) => {
+                let at = syn::spanned::Spanned::span(p);
+                let value = quote_spanned!(at=> #krate::__private::parent_context(#p));
+                (
+                    quote! {
+                        let #parent = if #on {
+                            ::core::option::Option::Some(#value)
+                        } else {
+                            ::core::option::Option::None
+                        };
+                    },
+                    Some(quote!(::core::option::Option::flatten(#parent))),
+                )
+            }
+            None => (TokenStream::new(), None),
+        };
+        // `follows_from = ..`: likewise; recorded as links once the span is open.
+        let (links_eval, links_record) = match &self.args.follows_from {
+            Some(expr) => {
+                let links = format_ident!("__instrument_links", span = site);
+                let at = syn::spanned::Spanned::span(expr);
+                let (links_at, span_at) = (located(&links, at), located(span, at));
+                let record =
+                    quote_spanned!(at=> #krate::__private::follows_from(&mut #span_at, #links_at));
+                (
+                    quote! {
+                        let #links = if #on {
+                            ::core::option::Option::Some(#expr)
+                        } else {
+                            ::core::option::Option::None
+                        };
+                    },
+                    quote! {
+                        if let ::core::option::Option::Some(#links) = #links {
+                            #record;
+                        }
+                    },
+                )
+            }
+            None => (TokenStream::new(), TokenStream::new()),
+        };
+        let ctor = match parent_arg {
+            None => quote!(#span_ty::enter(#callsite)),
+            Some(p) => quote!(#span_ty::enter_with_parent(#callsite, #p)),
+        };
+        let kind = self.gen_kind();
+        let fields = self.gen_fields();
+        let fields = (!fields.is_empty()).then(|| {
+            quote! {
+                if let ::core::option::Option::Some(#given) = #arg {
+                    #[allow(unused_mut)]
+                    let mut #span: &mut #span_ty = #given;
+                    #fields
+                }
+            }
+        });
+        let ty = binding_type(self.output);
+        // The closure's return type is written when it can be (so `?` and a wrong body type
+        // get rustc's usual errors at the body); `impl Trait` cannot be, and is left to
+        // inference.
+        let closure_ret = match self.output {
+            Output::Type(t) if item::writable_in_let(t) => quote!(-> #t),
+            Output::Unit => quote!(-> ()),
+            Output::Type(_) | Output::Unknown => TokenStream::new(),
+        };
+        let close = self.gen_close(label_exit);
+        quote! {
+            #callsite_decl
+            #label_entry
+            let #on = #krate::__private::Callsite::enabled(#callsite);
+            #parent_eval
+            #links_eval
+            let #once = #krate::__private::Once;
+            // `FnOnce` (it moves the token), so it may return borrows of what it captured.
+            let #body = move |#arg: ::core::option::Option<&mut #span_ty>| #closure_ret {
+                let #taken = #once;
+                #fields
+                #(#stmts)*
+            };
+            if !#on {
+                return #body(::core::option::Option::None);
+            }
+            #krate::__private::outlined(move || #closure_ret {
+                #[allow(unused_mut)]
+                let mut #span = #ctor;
+                #kind
+                #label_select
+                #links_record
+                let #ret #ty = #body(::core::option::Option::Some(&mut #span));
+                #close
+                #ret
+            })
+        }
+    }
+
     /// The `static` callsite: the function's metadata, made once.
     fn gen_callsite(&self) -> TokenStream {
         let n = self.names;
@@ -287,7 +426,18 @@ impl Work<'_> {
             (false, Some(p)) => quote!(#span_ty::enter_with_parent(#callsite, #p)),
             (true, Some(p)) => quote!(#span_ty::start_with_parent(#callsite, #p)),
         };
-        // `kind = "..."` (validated in args.rs): kept only when sampled, by `Span::set_kind`.
+        let kind = self.gen_kind();
+        quote! {
+            #[allow(unused_mut)]
+            let mut #span = #ctor;
+            #kind
+        }
+    }
+
+    /// `kind = "..."` (validated in args.rs): kept only when sampled, by `Span::set_kind`.
+    fn gen_kind(&self) -> TokenStream {
+        let Names { krate, span, .. } = self.names;
+        let span_ty = self.names.span_ty();
         let kind = self.args.kind.as_ref().map(|k| {
             let variant = match k.value().as_str() {
                 "server" => quote!(Server),
@@ -298,11 +448,7 @@ impl Work<'_> {
             };
             quote! { #span_ty::set_kind(&mut #span, #krate::__private::SpanKind::#variant); }
         });
-        quote! {
-            #[allow(unused_mut)]
-            let mut #span = #ctor;
-            #kind
-        }
+        kind.unwrap_or_default()
     }
 
     /// Records `fields(...)`, only when the span is sampled (formatting costs time). Empty

@@ -220,15 +220,28 @@ pub(crate) struct LogRecordRaw {
 #[derive(Debug)]
 pub(crate) enum Record {
     Span(SpanRecord),
+    /// A log record on the heap: the fallback for records that do not fit inline.
     Log(Box<LogRecordRaw>),
+    /// A log record written into the ring itself: this head and the `parts` [`Record::Part`]
+    /// slots that follow it, pushed and committed together (see [`super::inline`]).
+    LogInline(super::inline::InlineHead),
+    /// Payload of the inline log record before it; not a record of its own.
+    Part(super::inline::Part),
 }
 
 impl Record {
+    /// The signal this record counts in (a [`Record::Part`] belongs to a log record and is
+    /// never counted by itself: see [`Record::is_part`]).
     pub(crate) fn signal(&self) -> Signal {
         match self {
             Record::Span(_) => Signal::Span,
-            Record::Log(_) => Signal::Log,
+            Record::Log(_) | Record::LogInline(_) | Record::Part(_) => Signal::Log,
         }
+    }
+
+    /// `true` for the payload slots of an inline log record.
+    pub(crate) fn is_part(&self) -> bool {
+        matches!(self, Record::Part(_))
     }
 }
 

@@ -30,8 +30,24 @@ use std::thread::Thread;
 use arc_swap::ArcSwapOption;
 use crossbeam_queue::SegQueue;
 
-use super::record::{Record, Signal};
+use super::inline;
+use super::record::{LogRecordRaw, Record, Signal, SpanRecord};
 use crate::stats::{self, DropReason};
+
+/// A record taken from a ring, inline log records reassembled.
+pub(crate) enum Drained {
+    Span(SpanRecord),
+    Log(LogRecordRaw),
+}
+
+impl Drained {
+    pub(crate) fn signal(&self) -> Signal {
+        match self {
+            Drained::Span(_) => Signal::Span,
+            Drained::Log(_) => Signal::Log,
+        }
+    }
+}
 
 /// The consumer half of one ring, shared by the registry and the exporter thread(s).
 #[derive(Clone)]
@@ -47,18 +63,39 @@ impl RingHandle {
         RingHandle(Arc::new(Mutex::new(consumer)))
     }
 
-    /// Takes up to `n` records, oldest first, handing each to `f` (under the ring's lock, so
-    /// `f` must not call an exporter); returns how many were taken.
-    pub(crate) fn pop_up_to(&self, n: usize, mut f: impl FnMut(Record)) -> usize {
+    /// Takes records, oldest first, while fewer than `n` slots were taken, handing each to
+    /// `f` (under the ring's lock, so `f` must not call an exporter); returns how many slots
+    /// were taken (an inline log record takes its head and its part slots, always whole: the
+    /// producer commits them together). `scratch` is reused to reassemble inline records.
+    pub(crate) fn pop_up_to(
+        &self,
+        n: usize,
+        scratch: &mut Vec<u8>,
+        mut f: impl FnMut(Drained),
+    ) -> usize {
         let mut consumer = lock(&self.0);
-        let n = n.min(consumer.slots());
-        match consumer.read_chunk(n) {
-            Ok(chunk) => {
-                chunk.into_iter().for_each(&mut f);
-                n
+        let slots = consumer.slots();
+        let Ok(chunk) = consumer.read_chunk(slots) else {
+            return 0;
+        };
+        let mut records = chunk.into_iter();
+        while records.iterated() < n {
+            let Some(record) = records.next() else {
+                break;
+            };
+            match record {
+                Record::Span(s) => f(Drained::Span(s)),
+                Record::Log(l) => f(Drained::Log(*l)),
+                Record::LogInline(head) => {
+                    let parts = usize::from(head.parts);
+                    let raw = inline::decode(head, records.by_ref().take(parts), scratch);
+                    f(Drained::Log(raw));
+                }
+                // Never first: parts are taken with their head.
+                Record::Part(_) => {}
             }
-            Err(_) => 0,
         }
+        records.iterated()
     }
 
     /// Records waiting in the ring.
@@ -80,7 +117,7 @@ impl RingHandle {
         let slots = consumer.slots();
         if let Ok(chunk) = consumer.read_chunk(slots) {
             let (a, b) = chunk.as_slices();
-            for r in a.iter().chain(b) {
+            for r in a.iter().chain(b).filter(|r| !r.is_part()) {
                 n[r.signal() as usize] += 1;
             }
         }

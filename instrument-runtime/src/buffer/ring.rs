@@ -53,6 +53,42 @@ impl Ring {
         Ok(())
     }
 
+    /// Most slots one multi-slot record may take in this ring (an eighth of it, at least 1):
+    /// an inline log record needing more takes the boxed path instead.
+    #[inline]
+    pub(crate) fn max_chunk(&self) -> usize {
+        (self.capacity / 8).max(1)
+    }
+
+    /// Pushes the `n` slots of one multi-slot record (an inline log record), admitted as one
+    /// record of `priority` that needs `n` free slots beyond the priority's reserve. `write`
+    /// writes slot `i` in place (each slot starts as [`Record::default`], an empty part), so
+    /// no copy of the record is made on the stack; the slots are committed together, so the
+    /// exporter sees all of the record or none.
+    #[inline]
+    pub(crate) fn push_chunk(
+        &mut self,
+        n: usize,
+        priority: Priority,
+        mut write: impl FnMut(usize, &mut Record),
+    ) -> Result<(), DropReason> {
+        let needed = priority.reserve(self.capacity) + n;
+        if self.producer.cached_slots() < needed && self.producer.slots() < needed {
+            return Err(DropReason::QueueFull);
+        }
+        let mut chunk = self
+            .producer
+            .write_chunk(n)
+            .map_err(|_| DropReason::QueueFull)?;
+        let (first, second) = chunk.as_mut_slices();
+        for (i, slot) in first.iter_mut().chain(second.iter_mut()).enumerate() {
+            write(i, slot);
+        }
+        chunk.commit_all();
+        self.wake_if_half_full();
+        Ok(())
+    }
+
     /// Wakes the exporter once when the ring passes half full (fastrace's rule), so a burst is
     /// drained before it overflows; re-armed once the ring is seen below half again.
     #[inline]

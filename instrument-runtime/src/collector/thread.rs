@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::sink::{Ledger, Sink};
 use super::{convert, self_metrics};
-use crate::buffer::record::Record;
-use crate::buffer::registry::{Generation, RingHandle};
+use crate::buffer::registry::{Drained, Generation, RingHandle};
 use crate::clock::WallClock;
 use crate::config::Config;
 use crate::data::{Batch, LogData, MetricsSnapshot, Resource, SpanData};
@@ -149,6 +148,8 @@ pub(crate) struct Collector {
     shared: Arc<Shared>,
     pending_spans: Vec<SpanData>,
     pending_logs: Vec<LogData>,
+    /// Reused to reassemble inline log records.
+    scratch: Vec<u8>,
     next_export: Instant,
     next_metrics: Instant,
 }
@@ -193,6 +194,7 @@ impl Collector {
             shared,
             pending_spans: Vec::new(),
             pending_logs: Vec::new(),
+            scratch: Vec::new(),
             next_export: now + cfg.export_interval,
             next_metrics: now + cfg.metrics_interval,
             cfg,
@@ -298,10 +300,10 @@ impl Collector {
                 let (gen, clock) = (&mut self.gen, &self.clock);
                 let (spans, logs) = (&mut self.pending_spans, &mut self.pending_logs);
                 let (sinks, metrics) = (&self.sinks, &mut self.p.metrics);
-                let taken = ring.pop_up_to(room, |record| {
+                let taken = ring.pop_up_to(room, &mut self.scratch, |record| {
                     gen.drained(record.signal(), 1);
                     match record {
-                        Record::Span(s) => {
+                        Drained::Span(s) => {
                             let counted = exemplars.then(|| Counted::of(&s)).flatten();
                             let span = convert::span(s, clock);
                             if let Some(counted) = counted {
@@ -311,7 +313,7 @@ impl Collector {
                             }
                             spans.push(span);
                         }
-                        Record::Log(l) => logs.push(convert::log(*l, clock)),
+                        Drained::Log(l) => logs.push(convert::log(l, clock)),
                     }
                 });
                 left -= taken.min(left);

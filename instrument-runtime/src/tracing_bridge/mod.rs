@@ -51,6 +51,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::attributes;
+use crate::buffer::inline::{self, Encoder, Meta as InlineMeta, StaticOrigin};
 use crate::buffer::record::{Priority, SpanExtras};
 use crate::callsite::Callsite;
 use crate::clock::Instant;
@@ -275,6 +276,68 @@ impl Visit for EventFields {
     }
 }
 
+/// Event fields of a native `tracing` event (its field names are its metadata's, so they are
+/// kept as indices) into the thread's scratch encoder: `message` into the body, the rest
+/// into attributes, formatted in place (no allocation once the scratch has grown).
+struct InlineFields<'a>(&'a mut Encoder);
+
+/// A `tracing` field's index in its callsite's field set (at most 32 fields).
+fn key(field: &Field) -> u8 {
+    u8::try_from(field.index()).unwrap_or(u8::MAX)
+}
+
+impl Visit for InlineFields<'_> {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.i64(key(field), value);
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match i64::try_from(value) {
+            Ok(v) => self.0.i64(key(field), v),
+            Err(_) => self.0.str_fmt(key(field), format_args!("{value}")),
+        }
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.f64(key(field), value);
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.bool(key(field), value);
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.0.body_str(value),
+            _ => self.0.str(key(field), value),
+        }
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.str_fmt(key(field), format_args!("{value}"));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "message" => self.0.body_fmt(format_args!("{value:?}")),
+            _ => self.0.str_fmt(key(field), format_args!("{value:?}")),
+        }
+    }
+}
+
+/// Records a native `tracing` event without allocating (see [`crate::buffer::inline`]):
+/// `false` if the thread's scratch is in use (an event made inside a field's `Debug` impl)
+/// or gone (thread teardown), and the caller takes the boxed path.
+fn record_inline(event: &Event<'_>, span_ctx: SpanContext, at: Instant) -> bool {
+    inline::with_scratch(|encoder| {
+        event.record(&mut InlineFields(encoder));
+        let meta = event.metadata();
+        let level = level(meta.level());
+        let inline = InlineMeta {
+            at,
+            level,
+            ctx: span_ctx,
+            origin: StaticOrigin::Tracing(meta),
+        };
+        local::push_log(encoder, inline, Priority::of(level, false));
+    })
+    .is_some()
+}
+
 impl<S> Layer<S> for InstrumentLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -451,6 +514,9 @@ where
             None => local::current(),
         };
         let at = Instant::now();
+        if !from_log_tracer && record_inline(event, span_ctx, at) {
+            return;
+        }
         let mut fields = EventFields {
             attributes: Vec::with_capacity(meta.fields().len().saturating_sub(1)),
             ..EventFields::default()
