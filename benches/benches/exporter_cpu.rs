@@ -4,9 +4,9 @@
 //! `exporter_cpu [--bench] <ours|ours3|ours-labels|otel|tracing-otel|fastrace> [seconds]`: one
 //! configuration per process (each installs process-global state). `ours` has one discarding
 //! exporter, `ours3` three (each its own sink: queue, worker thread, accounting), `ours-labels`
-//! one, with a function carrying two labels; for all of them the exporting CPU is the drain
-//! thread's plus every sink worker's, per record delivered to every exporter. Two loads, one
-//! after the other:
+//! one that reads every span attribute (labels included), with a function carrying two labels;
+//! for all of them the exporting CPU is the drain thread's plus every sink worker's, per record
+//! delivered to every exporter. Two loads, one after the other:
 //! - `saturating`: one application thread calls the instrumented function as fast as it can;
 //! - `paced`: one application thread makes 1,000 calls per millisecond (1 M/s), spinning in
 //!   between, so the exporter is not starved of records nor of CPU.
@@ -64,6 +64,34 @@ fn fastrace_trace(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
 }
 
+/// A discarding exporter that reads every attribute of every span (labels included, through
+/// `SpanData::all_attributes`), so the labelled configuration's exporter CPU includes what
+/// turning the call's labels into attributes costs. Named "noop" like `NoopExporter` (same
+/// thread name, same accounting).
+struct ReadAttributes;
+
+impl instrument_runtime::Exporter for ReadAttributes {
+    fn name(&self) -> &'static str {
+        "noop"
+    }
+    fn export(
+        &mut self,
+        batch: &instrument_runtime::export::Batch,
+    ) -> Result<(), instrument_runtime::export::ExportError> {
+        let mut bytes = 0usize;
+        for span in &batch.spans {
+            for kv in span.all_attributes() {
+                bytes += kv.key.len();
+                if let instrument_runtime::export::Value::Str(v) = &kv.value {
+                    bytes += v.len();
+                }
+            }
+        }
+        black_box(bytes);
+        Ok(())
+    }
+}
+
 /// One configuration: how to call, which thread exports, and its accounting.
 struct Config {
     call: fn(u64) -> u64,
@@ -104,7 +132,11 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
                 .service_name("bench")
                 .sample_ratio(1.0);
             for _ in 0..sinks {
-                builder = builder.exporter(instrument_runtime::NoopExporter);
+                builder = if mode == "ours-labels" {
+                    builder.exporter(ReadAttributes)
+                } else {
+                    builder.exporter(instrument_runtime::NoopExporter)
+                };
             }
             let telemetry = builder.install().expect("install the pipeline");
             let config = Config {
