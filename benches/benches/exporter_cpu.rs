@@ -287,6 +287,52 @@ fn load(config: &Config, paced: bool, secs: f64) -> u64 {
     made
 }
 
+/// Calls per thread per burst (`bursts`): a quarter of the default ring, so no record is
+/// refused and no half-full wake happens inside a burst; the flush after it drains them.
+const BURST: u64 = 4096;
+
+/// `threads` calling threads make `BURST` calls each at the same time (released by a barrier),
+/// then the records are flushed, for `secs`. Returns `(calls, CPU ns of every thread of the
+/// process)`: callers, drain thread and sink workers, per delivered call.
+fn bursts(config: &Config, threads: usize, secs: f64) -> (u64, u64) {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Barrier;
+    let start = std::sync::Arc::new(Barrier::new(threads + 1));
+    let done = std::sync::Arc::new(Barrier::new(threads + 1));
+    let stop = AtomicBool::new(false);
+    let mut rounds = 0u64;
+    let mut cpu = 0u64;
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (start, done, stop) = (&start, &done, &stop);
+            s.spawn(move || loop {
+                start.wait();
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                calls(config, BURST);
+                done.wait();
+            });
+        }
+        // The workers' rings and shards exist before the measurement.
+        start.wait();
+        done.wait();
+        (config.flush)();
+        let cpu0 = procfs::process_cpu_ns();
+        let end = Instant::now() + Duration::from_secs_f64(secs);
+        while Instant::now() < end {
+            start.wait();
+            done.wait();
+            (config.flush)();
+            rounds += 1;
+        }
+        cpu = procfs::process_cpu_ns() - cpu0;
+        stop.store(true, Ordering::Relaxed);
+        start.wait();
+    });
+    (rounds * BURST * threads as u64, cpu)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -380,6 +426,27 @@ fn main() {
             "exporter_wakeups_per_s",
             format!("{:.0}", switches as f64 / wall.as_secs_f64()),
         );
+    }
+    if mode == "ours" {
+        // CPU per call of every thread (callers + exporter), 1 then 2 calling threads.
+        for threads in [1usize, 2] {
+            let (delivered0, _) = (config.counts)(total_calls);
+            let (made, cpu) = bursts(&config, threads, secs);
+            total_calls += made + BURST * threads as u64;
+            let (delivered1, _) = (config.counts)(total_calls);
+            let id = format!("exporter/{mode}/bursts_{threads}t");
+            common::side(&id, "calls", made);
+            common::side(
+                &id,
+                "delivered",
+                (delivered1 - delivered0).saturating_sub(BURST * threads as u64),
+            );
+            common::side(
+                &id,
+                "all_threads_cpu_ns_per_call",
+                format!("{:.1}", cpu as f64 / made.max(1) as f64),
+            );
+        }
     }
     if let Some(t) = telemetry {
         let stats = t.stats();

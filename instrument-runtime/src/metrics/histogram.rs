@@ -50,6 +50,52 @@ const BOUNDS_NANOS: [u64; 20] = [
 /// Number of buckets, the last one being `+Inf`.
 pub(crate) const BUCKETS: usize = BOUNDS_NANOS.len() + 1;
 
+/// The bucket of a duration: the first bound `>=` it (`BOUNDS_NANOS.partition_point(|&b| b <
+/// nanos)`), without a search. The duration's bit length picks the bucket of the smallest
+/// value of that length ([`FIRST_BUCKET`]); every range `[2^(k-1), 2^k)` holds at most one
+/// bound (consecutive bounds are at least 2x apart, checked at compile time below), so one
+/// comparison with that bucket's bound finishes it. Three dependent steps (`lzcnt`, a byte
+/// table load, a compare against one bound) instead of ~5 compare-and-branch rounds.
+#[inline(always)]
+pub(crate) fn bucket_of(nanos: u64) -> usize {
+    let bits = (u64::BITS - nanos.leading_zeros()) as usize;
+    let first = FIRST_BUCKET[bits] as usize;
+    let i = first + usize::from(nanos > BOUNDS_OR_MAX[first]);
+    i.min(BUCKETS - 1)
+}
+
+/// `BOUNDS_NANOS` and `u64::MAX` for the `+Inf` bucket (so [`bucket_of`] needs no branch).
+const BOUNDS_OR_MAX: [u64; BUCKETS] = {
+    let mut out = [u64::MAX; BUCKETS];
+    let mut i = 0;
+    while i < BOUNDS_NANOS.len() {
+        out[i] = BOUNDS_NANOS[i];
+        i += 1;
+    }
+    out
+};
+
+/// For each bit length `k` (0..=64): the bucket of `2^(k-1)` (of 0 for `k = 0`), i.e. how many
+/// bounds are below it.
+const FIRST_BUCKET: [u8; 65] = {
+    let mut out = [0u8; 65];
+    let mut k = 0;
+    while k <= 64 {
+        let lo: u64 = if k == 0 { 0 } else { 1 << (k - 1) };
+        let mut n = 0;
+        while n < BOUNDS_NANOS.len() && BOUNDS_NANOS[n] < lo {
+            n += 1;
+        }
+        out[k] = n as u8;
+        // The largest value of this length is at most one bucket further: the next bound
+        // but one is not below it (else `bucket_of` would need a second comparison).
+        let hi: u64 = if k == 0 { 0 } else { lo + (lo - 1) };
+        assert!(n + 1 >= BOUNDS_NANOS.len() || BOUNDS_NANOS[n + 1] >= hi);
+        k += 1;
+    }
+    out
+};
+
 /// One series' histogram on one thread. Single writer: the owning thread. Aligned to 128 bytes
 /// (two cache lines, the adjacent-line prefetch pair) so no other thread's cell can share its
 /// lines: the hot path writes only lines of its own thread.
@@ -73,7 +119,7 @@ impl HistogramCell {
     /// Records one observation. Must only be called by the owning thread.
     #[inline]
     pub(crate) fn record(&self, nanos: u64) {
-        let i = BOUNDS_NANOS.partition_point(|&b| b < nanos);
+        let i = bucket_of(nanos);
         // Single writer: a plain load + store is exact and avoids a locked RMW. Relaxed pairs
         // with the exporter's relaxed reads; it needs no ordering with other memory.
         let b = &self.buckets[i];
@@ -88,7 +134,7 @@ impl HistogramCell {
     /// Records one observation from any thread (the fallback shard: atomic read-modify-writes,
     /// exact under concurrent writers).
     pub(crate) fn record_shared(&self, nanos: u64) {
-        let i = BOUNDS_NANOS.partition_point(|&b| b < nanos);
+        let i = bucket_of(nanos);
         // Relaxed: independent counters; the exporter's reads need no ordering with them.
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
@@ -207,6 +253,30 @@ mod tests {
         assert_eq!(t0.sum_nanos, 251);
         assert_eq!(t1.buckets[BUCKETS - 1], 1, "20s is in +Inf");
         assert_eq!(t1.count(), 2);
+    }
+
+    #[test]
+    fn bucket_of_is_the_search() {
+        let search = |n: u64| BOUNDS_NANOS.partition_point(|&b| b < n);
+        let mut edges = vec![0, 1, 2, u64::MAX - 1, u64::MAX];
+        for b in BOUNDS_NANOS {
+            edges.extend([b - 1, b, b + 1]);
+        }
+        for k in 1..64 {
+            let p = 1u64 << k;
+            edges.extend([p - 1, p, p + 1]);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..100_000 {
+            // xorshift, with a random bit length so every range is hit
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            edges.push(x >> (x % 64));
+        }
+        for n in edges {
+            assert_eq!(bucket_of(n), search(n), "{n}");
+        }
     }
 
     #[test]
