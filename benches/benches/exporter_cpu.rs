@@ -114,6 +114,19 @@ fn ours_counts(_calls: u64) -> (u64, u64) {
     (s.exported, s.dropped_total())
 }
 
+/// Spans dropped so far for the first exporter, per reason (ours only; empty for the peers).
+fn ours_drops(mode: &str) -> Vec<(instrument_runtime::DropReason, u64)> {
+    if !mode.starts_with("ours") {
+        return Vec::new();
+    }
+    let stats = instrument_runtime::stats();
+    let s = stats.exporters.first().map(|e| e.spans).unwrap_or_default();
+    instrument_runtime::DropReason::ALL
+        .iter()
+        .map(|&r| (r, s.dropped(r)))
+        .collect()
+}
+
 fn otel_counts(calls: u64) -> (u64, u64) {
     let delivered = peers::OTEL_DELIVERED.load(Ordering::Relaxed);
     (delivered, calls.saturating_sub(delivered))
@@ -360,6 +373,7 @@ fn main() {
 
     for (name, paced) in [("saturating", false), ("paced_1M_per_s", true)] {
         let (delivered0, dropped0) = (config.counts)(total_calls);
+        let drops0 = ours_drops(&mode);
         let cpu0 = cpu();
         let drain_tid = (mode.starts_with("ours"))
             .then(|| procfs::threads_named("instrument-expo").first().copied())
@@ -386,6 +400,11 @@ fn main() {
         let delivered = delivered1 - delivered0;
         let dropped = dropped1.saturating_sub(dropped0);
         let id = format!("exporter/{mode}/{name}");
+        for ((reason, before), (_, after)) in drops0.iter().zip(ours_drops(&mode)) {
+            if after > *before {
+                common::side(&id, &format!("dropped_{}", reason.as_str()), after - before);
+            }
+        }
         common::side(&id, "calls", made);
         common::side(&id, "delivered", delivered);
         common::side(&id, "dropped", dropped);
