@@ -232,8 +232,10 @@ impl Span {
         let end = Instant::now();
         let nanos = clock::nanos_between(self.start, end);
         let series = series_index(outcome as usize, self.label_index);
-        let restore = self.entered.then_some(self.previous);
-        local::close(self.callsite, series, nanos, restore, || {
+        if self.entered {
+            local::restore_current(&self.previous);
+        }
+        local::close(self.callsite, series, nanos, || {
             self.ctx
                 .is_sampled()
                 .then(|| self.make_record(end, outcome, cancelled))
