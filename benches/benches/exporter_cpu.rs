@@ -4,9 +4,9 @@
 //! `exporter_cpu [--bench] <ours|ours3|ours-labels|otel|tracing-otel|fastrace> [seconds]`: one
 //! configuration per process (each installs process-global state). `ours` has one discarding
 //! exporter, `ours3` three (each its own sink: queue, worker thread, accounting), `ours-labels`
-//! one, with a function carrying two labels; for all of them the exporting CPU is the drain
-//! thread's plus every sink worker's, per record delivered to every exporter. Two loads, one
-//! after the other:
+//! one that reads every span attribute (labels included), with a function carrying two labels;
+//! for all of them the exporting CPU is the drain thread's plus every sink worker's, per record
+//! delivered to every exporter. Two loads, one after the other:
 //! - `saturating`: one application thread calls the instrumented function as fast as it can;
 //! - `paced`: one application thread makes 1,000 calls per millisecond (1 M/s), spinning in
 //!   between, so the exporter is not starved of records nor of CPU.
@@ -64,6 +64,34 @@ fn fastrace_trace(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
 }
 
+/// A discarding exporter that reads every attribute of every span (labels included, through
+/// `SpanData::all_attributes`), so the labelled configuration's exporter CPU includes what
+/// turning the call's labels into attributes costs. Named "noop" like `NoopExporter` (same
+/// thread name, same accounting).
+struct ReadAttributes;
+
+impl instrument_runtime::Exporter for ReadAttributes {
+    fn name(&self) -> &'static str {
+        "noop"
+    }
+    fn export(
+        &mut self,
+        batch: &instrument_runtime::export::Batch,
+    ) -> Result<(), instrument_runtime::export::ExportError> {
+        let mut bytes = 0usize;
+        for span in &batch.spans {
+            for kv in span.all_attributes() {
+                bytes += kv.key.len();
+                if let instrument_runtime::export::Value::Str(v) = &kv.value {
+                    bytes += v.len();
+                }
+            }
+        }
+        black_box(bytes);
+        Ok(())
+    }
+}
+
 /// One configuration: how to call, which thread exports, and its accounting.
 struct Config {
     call: fn(u64) -> u64,
@@ -86,6 +114,19 @@ fn ours_counts(_calls: u64) -> (u64, u64) {
     (s.exported, s.dropped_total())
 }
 
+/// Spans dropped so far for the first exporter, per reason (ours only; empty for the peers).
+fn ours_drops(mode: &str) -> Vec<(instrument_runtime::DropReason, u64)> {
+    if !mode.starts_with("ours") {
+        return Vec::new();
+    }
+    let stats = instrument_runtime::stats();
+    let s = stats.exporters.first().map(|e| e.spans).unwrap_or_default();
+    instrument_runtime::DropReason::ALL
+        .iter()
+        .map(|&r| (r, s.dropped(r)))
+        .collect()
+}
+
 fn otel_counts(calls: u64) -> (u64, u64) {
     let delivered = peers::OTEL_DELIVERED.load(Ordering::Relaxed);
     (delivered, calls.saturating_sub(delivered))
@@ -104,7 +145,11 @@ fn setup(mode: &str) -> (Config, Option<instrument_runtime::Telemetry>) {
                 .service_name("bench")
                 .sample_ratio(1.0);
             for _ in 0..sinks {
-                builder = builder.exporter(instrument_runtime::NoopExporter);
+                builder = if mode == "ours-labels" {
+                    builder.exporter(ReadAttributes)
+                } else {
+                    builder.exporter(instrument_runtime::NoopExporter)
+                };
             }
             let telemetry = builder.install().expect("install the pipeline");
             let config = Config {
@@ -255,6 +300,52 @@ fn load(config: &Config, paced: bool, secs: f64) -> u64 {
     made
 }
 
+/// Calls per thread per burst (`bursts`): a quarter of the default ring, so no record is
+/// refused and no half-full wake happens inside a burst; the flush after it drains them.
+const BURST: u64 = 4096;
+
+/// `threads` calling threads make `BURST` calls each at the same time (released by a barrier),
+/// then the records are flushed, for `secs`. Returns `(calls, CPU ns of every thread of the
+/// process)`: callers, drain thread and sink workers, per delivered call.
+fn bursts(config: &Config, threads: usize, secs: f64) -> (u64, u64) {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Barrier;
+    let start = std::sync::Arc::new(Barrier::new(threads + 1));
+    let done = std::sync::Arc::new(Barrier::new(threads + 1));
+    let stop = AtomicBool::new(false);
+    let mut rounds = 0u64;
+    let mut cpu = 0u64;
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (start, done, stop) = (&start, &done, &stop);
+            s.spawn(move || loop {
+                start.wait();
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                calls(config, BURST);
+                done.wait();
+            });
+        }
+        // The workers' rings and shards exist before the measurement.
+        start.wait();
+        done.wait();
+        (config.flush)();
+        let cpu0 = procfs::process_cpu_ns();
+        let end = Instant::now() + Duration::from_secs_f64(secs);
+        while Instant::now() < end {
+            start.wait();
+            done.wait();
+            (config.flush)();
+            rounds += 1;
+        }
+        cpu = procfs::process_cpu_ns() - cpu0;
+        stop.store(true, Ordering::Relaxed);
+        start.wait();
+    });
+    (rounds * BURST * threads as u64, cpu)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -282,6 +373,7 @@ fn main() {
 
     for (name, paced) in [("saturating", false), ("paced_1M_per_s", true)] {
         let (delivered0, dropped0) = (config.counts)(total_calls);
+        let drops0 = ours_drops(&mode);
         let cpu0 = cpu();
         let drain_tid = (mode.starts_with("ours"))
             .then(|| procfs::threads_named("instrument-expo").first().copied())
@@ -308,6 +400,11 @@ fn main() {
         let delivered = delivered1 - delivered0;
         let dropped = dropped1.saturating_sub(dropped0);
         let id = format!("exporter/{mode}/{name}");
+        for ((reason, before), (_, after)) in drops0.iter().zip(ours_drops(&mode)) {
+            if after > *before {
+                common::side(&id, &format!("dropped_{}", reason.as_str()), after - before);
+            }
+        }
         common::side(&id, "calls", made);
         common::side(&id, "delivered", delivered);
         common::side(&id, "dropped", dropped);
@@ -348,6 +445,27 @@ fn main() {
             "exporter_wakeups_per_s",
             format!("{:.0}", switches as f64 / wall.as_secs_f64()),
         );
+    }
+    if mode == "ours" {
+        // CPU per call of every thread (callers + exporter), 1 then 2 calling threads.
+        for threads in [1usize, 2] {
+            let (delivered0, _) = (config.counts)(total_calls);
+            let (made, cpu) = bursts(&config, threads, secs);
+            total_calls += made + BURST * threads as u64;
+            let (delivered1, _) = (config.counts)(total_calls);
+            let id = format!("exporter/{mode}/bursts_{threads}t");
+            common::side(&id, "calls", made);
+            common::side(
+                &id,
+                "delivered",
+                (delivered1 - delivered0).saturating_sub(BURST * threads as u64),
+            );
+            common::side(
+                &id,
+                "all_threads_cpu_ns_per_call",
+                format!("{:.1}", cpu as f64 / made.max(1) as f64),
+            );
+        }
     }
     if let Some(t) = telemetry {
         let stats = t.stats();

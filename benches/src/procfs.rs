@@ -64,6 +64,20 @@ fn stat_ns(tid: i32) -> Option<u64> {
     Some(ticks * 1_000_000_000 / hz)
 }
 
+/// CPU time (user + system) of every thread of this process so far, in nanoseconds.
+pub fn process_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant the kernel knows.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Context switches of thread `tid` (voluntary + involuntary): how often it went to sleep
 /// or was preempted; for an exporter thread, about how often it woke up.
 pub fn thread_switches(tid: i32) -> Option<u64> {

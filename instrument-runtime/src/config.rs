@@ -44,7 +44,7 @@ impl Config {
             resource_attributes,
             sample_ratio: env_sampler().unwrap_or(1.0),
             ring_capacity: env_size("OTEL_BSP_MAX_QUEUE_SIZE", limits::MAX_RING_CAPACITY)
-                .unwrap_or(4096),
+                .unwrap_or(limits::DEFAULT_RING_CAPACITY),
             max_batch: env_size("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", limits::MAX_BATCH).unwrap_or(512),
             export_interval: env_millis("OTEL_BSP_SCHEDULE_DELAY", limits::MAX_INTERVAL)
                 .unwrap_or(Duration::from_millis(1000)),

@@ -119,10 +119,17 @@ pub struct SpanData {
     pub end_unix_nanos: u64,
     /// Status.
     pub status: SpanStatus,
-    /// Attributes: fields, labels, the return value with `ret`, and fields recorded later
-    /// through [`current_span`](crate::current_span) (at most
-    /// [`MAX_SPAN_ATTRIBUTES`](crate::context::handle::MAX_SPAN_ATTRIBUTES)).
+    /// Attributes: fields, the return value with `ret`, and fields recorded later through
+    /// [`current_span`](crate::current_span) (at most
+    /// [`MAX_SPAN_ATTRIBUTES`](crate::context::handle::MAX_SPAN_ATTRIBUTES)). The call's
+    /// labels are not in here but in [`SpanData::labels`]: an exporter reads both through
+    /// [`SpanData::all_attributes`].
     pub attributes: Vec<KeyValue>,
+    /// The call's metric labels (`#[instrument(labels(..))]`), which are also span
+    /// attributes. Kept as the callsite's static label table and the call's value index, so
+    /// a labelled span costs no allocation; [`SpanData::all_attributes`] yields them after
+    /// [`SpanData::attributes`].
+    pub labels: SpanLabels,
     /// What the span represents (`Internal` unless set: `kind = "server"`, a manual span's
     /// [`kind`](crate::SpanBuilder::kind), or the `otel.kind` field of a `tracing` span).
     pub kind: SpanKind,
@@ -152,6 +159,7 @@ impl Default for SpanData {
             end_unix_nanos: 0,
             status: SpanStatus::Unset,
             attributes: Vec::new(),
+            labels: SpanLabels::NONE,
             kind: SpanKind::Internal,
             events: Vec::new(),
             links: Vec::new(),
@@ -243,6 +251,84 @@ impl SpanData {
     /// Duration in nanoseconds (monotonic; never negative).
     pub fn duration_nanos(&self) -> u64 {
         self.end_unix_nanos - self.start_unix_nanos
+    }
+
+    /// Every attribute of the span: [`SpanData::attributes`], then the call's
+    /// [`labels`](SpanData::labels) as string attributes. Nothing is allocated: stored
+    /// attributes are borrowed, a label is a [`KeyValue`] of two `&'static str`.
+    pub fn all_attributes(&self) -> impl Iterator<Item = Cow<'_, KeyValue>> + '_ {
+        self.attributes
+            .iter()
+            .map(Cow::Borrowed)
+            .chain(self.labels.iter().map(|(key, value)| {
+                Cow::Owned(KeyValue {
+                    key: Cow::Borrowed(key),
+                    value: Value::Str(Cow::Borrowed(value)),
+                })
+            }))
+    }
+
+    /// How many attributes [`SpanData::all_attributes`] yields.
+    pub fn attribute_count(&self) -> usize {
+        self.attributes.len() + self.labels.len()
+    }
+}
+
+/// The metric labels of one call, as span attributes: the callsite's static label table and
+/// the call's value index (two words, `Copy`). Iterate with [`SpanLabels::iter`].
+#[derive(Clone, Copy, Default)]
+pub struct SpanLabels {
+    callsite: Option<&'static crate::callsite::Callsite>,
+    index: u32,
+}
+
+impl SpanLabels {
+    /// No labels.
+    pub const NONE: SpanLabels = SpanLabels {
+        callsite: None,
+        index: 0,
+    };
+
+    /// The labels of `callsite` for its label value index `index` (made by the exporter
+    /// thread from a ring record).
+    pub(crate) fn new(callsite: &'static crate::callsite::Callsite, index: u32) -> SpanLabels {
+        SpanLabels {
+            callsite: (!callsite.labels().is_empty()).then_some(callsite),
+            index,
+        }
+    }
+
+    /// `(key, value)` of each label, in the order the labels were declared. The `error`
+    /// label is shown only for an `Err` (its value index 0 means "no error").
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.callsite
+            .into_iter()
+            .flat_map(|cs| cs.label_digits(self.index as usize))
+            .filter(|(l, digit)| !(l.key == "error" && *digit == 0))
+            .map(|(l, digit)| (l.key, (l.value_name)(digit)))
+    }
+
+    /// Number of labels [`SpanLabels::iter`] yields.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// `true` when there are no labels.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+impl PartialEq for SpanLabels {
+    /// Equal when they yield the same `(key, value)` pairs.
+    fn eq(&self, other: &SpanLabels) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Debug for SpanLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 

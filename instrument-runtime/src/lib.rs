@@ -176,7 +176,8 @@ pub use filter::{Filter, FilterError, LevelFilter, ENV_VARS as FILTER_ENV_VARS};
 pub use labels::{ErrorLabel, Label, REDACTED};
 pub use level::Level;
 pub use limits::{
-    MAX_BATCH, MAX_EXPORTER_QUEUE, MAX_INTERVAL, MAX_RING_CAPACITY, MAX_TIMEOUT, MAX_VALUE_LEN,
+    DEFAULT_RING_CAPACITY, MAX_BATCH, MAX_EXPORTER_QUEUE, MAX_INTERVAL, MAX_RING_CAPACITY,
+    MAX_TIMEOUT, MAX_VALUE_LEN,
 };
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
 pub use metrics::{Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, MAX_BUCKET_BOUNDS};

@@ -125,21 +125,24 @@ fn open_without_local(parent: Option<SpanContext>) -> Opened {
     }
 }
 
-/// Closes a span in one thread-local access: restores `restore` as current (sync spans),
-/// records the call's latency in this thread's shard, and pushes the span's record if `record`
-/// makes one (sampled spans).
+/// Makes `previous` current again (a sync span closing; `HOT` has no destructor, so this is
+/// one store to a thread-local address).
+#[inline]
+pub(crate) fn restore_current(previous: &SpanContext) {
+    let _ = HOT.try_with(|l| l.current.set(*previous));
+}
+
+/// Closes a span in one thread-local access: records the call's latency in this thread's
+/// shard, and pushes the span's record if `record` makes one (sampled spans). A sync span has
+/// made its parent current again before ([`restore_current`]).
 #[inline]
 pub(crate) fn close(
     callsite: &'static Callsite,
     series: usize,
     nanos: u64,
-    restore: Option<SpanContext>,
     record: impl FnOnce() -> Option<(Record, Priority)>,
 ) {
     let index = callsite.index();
-    if let Some(ctx) = restore {
-        let _ = HOT.try_with(|l| l.current.set(ctx));
-    }
     let mut record = Some(record);
     let done = OWNED.try_with(|l| {
         // No user code runs while this borrow is held, so it cannot be re-entered.

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use crate::context::id::TraceId;
 
 /// Per-thread ring capacity used when a thread makes its first record.
-static RING_CAPACITY: AtomicUsize = AtomicUsize::new(4096);
+static RING_CAPACITY: AtomicUsize = AtomicUsize::new(crate::limits::DEFAULT_RING_CAPACITY);
 
 /// Maximum length of a string attribute or log body, in bytes (UTF-8 boundaries respected).
 static MAX_VALUE_LEN: AtomicUsize = AtomicUsize::new(4096);

@@ -589,10 +589,10 @@ fn a_slow_healthy_exporter_is_never_refused_a_flush_worth_of_records() {
         "a_slow_healthy_exporter_is_never_refused_a_flush_worth_of_records",
         T,
         || {
-            // 8 threads fill their rings to 3000 of 4096 records (below every admission
-            // threshold) while the exporter takes 2 ms per batch: 24000 records wait for it at
-            // once, more than the 16384 floor of the default queue bound, which therefore
-            // grows with the rings (8 x 4096). (With `.exporter_queue(16_384)` this drops
+            // 8 threads fill their rings to 3000 records (below every admission threshold of
+            // the default 16384-record ring) while the exporter takes 2 ms per batch: 24000
+            // records wait for it at once, more than the 16384 floor of the default queue
+            // bound, which therefore grows with the rings (8 x 16384). (With `.exporter_queue(16_384)` this drops
             // 3808 + 3808 records `exporter_queue_full`.)
             let (slow, sc) = TestExporter::named("slow");
             sc.set_behavior(Behavior::Slow(Duration::from_millis(2)));

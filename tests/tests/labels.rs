@@ -82,8 +82,7 @@ fn spans(name: &str) -> Vec<SpanData> {
 }
 
 fn attr(span: &SpanData, key: &str) -> Option<String> {
-    span.attributes
-        .iter()
+    span.all_attributes()
         .find(|kv| kv.key == key)
         .map(|kv| match &kv.value {
             Value::Str(s) => s.to_string(),
@@ -262,6 +261,16 @@ fn labels_are_span_attributes() {
     let err = err.expect("the Err call's span");
     assert_eq!(attr(err, "tier").as_deref(), Some("pro"));
     assert_eq!(attr(err, "error").as_deref(), Some("timeout"));
+    // Labels travel beside the stored attributes (no allocation for them), in declaration
+    // order; `all_attributes` yields both.
+    assert!(ok.attributes.iter().all(|kv| kv.key != "method"));
+    let labels: Vec<_> = err.labels.iter().collect();
+    assert_eq!(
+        labels,
+        [("method", "get"), ("tier", "pro"), ("error", "timeout")]
+    );
+    assert_eq!(ok.labels.len(), 2);
+    assert_eq!(ok.attribute_count(), ok.attributes.len() + 2);
 }
 
 #[instrument(labels(method = *method, tier))]

@@ -44,7 +44,7 @@ pub fn only_span(telemetry: &Telemetry, collected: &Collected, name: &str) -> Sp
     found.remove(0)
 }
 
-/// The value of attribute `key` of `span`.
+/// The value of attribute `key` of `span` (stored attributes only; labels: [`attr_text`]).
 #[must_use]
 pub fn attr<'s>(span: &'s SpanData, key: &str) -> Option<&'s Value> {
     span.attributes
@@ -53,11 +53,14 @@ pub fn attr<'s>(span: &'s SpanData, key: &str) -> Option<&'s Value> {
         .map(|kv| &kv.value)
 }
 
-/// The attribute `key` of `span` as text (`Str` as is, other values through `Debug`).
+/// The attribute `key` of `span` as text (`Str` as is, other values through `Debug`), the
+/// call's labels included (`SpanData::all_attributes`).
 #[must_use]
 pub fn attr_text(span: &SpanData, key: &str) -> Option<String> {
-    attr(span, key).map(|v| match v {
-        Value::Str(s) => s.to_string(),
-        other => format!("{other:?}"),
-    })
+    span.all_attributes()
+        .find(|kv| kv.key == key)
+        .map(|kv| match &kv.value {
+            Value::Str(s) => s.to_string(),
+            other => format!("{other:?}"),
+        })
 }

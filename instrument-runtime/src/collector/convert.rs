@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::buffer::record::{ExportedExtras, LogRecordRaw, SpanRecord};
 use crate::clock::WallClock;
-use crate::data::{LogData, SpanData};
+use crate::data::{LogData, SpanData, SpanLabels};
 use crate::{SpanId, TraceId};
 
 pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
@@ -13,10 +13,7 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
     let start = clock.unix_nanos(rec.start);
     // Duration from the monotonic pair, so the exported end is never before the start.
     let end = start + crate::clock::nanos_between(rec.start, rec.end);
-    let mut extras = ExportedExtras::resolve(rec.extras, rec.status, clock);
-    extras
-        .attributes
-        .extend(label_attributes(cs, rec.label_index as usize));
+    let extras = ExportedExtras::resolve(rec.extras, rec.status, clock);
     SpanData {
         trace_id: TraceId::from_u128(u128::from(rec.trace_hi) << 64 | u128::from(rec.trace_lo)),
         span_id: SpanId::from_u64(rec.span_id),
@@ -32,23 +29,12 @@ pub(crate) fn span(rec: SpanRecord, clock: &WallClock) -> SpanData {
         end_unix_nanos: end,
         status: extras.status,
         attributes: extras.attributes,
+        labels: SpanLabels::new(cs, rec.label_index),
         kind: extras.kind,
         events: extras.events,
         links: extras.links,
         dropped: extras.dropped,
     }
-}
-
-/// The call's labels as span attributes, decoded from the series index (mixed radix, first
-/// label least significant). The `error` label is only shown for an `Err` (its digit 0 means
-/// "no error").
-fn label_attributes(
-    cs: &'static crate::callsite::Callsite,
-    label_index: usize,
-) -> impl Iterator<Item = crate::data::KeyValue> {
-    cs.label_digits(label_index)
-        .filter(|(l, digit)| !(l.key == "error" && *digit == 0))
-        .map(|(l, digit)| crate::data::KeyValue::new(l.key, (l.value_name)(digit)))
 }
 
 pub(crate) fn log(rec: LogRecordRaw, clock: &WallClock) -> LogData {

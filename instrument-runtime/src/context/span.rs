@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use super::current::SpanContext;
 use crate::attributes;
@@ -37,7 +38,10 @@ pub struct Span {
     finished: bool,
     /// `result` digit excluded: the label-value part of the metric series index.
     label_index: usize,
-    extras: Option<Box<SpanExtras>>,
+    /// Attributes, events, links recorded on a sampled span. `ManuallyDrop` so a span's drop
+    /// glue has no out-of-line `drop_in_place` call for it: [`Drop for Span`](Span) releases
+    /// it (it is `None` on every unsampled call), so it is never leaked.
+    extras: ManuallyDrop<Option<Box<SpanExtras>>>,
 }
 
 impl Span {
@@ -92,7 +96,7 @@ impl Span {
             entered: enter,
             finished: false,
             label_index: 0,
-            extras: None,
+            extras: ManuallyDrop::new(None),
         }
     }
 
@@ -109,7 +113,7 @@ impl Span {
             entered: false,
             finished: true,
             label_index: 0,
-            extras: None,
+            extras: ManuallyDrop::new(None),
         }
     }
 
@@ -228,8 +232,10 @@ impl Span {
         let end = Instant::now();
         let nanos = clock::nanos_between(self.start, end);
         let series = series_index(outcome as usize, self.label_index);
-        let restore = self.entered.then_some(self.previous);
-        local::close(self.callsite, series, nanos, restore, || {
+        if self.entered {
+            local::restore_current(&self.previous);
+        }
+        local::close(self.callsite, series, nanos, || {
             self.ctx
                 .is_sampled()
                 .then(|| self.make_record(end, outcome, cancelled))
@@ -280,10 +286,20 @@ impl Drop for Span {
         if !self.finished {
             self.drop_unfinished();
         }
+        if self.extras.is_some() {
+            self.release_extras();
+        }
     }
 }
 
 impl Span {
+    /// Frees what a span recorded but never handed to a record (closed unsampled, or never
+    /// closed): the `ManuallyDrop` field's release, taken out and dropped as a plain value.
+    #[cold]
+    fn release_extras(&mut self) {
+        drop(std::mem::take(&mut *self.extras));
+    }
+
     #[cold]
     fn drop_unfinished(&mut self) {
         // Not finished: the call panicked (unwinding through the body); or an async call's

@@ -93,9 +93,17 @@ impl Builder {
         self
     }
 
-    /// Capacity of each thread's ring, in records (default 4096, or `OTEL_BSP_MAX_QUEUE_SIZE`;
-    /// at most [`MAX_RING_CAPACITY`](crate::MAX_RING_CAPACITY), larger values are clamped
-    /// with a warning).
+    /// Capacity of each thread's ring, in records (default
+    /// [`DEFAULT_RING_CAPACITY`](crate::DEFAULT_RING_CAPACITY) = 16384, or
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`; at most [`MAX_RING_CAPACITY`](crate::MAX_RING_CAPACITY),
+    /// larger values are clamped with a warning).
+    ///
+    /// Sizing: the ring wakes the exporter thread when it passes half full, and admits
+    /// info-level spans while it is at most 80% full, so no record is lost as long as the
+    /// exporter thread is scheduled within `0.3 x capacity / rate` of the wake: with the
+    /// default, 4.9 ms at 1 M sampled calls/s per thread (the former default, 4096, allowed
+    /// 1.2 ms, and a loaded 2-core machine delivered 99.5% at 1 M/s). For a sustained rate
+    /// `r` per thread and a scheduling delay `d` to ride out: `capacity >= r x d / 0.3`.
     ///
     /// Memory for buffered records is bounded by the threads alive at once, whatever the
     /// thread-creation rate: a thread's ring goes back to a pool when the thread exits (the

@@ -80,7 +80,7 @@ pub(crate) fn span_data(
         false,
         TraceState::default(),
     );
-    let mut attributes: Vec<_> = span.attributes.iter().map(key_value).collect();
+    let mut attributes: Vec<_> = span.all_attributes().map(|kv| key_value(&kv)).collect();
     attributes.extend(code_location(Cow::Borrowed(span.file), span.line));
     opentelemetry_sdk::trace::SpanData {
         span_context: context,

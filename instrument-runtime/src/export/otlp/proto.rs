@@ -65,8 +65,8 @@ fn code_location(file: &str, line: u32) -> [KeyValue; 2] {
 }
 
 fn span(s: &SpanData, code: bool) -> Span {
-    let mut attributes = Vec::with_capacity(s.attributes.len() + 2);
-    attributes.extend(s.attributes.iter().map(key_value));
+    let mut attributes = Vec::with_capacity(s.attribute_count() + 2);
+    attributes.extend(s.all_attributes().map(|kv| key_value(&kv)));
     if code {
         attributes.extend(code_location(s.file, s.line));
     }
@@ -262,6 +262,51 @@ mod tests {
         assert_eq!(span.status.as_ref().unwrap().message, "card declined");
         let keys: Vec<_> = span.attributes.iter().map(|kv| kv.key.as_str()).collect();
         assert_eq!(keys, ["items", "code.file.path", "code.line.number"]);
+    }
+
+    #[test]
+    fn labels_follow_the_stored_attributes() {
+        use crate::callsite::{Callsite, LabelDesc};
+        static LABELS: [LabelDesc; 2] = [
+            LabelDesc {
+                key: "method",
+                cardinality: 2,
+                value_name: |i| ["get", "post"][i],
+            },
+            LabelDesc {
+                key: "error",
+                cardinality: 3,
+                value_name: |i| ["none", "timeout", "refused"][i],
+            },
+        ];
+        static CS: Callsite = Callsite::new("f", "t", "t", "f.rs", 1, Level::Info, &LABELS);
+        let span = |index| SpanData {
+            attributes: vec![OurKeyValue::new("items", 3i64)],
+            labels: crate::data::SpanLabels::new(&CS, index),
+            ..SpanData::default()
+        };
+        let keys_values = |s: &SpanData| {
+            let request = traces(std::slice::from_ref(s), &ProtoResource::default(), false);
+            let span = &request.resource_spans[0].scope_spans[0].spans[0];
+            span.attributes
+                .iter()
+                .map(|kv| match &kv.value.as_ref().unwrap().value {
+                    Some(any_value::Value::StringValue(v)) => format!("{}={v}", kv.key),
+                    other => format!("{}={other:?}", kv.key),
+                })
+                .collect::<Vec<_>>()
+        };
+        // Index 1 + 2 * 2: method "post", error "refused"; index 0: "get", no error.
+        assert_eq!(
+            keys_values(&span(5)),
+            ["items=Some(IntValue(3))", "method=post", "error=refused"]
+        );
+        assert_eq!(
+            keys_values(&span(0)),
+            ["items=Some(IntValue(3))", "method=get"]
+        );
+        assert_eq!(span(5).attribute_count(), 3);
+        assert_eq!(span(0).labels.len(), 1);
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub(super) fn span_json(span: &SpanData) -> Map<String, Json> {
         "end_time_unix_nano": span.end_unix_nanos,
         "duration_ns": span.end_unix_nanos.saturating_sub(span.start_unix_nanos),
         "status": status_str(&span.status),
-        "attributes": attributes_json(&span.attributes),
+        "attributes": attributes_json(span.all_attributes()),
     }));
     if let SpanStatus::Error { message } = &span.status {
         obj.insert("status_message".into(), message.as_ref().into());
@@ -141,9 +141,13 @@ pub(super) fn log_json(log: &LogData) -> Map<String, Json> {
     }))
 }
 
-pub(super) fn attributes_json(attributes: &[KeyValue]) -> Json {
+pub(super) fn attributes_json<I>(attributes: I) -> Json
+where
+    I: IntoIterator,
+    I::Item: std::ops::Deref<Target = KeyValue>,
+{
     let map = attributes
-        .iter()
+        .into_iter()
         .map(|kv| (kv.key.to_string(), value_json(&kv.value)))
         .collect();
     Json::Object(map)

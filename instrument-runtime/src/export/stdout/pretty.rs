@@ -341,7 +341,7 @@ pub(super) fn span_label(span: &SpanData, is_root: bool) -> String {
             let _ = write!(label, " error: {}", clean(message));
         }
     }
-    label.push_str(&attrs_suffix(&span.attributes));
+    label.push_str(&attrs_suffix(span.all_attributes()));
     if let (true, Some(parent)) = (is_root, span.parent_span_id) {
         let _ = write!(
             label,
@@ -362,17 +362,21 @@ pub(super) fn log_text(log: &LogData) -> String {
 }
 
 /// ` {k=v, k2="text"}`, or nothing without attributes. Strings are quoted and escaped.
-pub(super) fn attrs_suffix(attributes: &[KeyValue]) -> String {
-    if attributes.is_empty() {
-        return String::new();
-    }
+pub(super) fn attrs_suffix<I>(attributes: I) -> String
+where
+    I: IntoIterator,
+    I::Item: std::ops::Deref<Target = KeyValue>,
+{
     let parts: Vec<String> = attributes
-        .iter()
+        .into_iter()
         .map(|kv| match &kv.value {
             Value::Str(s) => format!("{}={s:?}", clean(&kv.key)),
             other => format!("{}={other}", clean(&kv.key)),
         })
         .collect();
+    if parts.is_empty() {
+        return String::new();
+    }
     format!(" {{{}}}", parts.join(", "))
 }
 
