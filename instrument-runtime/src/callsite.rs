@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock, TryLockError};
 
 use crate::filter::{self, Filter};
-use crate::metrics::histogram::{Buckets, DEFAULT_BUCKETS};
+use crate::metrics::buckets::{Buckets, DEFAULT_BUCKETS};
 use crate::Level;
 
 /// One label of a callsite's metrics: its key, how many values it can take, and how a value

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::histogram::bucket_of;
+use super::buckets::bucket_of;
 use crate::buffer::record::{SpanRecord, StatusCode};
 use crate::callsite::series_index;
 use crate::data::{Exemplar, SpanData};

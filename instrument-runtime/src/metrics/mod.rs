@@ -2,8 +2,9 @@
 //! the exemplars that link histogram buckets to exported spans.
 
 pub(crate) mod aggregate;
+pub(crate) mod buckets;
 pub(crate) mod exemplar;
 pub(crate) mod fallback;
 pub(crate) mod histogram;
 
-pub use histogram::{Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, MAX_BUCKET_BOUNDS};
+pub use buckets::{Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, MAX_BUCKET_BOUNDS};
