@@ -182,7 +182,7 @@ mod tests {
         assert_eq!(t0.buckets[0], 2, "50ns and 100ns are <= 100ns");
         assert_eq!(t0.buckets[1], 1);
         assert_eq!(t0.sum_nanos, 251);
-        assert_eq!(t1.buckets[super::BOUNDS_SECONDS.len()], 1, "20s is in +Inf");
+        assert_eq!(t1.buckets[crate::BOUNDS_SECONDS.len()], 1, "20s is in +Inf");
         assert_eq!(t1.count(), 2);
     }
 
