@@ -23,7 +23,7 @@ use super::record::{LogRecordRaw, Record};
 use crate::attributes::TRUNCATION_MARKER;
 use crate::callsite::Callsite;
 use crate::clock::Instant;
-use crate::context::current::SpanContext;
+use crate::context::span_context::SpanContext;
 use crate::data::{KeyValue, Value};
 use crate::Level;
 
