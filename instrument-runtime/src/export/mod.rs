@@ -235,7 +235,7 @@ pub trait Exporter: Send + 'static {
     }
     /// `true` (the default) if the spans this exporter is given reach a trace backend, so a
     /// histogram bucket may name one of them as its exemplar (see
-    /// [`Exemplar`](crate::export::Exemplar)). Exporters that ignore spans (Prometheus,
+    /// [`Exemplar`]). Exporters that ignore spans (Prometheus,
     /// [`NoopExporter`]) say `false`. Asked once, when the pipeline starts the exporter.
     fn exports_spans(&self) -> bool {
         true
