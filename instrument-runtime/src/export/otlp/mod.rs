@@ -16,8 +16,9 @@
 //! reqwest) an application's own `SpanExporter::builder().with_http().build()` gets the async
 //! reqwest client instead of the blocking one, and the SDK's thread-based batch processor
 //! then panics ("there is no reactor running") and exports nothing. So this crate does not
-//! depend on opentelemetry-otlp at all: records are encoded straight into the generated
-//! `opentelemetry-proto` messages and sent by our client (`transport.rs`): tonic's generic
+//! depend on opentelemetry-otlp at all: spans and log records are encoded straight into OTLP
+//! protobuf bytes (metric snapshots into the generated `opentelemetry-proto` messages) and
+//! sent by our client (`transport.rs`): tonic's generic
 //! unary call for gRPC, hyper HTTP/1.1 for HTTP/protobuf, rustls with the `ring` provider
 //! passed explicitly (never rustls' process default), flate2 for gzip. None of these change
 //! what another crate's code does (tests/tests/otlp_sdk_alongside.rs runs the SDK's batch
@@ -85,9 +86,11 @@ mod bridge;
 mod classify;
 mod config;
 mod convert;
+mod encode;
 mod exporter;
 mod metrics;
 mod metrics_client;
+#[cfg(test)]
 mod proto;
 mod runtime;
 mod temporality;
