@@ -119,14 +119,16 @@ fn serve(stream: TcpStream, count: &AtomicU64) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let reply = if request_line.starts_with("GET /count") {
+        if request_line.starts_with("GET /count") {
+            // Answered, then closed (the asker reads to the end).
             let n = count.load(Ordering::SeqCst).to_string();
-            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{n}", n.len())
-        } else {
-            count.fetch_add(spans_in(&body), Ordering::SeqCst);
-            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
-                .to_owned()
-        };
+            let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{n}", n.len());
+            let _ = writer.write_all(reply.as_bytes());
+            return;
+        }
+        count.fetch_add(spans_in(&body), Ordering::SeqCst);
+        let reply =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
         if writer.write_all(reply.as_bytes()).is_err() {
             return;
         }
