@@ -19,7 +19,7 @@
 //!
 //! [`OtlpExporter`]: super::OtlpExporter
 
-use prost::bytes::{BufMut, Bytes, BytesMut};
+use prost::bytes::{Bytes, BytesMut};
 
 use crate::export::{LogData, SpanData, SpanStatus, Value};
 use crate::Level;
@@ -37,6 +37,48 @@ pub(crate) struct Encoded {
     pub(crate) parts: Vec<Part>,
     /// Records left out because each alone exceeds the limit.
     pub(crate) oversized: u64,
+}
+
+/// Where a request is written: a slice of exactly its computed length. Writes past the end
+/// are not made (and the request is then dropped, see [`OtlpEncoder`]): a length computed
+/// wrong can never panic the exporter thread or corrupt another request.
+struct Out<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl Out<'_> {
+    #[inline]
+    fn put_u8(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.at) {
+            *slot = b;
+        }
+        self.at += 1;
+    }
+
+    #[inline]
+    fn put_slice(&mut self, s: &[u8]) {
+        let end = self.at.saturating_add(s.len());
+        if let Some(dst) = self.buf.get_mut(self.at..end) {
+            dst.copy_from_slice(s);
+        }
+        self.at = end;
+    }
+
+    #[inline]
+    fn put_u32_le(&mut self, v: u32) {
+        self.put_slice(&v.to_le_bytes());
+    }
+
+    #[inline]
+    fn put_u64_le(&mut self, v: u64) {
+        self.put_slice(&v.to_le_bytes());
+    }
+
+    #[inline]
+    fn put_f64_le(&mut self, v: f64) {
+        self.put_slice(&v.to_le_bytes());
+    }
 }
 
 // Wire types.
@@ -80,7 +122,7 @@ fn varint_len(v: u64) -> usize {
 }
 
 #[inline]
-fn put_varint(buf: &mut BytesMut, mut v: u64) {
+fn put_varint(buf: &mut Out<'_>, mut v: u64) {
     while v >= 0x80 {
         buf.put_u8((v as u8) | 0x80);
         v >>= 7;
@@ -95,7 +137,7 @@ fn framed(n: usize) -> usize {
 }
 
 #[inline]
-fn put_len(buf: &mut BytesMut, tag: u32, n: usize) {
+fn put_len(buf: &mut Out<'_>, tag: u32, n: usize) {
     buf.put_u8(key(tag, LEN));
     put_varint(buf, n as u64);
 }
@@ -111,7 +153,7 @@ fn str_len(s: &[u8]) -> usize {
 }
 
 #[inline]
-fn put_str(buf: &mut BytesMut, tag: u32, s: &[u8]) {
+fn put_str(buf: &mut Out<'_>, tag: u32, s: &[u8]) {
     if !s.is_empty() {
         put_len(buf, tag, s.len());
         buf.put_slice(s);
@@ -128,7 +170,7 @@ fn fixed64_len(v: u64) -> usize {
 }
 
 #[inline]
-fn put_fixed64(buf: &mut BytesMut, tag: u32, v: u64) {
+fn put_fixed64(buf: &mut Out<'_>, tag: u32, v: u64) {
     if v != 0 {
         buf.put_u8(key(tag, FIXED64));
         buf.put_u64_le(v);
@@ -145,7 +187,7 @@ fn uint_len(v: u64) -> usize {
 }
 
 #[inline]
-fn put_uint(buf: &mut BytesMut, tag: u32, v: u64) {
+fn put_uint(buf: &mut Out<'_>, tag: u32, v: u64) {
     if v != 0 {
         buf.put_u8(key(tag, VARINT));
         put_varint(buf, v);
@@ -164,7 +206,7 @@ fn any_len(v: Val<'_>) -> usize {
 }
 
 #[inline]
-fn put_any(buf: &mut BytesMut, v: Val<'_>) {
+fn put_any(buf: &mut Out<'_>, v: Val<'_>) {
     match v {
         Val::Str(s) => {
             put_len(buf, 1, s.len());
@@ -192,7 +234,7 @@ fn kv_len((k, v): Attr<'_>) -> usize {
 }
 
 #[inline]
-fn put_kv(buf: &mut BytesMut, (k, v): Attr<'_>) {
+fn put_kv(buf: &mut Out<'_>, (k, v): Attr<'_>) {
     put_str(buf, 1, k.as_bytes());
     put_len(buf, 2, any_len(v));
     put_any(buf, v);
@@ -205,7 +247,7 @@ fn attrs_len<'a>(attrs: impl Iterator<Item = Attr<'a>>) -> usize {
 }
 
 #[inline]
-fn put_attrs<'a>(buf: &mut BytesMut, tag: u32, attrs: impl Iterator<Item = Attr<'a>>) {
+fn put_attrs<'a>(buf: &mut Out<'_>, tag: u32, attrs: impl Iterator<Item = Attr<'a>>) {
     for a in attrs {
         put_len(buf, tag, kv_len(a));
         put_kv(buf, a);
@@ -267,7 +309,7 @@ fn event_len(e: &crate::export::SpanEvent) -> usize {
         + uint_len(u64::from(e.dropped_attributes_count))
 }
 
-fn put_event(buf: &mut BytesMut, e: &crate::export::SpanEvent) {
+fn put_event(buf: &mut Out<'_>, e: &crate::export::SpanEvent) {
     put_fixed64(buf, 1, e.timestamp_unix_nanos);
     put_str(buf, 2, e.name.as_bytes());
     put_attrs(
@@ -284,7 +326,7 @@ fn link_len(l: &crate::export::SpanLink) -> usize {
     framed(16) + framed(8) + if l.trace_flags == 0 { 0 } else { 5 }
 }
 
-fn put_link(buf: &mut BytesMut, l: &crate::export::SpanLink) {
+fn put_link(buf: &mut Out<'_>, l: &crate::export::SpanLink) {
     put_str(buf, 1, &l.trace_id.to_bytes());
     put_str(buf, 2, &l.span_id.to_bytes());
     // W3C flags in the low byte; bit 8 ("has_is_remote") unset: unknown for a link.
@@ -319,7 +361,7 @@ fn span_len(s: &SpanData, code: &[Attr<'_>]) -> usize {
         + status(&s.status).map_or(0, |st| framed(status_len(st)))
 }
 
-fn put_span(buf: &mut BytesMut, s: &SpanData, code: &[Attr<'_>]) {
+fn put_span(buf: &mut Out<'_>, s: &SpanData, code: &[Attr<'_>]) {
     put_str(buf, 1, &s.trace_id.to_bytes());
     put_str(buf, 2, &s.span_id.to_bytes());
     if let Some(parent) = s.parent_span_id {
@@ -399,7 +441,7 @@ fn log_len(l: &LogData) -> usize {
         + context
 }
 
-fn put_log(buf: &mut BytesMut, l: &LogData) {
+fn put_log(buf: &mut Out<'_>, l: &LogData) {
     let code = log_code(l);
     let code = code.as_ref().map_or(&[][..], |c| &c[..]);
     put_fixed64(buf, 1, l.timestamp_unix_nanos);
@@ -427,7 +469,7 @@ fn scope_len(name: &str) -> usize {
     str_len(name.as_bytes()) + str_len(VERSION.as_bytes())
 }
 
-fn put_scope(buf: &mut BytesMut, name: &str) {
+fn put_scope(buf: &mut Out<'_>, name: &str) {
     put_str(buf, 1, name.as_bytes());
     put_str(buf, 2, VERSION.as_bytes());
 }
@@ -439,7 +481,7 @@ trait Source {
     fn group(&self, pos: usize) -> usize;
     fn scope_name(&self, group: usize) -> &str;
     fn body_len(&self, pos: usize) -> usize;
-    fn put(&self, pos: usize, buf: &mut BytesMut);
+    fn put(&self, pos: usize, buf: &mut Out<'_>);
 }
 
 struct Spans<'a> {
@@ -472,7 +514,7 @@ impl Source for Spans<'_> {
     fn body_len(&self, pos: usize) -> usize {
         self.with(pos, span_len)
     }
-    fn put(&self, pos: usize, buf: &mut BytesMut) {
+    fn put(&self, pos: usize, buf: &mut Out<'_>) {
         self.with(pos, |s, code| put_span(buf, s, code));
     }
 }
@@ -500,7 +542,7 @@ impl Source for Logs<'_> {
     fn body_len(&self, pos: usize) -> usize {
         log_len(&self.logs[self.order[pos] as usize])
     }
-    fn put(&self, pos: usize, buf: &mut BytesMut) {
+    fn put(&self, pos: usize, buf: &mut Out<'_>) {
         put_log(buf, &self.logs[self.order[pos] as usize]);
     }
 }
@@ -646,11 +688,12 @@ impl OtlpEncoder {
         }
         // One reservation: reclaims the buffer of earlier batches once their bodies are
         // dropped, else allocates anew (a body still in flight is never overwritten).
+        self.buf.clear();
         self.buf.reserve(total);
 
         let mut offsets = Vec::with_capacity(self.cuts.len());
+        let mut failed = 0;
         for &(a, b) in &self.cuts {
-            let begin = self.buf.len();
             // Scope runs and their lengths.
             self.runs.clear();
             let mut i = a;
@@ -666,26 +709,46 @@ impl OtlpEncoder {
                 i = j;
             }
             let rs = framed(resource.len()) + self.runs.iter().map(|r| framed(r.1)).sum::<usize>();
-            put_len(&mut self.buf, 1, rs);
-            put_len(&mut self.buf, 1, resource.len());
-            self.buf.put_slice(resource);
+            let begin = self.buf.len();
+            let size = framed(rs);
+            self.buf.resize(begin + size, 0);
+            let out = &mut Out {
+                buf: &mut self.buf[begin..],
+                at: 0,
+            };
+            put_len(out, 1, rs);
+            put_len(out, 1, resource.len());
+            out.put_slice(resource);
             let mut i = a;
             for &(end, body) in &self.runs {
-                put_len(&mut self.buf, 2, body);
+                put_len(out, 2, body);
                 let name = src.scope_name(src.group(self.picked[i] as usize));
-                put_len(&mut self.buf, 1, scope_len(name));
-                put_scope(&mut self.buf, name);
+                put_len(out, 1, scope_len(name));
+                put_scope(out, name);
                 for &pos in &self.picked[i..end] {
                     let pos = pos as usize;
-                    put_len(&mut self.buf, 2, self.lens[pos]);
-                    let at = self.buf.len();
-                    src.put(pos, &mut self.buf);
-                    debug_assert_eq!(self.buf.len() - at, self.lens[pos], "record length");
+                    put_len(out, 2, self.lens[pos]);
+                    let at = out.at;
+                    src.put(pos, out);
+                    debug_assert_eq!(out.at - at, self.lens[pos], "record length");
                 }
                 i = end;
             }
-            debug_assert_eq!(self.buf.len() - begin, framed(rs), "request length");
-            debug_assert!(self.buf.len() - begin <= limit, "request over the limit");
+            if out.at != size {
+                // A length computed wrong (a bug): the request is not sent, its records are
+                // counted with those over the limit rather than sent malformed.
+                debug_assert_eq!(out.at, size, "request length");
+                crate::diag::warn(format!(
+                    "OTLP encoder: a request of {} records came out {} bytes instead of {size} \
+                     and was not sent (a bug, please report it)",
+                    b - a,
+                    out.at
+                ));
+                self.buf.truncate(begin);
+                failed += (b - a) as u64;
+                continue;
+            }
+            debug_assert!(size <= limit, "request over the limit");
             offsets.push((begin, self.buf.len(), (b - a) as u64));
         }
         let all = self.buf.split().freeze();
@@ -697,7 +760,7 @@ impl OtlpEncoder {
                     records,
                 })
                 .collect(),
-            oversized,
+            oversized: oversized + failed,
         }
     }
 }
