@@ -68,8 +68,14 @@
 //!
 //! # Details
 //!
-//! - Spans: kind `Internal`, parent local, `code.file.path` and `code.line.number` added;
-//!   scope `instrument-runtime` with this crate's version.
+//! - Spans: their kind (`Internal` unless set), parent local, events, links, status and
+//!   dropped counts; `code.file.path` and `code.line.number` added unless
+//!   [`OtlpExporterBuilder::code_attributes`] is off; scope `instrument-runtime` with this
+//!   crate's version.
+//! - Encoding: spans and log records are written straight as protobuf bytes into one buffer
+//!   per exporter (no `opentelemetry-proto` message tree, no per-record allocation), the
+//!   resource encoded once per change; the batch is cut into requests under the byte limit
+//!   as it is encoded. gRPC sends these bytes as they are (a raw tonic codec).
 //! - Log records: `time_unix_nano` and `observed_time_unix_nano` both set, trace context
 //!   from our ids, the `log` target as the record's scope name (as the OpenTelemetry `log`
 //!   appenders do).
