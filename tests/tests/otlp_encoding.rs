@@ -80,7 +80,7 @@ fn span(i: u64) -> SpanData {
         line: 42,
         start_unix_nanos: 1_700_000_000_000_000_000 + i,
         end_unix_nanos: 1_700_000_000_000_000_700 + i,
-        status: if i % 3 == 0 {
+        status: if i.is_multiple_of(3) {
             SpanStatus::Error {
                 message: format!("failure {i}").into(),
             }
