@@ -9,11 +9,15 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
 
 use super::config::{Compression, OtlpConfig, OtlpConfigError, Protocol, Signal};
+use super::encode::OtlpEncoder;
 use super::runtime::PrivateRuntime;
 use super::temporality::{DeltaState, Temporality};
-use super::transport::{send_opt, SignalClient};
-use super::{bridge, convert, metrics, proto};
+use super::transport::{encode_metrics, send_opt, SignalClient};
+use super::{bridge, convert, metrics};
 use crate::export::{Batch, ExportError, Exporter, Resource};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 /// How much longer than the longest signal deadline the whole export may take (the signals'
 /// own deadlines fire first, so a hang is reported per signal).
@@ -60,6 +64,7 @@ pub struct OtlpExporter {
     runtime: PrivateRuntime,
     clients: [SignalClient; 3],
     resource: ResourceCache,
+    encoder: OtlpEncoder,
     delta: DeltaState,
     shut_down: bool,
 }
@@ -114,6 +119,7 @@ impl OtlpExporter {
             runtime: PrivateRuntime::default(),
             clients,
             resource: ResourceCache::default(),
+            encoder: OtlpEncoder::default(),
             delta: DeltaState::default(),
             shut_down: false,
         }
@@ -132,18 +138,32 @@ impl Exporter for OtlpExporter {
         if batch.is_empty() {
             return Ok(());
         }
-        let resource = self.resource.get(batch.resource.as_ref());
+        let (resource, encoded) = self.resource.get(batch.resource.as_ref());
         let code = self.config.code_attributes;
-        let traces = (!batch.spans.is_empty()).then(|| proto::traces(&batch.spans, resource, code));
-        let logs = (!batch.logs.is_empty()).then(|| proto::logs(&batch.logs, resource));
+        let [t, l, m] = &mut self.clients;
+        let encoder = &mut self.encoder;
+        let traces = (!batch.spans.is_empty()).then(|| {
+            let limit = t.config().max_request_bytes;
+            encoder.traces(&batch.spans, encoded, code, limit)
+        });
+        let logs = (!batch.logs.is_empty()).then(|| {
+            let limit = l.config().max_request_bytes;
+            encoder.logs(&batch.logs, encoded, limit)
+        });
         let snapshot = batch.metrics.as_ref();
         let mut metrics = snapshot.map(|m| metrics::request(m, resource));
         let temporality = self.config.temporality;
         let pending = metrics.as_mut().map(|r| self.delta.apply(temporality, r));
+        let limit = m.config().max_request_bytes;
+        let metrics = metrics.map(|r| encode_metrics(r, limit));
         let deadline = self.config.timeout() + DEADLINE_GRACE;
-        let [t, l, m] = &mut self.clients;
-        let all =
-            async { tokio::join!(send_opt(t, traces), send_opt(l, logs), send_opt(m, metrics)) };
+        let all = async {
+            tokio::join!(
+                send_opt::<ExportTraceServiceRequest>(t, traces),
+                send_opt::<ExportLogsServiceRequest>(l, logs),
+                send_opt::<ExportMetricsServiceRequest>(m, metrics)
+            )
+        };
         let (traces, logs, metrics) = self.runtime.run(deadline, all)?;
         let delivered = match &metrics {
             Ok(()) => true,
@@ -181,15 +201,16 @@ impl Drop for OtlpExporter {
     }
 }
 
-/// The OTLP resource of the last batch's [`Resource`], rebuilt only when it changes.
+/// The OTLP resource of the last batch's [`Resource`] (as a message for metrics, encoded for
+/// spans and logs), rebuilt only when it changes.
 #[derive(Default)]
 struct ResourceCache {
     current: Option<Arc<Resource>>,
-    proto: Option<ProtoResource>,
+    proto: Option<(ProtoResource, Vec<u8>)>,
 }
 
 impl ResourceCache {
-    fn get(&mut self, resource: Option<&Arc<Resource>>) -> &ProtoResource {
+    fn get(&mut self, resource: Option<&Arc<Resource>>) -> (&ProtoResource, &[u8]) {
         let changed = match (resource, &self.current) {
             (Some(new), Some(old)) => !Arc::ptr_eq(new, old) && **new != **old,
             (Some(_), None) => true,
@@ -200,9 +221,12 @@ impl ResourceCache {
                 self.current = Some(Arc::clone(new));
             }
             let sdk = convert::resource(self.current.as_deref());
-            self.proto = Some(metrics::resource(&sdk));
+            let proto = metrics::resource(&sdk);
+            let encoded = prost::Message::encode_to_vec(&proto);
+            self.proto = Some((proto, encoded));
         }
-        self.proto.get_or_insert_with(ProtoResource::default)
+        let (proto, encoded) = self.proto.get_or_insert_with(Default::default);
+        (proto, encoded)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Sending OTLP metric requests: the [`ProtoMetricsExporter`] trait and its OTLP client.
 //!
-//! The request is an `opentelemetry-proto` message, sent by our OTLP client
-//! ([`super::transport`]): over gRPC with tonic, over HTTP `prost`-encoded and POSTed with
+//! The request is an `opentelemetry-proto` message, `prost`-encoded (split under the byte
+//! limit) and sent by our OTLP client ([`super::transport`]): over gRPC with tonic, over HTTP
+//! POSTed with
 //! `Content-Type: application/x-protobuf` (OTLP/HTTP, binary protobuf encoding).
 
 use std::fmt;
@@ -16,7 +17,7 @@ use super::config::{
     check_endpoint, check_header, Compression, OtlpConfigError, Protocol, Signal, SignalConfig,
     TlsFiles, DEFAULT_MAX_REQUEST_BYTES,
 };
-use super::transport::SignalClient;
+use super::transport::{encode_metrics, SignalClient};
 use crate::ExportError;
 
 /// A boxed future that can be sent to the exporter thread's runtime.
@@ -107,7 +108,9 @@ impl ProtoMetricsExporter for OtlpMetricsClient {
         &mut self,
         request: ExportMetricsServiceRequest,
     ) -> BoxFuture<'_, Result<(), ExportError>> {
-        Box::pin(self.client.send(request))
+        let limit = self.client.config().max_request_bytes;
+        let encoded = encode_metrics(request, limit);
+        Box::pin(self.client.send::<ExportMetricsServiceRequest>(encoded))
     }
 }
 

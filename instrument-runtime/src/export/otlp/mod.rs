@@ -16,8 +16,9 @@
 //! reqwest) an application's own `SpanExporter::builder().with_http().build()` gets the async
 //! reqwest client instead of the blocking one, and the SDK's thread-based batch processor
 //! then panics ("there is no reactor running") and exports nothing. So this crate does not
-//! depend on opentelemetry-otlp at all: records are encoded straight into the generated
-//! `opentelemetry-proto` messages and sent by our client (`transport.rs`): tonic's generic
+//! depend on opentelemetry-otlp at all: spans and log records are encoded straight into OTLP
+//! protobuf bytes (metric snapshots into the generated `opentelemetry-proto` messages) and
+//! sent by our client (`transport.rs`): tonic's generic
 //! unary call for gRPC, hyper HTTP/1.1 for HTTP/protobuf, rustls with the `ring` provider
 //! passed explicitly (never rustls' process default), flate2 for gzip. None of these change
 //! what another crate's code does (tests/tests/otlp_sdk_alongside.rs runs the SDK's batch
@@ -67,8 +68,14 @@
 //!
 //! # Details
 //!
-//! - Spans: kind `Internal`, parent local, `code.file.path` and `code.line.number` added;
-//!   scope `instrument-runtime` with this crate's version.
+//! - Spans: their kind (`Internal` unless set), parent local, events, links, status and
+//!   dropped counts; `code.file.path` and `code.line.number` added unless
+//!   [`OtlpExporterBuilder::code_attributes`] is off; scope `instrument-runtime` with this
+//!   crate's version.
+//! - Encoding: spans and log records are written straight as protobuf bytes into one buffer
+//!   per exporter (no `opentelemetry-proto` message tree, no per-record allocation), the
+//!   resource encoded once per change; the batch is cut into requests under the byte limit
+//!   as it is encoded. gRPC sends these bytes as they are (a raw tonic codec).
 //! - Log records: `time_unix_nano` and `observed_time_unix_nano` both set, trace context
 //!   from our ids, the `log` target as the record's scope name (as the OpenTelemetry `log`
 //!   appenders do).
@@ -85,9 +92,11 @@ mod bridge;
 mod classify;
 mod config;
 mod convert;
+mod encode;
 mod exporter;
 mod metrics;
 mod metrics_client;
+#[cfg(test)]
 mod proto;
 mod runtime;
 mod temporality;

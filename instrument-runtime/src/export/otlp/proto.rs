@@ -1,10 +1,12 @@
-//! Our spans and log records straight into the OTLP protobuf messages of
-//! `opentelemetry-proto` (no detour through the SDK's types), as [`OtlpExporter`] sends them.
+//! Tests only: our spans and log records as the OTLP protobuf messages of
+//! `opentelemetry-proto`, the converter [`OtlpExporter`] used before it encoded bytes
+//! directly ([`super::encode`]). Kept as the reference the byte encoder is checked against:
+//! its tests decode the encoder's bytes into these types and compare with what this builds.
 //!
 //! The same mapping as [`super::convert`] (which feeds SDK exporters through the bridge):
-//! spans are `SPAN_KIND_INTERNAL` with `code.file.path` and `code.line.number`; log records
-//! carry both timestamps, severity, trace context and their `log` target as the scope name
-//! (as the OpenTelemetry `log` appenders do).
+//! spans carry `code.file.path` and `code.line.number`; log records carry both timestamps,
+//! severity, trace context and their `log` target as the scope name (as the OpenTelemetry
+//! `log` appenders do).
 //!
 //! [`OtlpExporter`]: super::OtlpExporter
 

@@ -1,10 +1,11 @@
-//! Our OTLP client: one per signal, over gRPC (tonic's generic unary call with the generated
-//! `opentelemetry-proto` messages) or HTTP/protobuf (hyper HTTP/1.1, one kept-alive
+//! Our OTLP client: one per signal, over gRPC (tonic's generic unary call, sending request
+//! bodies already encoded, see [`RawCodec`]) or HTTP/protobuf (hyper HTTP/1.1, one kept-alive
 //! connection), plain or TLS, gzip or not.
 //!
-//! Every request is checked against a byte limit (default 4 MiB, gRPC's default receive
-//! limit) and split into requests under it; a single record over the limit is not sent and is
-//! counted as rejected, so one huge record never poisons the sink. Responses are read for the
+//! Requests arrive encoded and cut under the byte limit (default 4 MiB, gRPC's default
+//! receive limit): spans and logs by [`super::encode`], metrics by [`encode_metrics`]; a
+//! single record over the limit is not sent and is counted as rejected, so one huge record
+//! never poisons the sink. Responses are read for the
 //! OTLP `partial_success` (gRPC and HTTP): rejected records become
 //! [`ExportError::rejected`], the receiver's message is reported once through `diag::warn`.
 //! `OUT_OF_RANGE`, `RESOURCE_EXHAUSTED` without `RetryInfo` and HTTP 413 mean "this request
@@ -18,7 +19,6 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -28,6 +28,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use prost::bytes::{BufMut, Bytes, BytesMut};
 use prost::Message;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -36,6 +37,7 @@ use tonic::transport::Channel;
 
 use super::classify;
 use super::config::{Compression, Protocol, SignalConfig};
+use super::encode::{Encoded, Part};
 use super::tls::TlsMaterial;
 use crate::ExportError;
 
@@ -46,19 +48,35 @@ const CLIENT_TIMEOUT_GRACE: Duration = Duration::from_secs(1);
 /// Largest response body read (a partial-success answer is a few hundred bytes).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// An OTLP export request of one signal.
-pub(crate) trait OtlpRequest: Message + Default + Clone + Send + 'static {
+/// The OTLP export service of one signal, named by its request message.
+pub(crate) trait OtlpRequest {
     /// The response message.
     type Response: Message + Default + Send + 'static;
     /// The gRPC method.
     const GRPC_PATH: &'static str;
     /// `rejected_*` and `error_message` of the response's partial success.
     fn partial_success(response: &Self::Response) -> Option<(i64, String)>;
-    /// Records in the request (spans, log records, data points).
-    fn records(&self) -> u64;
-    /// The request's records split into requests of at most `limit` encoded bytes each;
-    /// the second value counts records that alone exceed the limit (left out).
-    fn split(self, limit: usize) -> (Vec<Self>, u64);
+}
+
+/// A metrics request encoded as bodies of at most `limit` bytes each (its metrics split
+/// into requests, one resource and scope each); a metric that alone exceeds the limit is left
+/// out and counted. Data points are not records of the batch: the parts count 0 records.
+pub(crate) fn encode_metrics(mut request: ExportMetricsServiceRequest, limit: usize) -> Encoded {
+    let (parts, oversized) = if request.encoded_len() <= limit {
+        (vec![request], 0)
+    } else {
+        split_metrics(&mut request, limit)
+    };
+    Encoded {
+        parts: parts
+            .into_iter()
+            .map(|p| Part {
+                body: Bytes::from(p.encode_to_vec()),
+                records: 0,
+            })
+            .collect(),
+        oversized,
+    }
 }
 
 /// Splits `items` into runs whose encoded size (each item plus `overhead` bytes of
@@ -89,35 +107,32 @@ fn chunks<T: Message>(items: Vec<T>, limit: usize, overhead: usize) -> (Vec<Vec<
     (out, oversized)
 }
 
-/// The splitting every signal shares: one resource and scope per request (as we build
-/// them), its records cut into runs; `get` takes the records out, `put` builds a request
-/// around a run.
-macro_rules! split_impl {
-    ($self:ident, $limit:ident, $resource:ident, $scope:ident, $items:ident) => {{
-        if $self.encoded_len() <= $limit {
-            return (vec![$self], 0);
-        }
-        let mut out = Vec::new();
-        let mut oversized = 0;
-        for mut resource in std::mem::take(&mut $self.$resource) {
-            for mut scope in std::mem::take(&mut resource.$scope) {
-                let items = std::mem::take(&mut scope.$items);
-                let mut shell = resource.clone();
-                shell.$scope = vec![scope.clone()];
-                let overhead = shell.encoded_len() + 32;
-                let (runs, over) = chunks(items, $limit, overhead);
-                oversized += over;
-                for run in runs {
-                    let mut part = shell.clone();
-                    part.$scope[0].$items = run;
-                    out.push(Self {
-                        $resource: vec![part],
-                    });
-                }
+/// A metrics request cut into requests under `limit` (one resource and scope each, its
+/// metrics cut into runs).
+fn split_metrics(
+    request: &mut ExportMetricsServiceRequest,
+    limit: usize,
+) -> (Vec<ExportMetricsServiceRequest>, u64) {
+    let mut out = Vec::new();
+    let mut oversized = 0;
+    for mut resource in std::mem::take(&mut request.resource_metrics) {
+        for mut scope in std::mem::take(&mut resource.scope_metrics) {
+            let items = std::mem::take(&mut scope.metrics);
+            let mut shell = resource.clone();
+            shell.scope_metrics = vec![scope.clone()];
+            let overhead = shell.encoded_len() + 32;
+            let (runs, over) = chunks(items, limit, overhead);
+            oversized += over;
+            for run in runs {
+                let mut part = shell.clone();
+                part.scope_metrics[0].metrics = run;
+                out.push(ExportMetricsServiceRequest {
+                    resource_metrics: vec![part],
+                });
             }
         }
-        (out, oversized)
-    }};
+    }
+    (out, oversized)
 }
 
 impl OtlpRequest for ExportTraceServiceRequest {
@@ -126,13 +141,6 @@ impl OtlpRequest for ExportTraceServiceRequest {
     fn partial_success(response: &Self::Response) -> Option<(i64, String)> {
         let p = response.partial_success.as_ref()?;
         Some((p.rejected_spans, p.error_message.clone()))
-    }
-    fn records(&self) -> u64 {
-        let spans = self.resource_spans.iter().flat_map(|r| &r.scope_spans);
-        spans.map(|s| s.spans.len() as u64).sum()
-    }
-    fn split(mut self, limit: usize) -> (Vec<Self>, u64) {
-        split_impl!(self, limit, resource_spans, scope_spans, spans)
     }
 }
 
@@ -143,13 +151,6 @@ impl OtlpRequest for ExportLogsServiceRequest {
         let p = response.partial_success.as_ref()?;
         Some((p.rejected_log_records, p.error_message.clone()))
     }
-    fn records(&self) -> u64 {
-        let logs = self.resource_logs.iter().flat_map(|r| &r.scope_logs);
-        logs.map(|s| s.log_records.len() as u64).sum()
-    }
-    fn split(mut self, limit: usize) -> (Vec<Self>, u64) {
-        split_impl!(self, limit, resource_logs, scope_logs, log_records)
-    }
 }
 
 impl OtlpRequest for ExportMetricsServiceRequest {
@@ -159,14 +160,6 @@ impl OtlpRequest for ExportMetricsServiceRequest {
     fn partial_success(response: &Self::Response) -> Option<(i64, String)> {
         let p = response.partial_success.as_ref()?;
         Some((p.rejected_data_points, p.error_message.clone()))
-    }
-    fn records(&self) -> u64 {
-        // Metric snapshots are not records of the batch (records are spans and logs): a
-        // rejected data point is reported, not counted against spans or logs.
-        0
-    }
-    fn split(mut self, limit: usize) -> (Vec<Self>, u64) {
-        split_impl!(self, limit, resource_metrics, scope_metrics, metrics)
     }
 }
 
@@ -192,6 +185,8 @@ pub(crate) struct SignalClient {
     /// The TLS material, or why it could not be loaded (then every export fails with it).
     tls: Result<TlsMaterial, String>,
     conn: Conn,
+    /// Reused for gzip-compressed HTTP bodies.
+    gzip: BytesMut,
 }
 
 enum Conn {
@@ -222,6 +217,7 @@ impl SignalClient {
             config,
             tls,
             conn: Conn::None,
+            gzip: BytesMut::new(),
         }
     }
 
@@ -230,13 +226,16 @@ impl SignalClient {
         &self.config
     }
 
-    /// Sends `request` (split under the byte limit), bounded by the signal's timeout. Must run
-    /// inside a tokio runtime. Partial success and oversized records are one
+    /// Sends `request` (already cut under the byte limit), bounded by the signal's timeout.
+    /// Must run inside a tokio runtime. Partial success and oversized records are one
     /// [`ExportError::rejected`] with the receiver's message (also reported once).
-    pub(crate) async fn send<R: OtlpRequest>(&mut self, request: R) -> Result<(), ExportError> {
+    pub(crate) async fn send<R: OtlpRequest>(
+        &mut self,
+        request: Encoded,
+    ) -> Result<(), ExportError> {
         let timeout = self.config.timeout;
         let signal = self.config.signal.name();
-        match tokio::time::timeout(timeout, self.send_all(request)).await {
+        match tokio::time::timeout(timeout, self.send_all::<R>(request)).await {
             Ok(Ok(outcome)) if outcome.rejected == 0 && outcome.messages.is_empty() => Ok(()),
             Ok(Ok(outcome)) => {
                 let said = outcome.messages.join("; ");
@@ -258,9 +257,9 @@ impl SignalClient {
         }
     }
 
-    async fn send_all<R: OtlpRequest>(&mut self, request: R) -> Result<Outcome, ExportError> {
+    async fn send_all<R: OtlpRequest>(&mut self, request: Encoded) -> Result<Outcome, ExportError> {
         let limit = self.config.max_request_bytes;
-        let (parts, oversized) = request.split(limit);
+        let Encoded { parts, oversized } = request;
         let mut outcome = Outcome::default();
         if oversized > 0 {
             outcome.reject(
@@ -269,8 +268,8 @@ impl SignalClient {
             );
         }
         for part in parts {
-            let records = part.records();
-            match self.send_one(part).await {
+            let records = part.records;
+            match self.send_one::<R>(part.body).await {
                 Ok(Some((rejected, message))) => {
                     outcome.reject(u64::try_from(rejected).unwrap_or(0), message);
                 }
@@ -285,7 +284,7 @@ impl SignalClient {
 
     async fn send_one<R: OtlpRequest>(
         &mut self,
-        request: R,
+        body: Bytes,
     ) -> Result<Option<(i64, String)>, SendError> {
         let tls = self
             .tls
@@ -299,10 +298,13 @@ impl SignalClient {
                 let Conn::Grpc(grpc) = &mut self.conn else {
                     unreachable!("set above")
                 };
-                send_grpc(grpc, &self.config, request).await
+                send_grpc::<R>(grpc, &self.config, body).await
             }
             Protocol::HttpProtobuf => {
-                let body = encode_body(&request, self.config.compression).map_err(Failed)?;
+                let body = match self.config.compression {
+                    Compression::None => body,
+                    Compression::Gzip => gzip(&body, &mut self.gzip).map_err(Failed)?,
+                };
                 let response = self.http_post(body, tls.clone()).await?;
                 parse_http::<R>(response)
             }
@@ -357,22 +359,53 @@ enum SendError {
 }
 use SendError::{Failed, Refused};
 
-/// The request body, gzip-compressed if asked.
-fn encode_body<R: Message>(request: &R, compression: Compression) -> Result<Bytes, ExportError> {
-    let raw = request.encode_to_vec();
-    match compression {
-        Compression::None => Ok(Bytes::from(raw)),
-        Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(raw.len() / 4),
-                flate2::Compression::fast(),
-            );
-            encoder
-                .write_all(&raw)
-                .and_then(|()| encoder.finish())
-                .map(Bytes::from)
-                .map_err(|e| ExportError::permanent(format!("gzip failed: {e}")))
+/// `raw` gzip-compressed, written into `buf` (reused: its allocation is reclaimed once the
+/// previous body is dropped).
+fn gzip(raw: &[u8], buf: &mut BytesMut) -> Result<Bytes, ExportError> {
+    buf.clear();
+    buf.reserve(raw.len() / 4 + 64);
+    let mut encoder =
+        flate2::write::GzEncoder::new(std::mem::take(buf).writer(), flate2::Compression::fast());
+    let written = encoder.write_all(raw).and_then(|()| encoder.finish());
+    match written {
+        Ok(writer) => {
+            *buf = writer.into_inner();
+            Ok(buf.split().freeze())
         }
+        Err(e) => Err(ExportError::permanent(format!("gzip failed: {e}"))),
+    }
+}
+
+/// A tonic codec that sends request bodies already encoded (by [`super::encode`] or
+/// [`encode_metrics`]) and decodes the response with prost.
+struct RawCodec<U>(std::marker::PhantomData<U>);
+
+impl<U: Message + Default + Send + 'static> tonic::codec::Codec for RawCodec<U> {
+    type Encode = Bytes;
+    type Decode = U;
+    type Encoder = RawEncoder;
+    type Decoder = tonic_prost::ProstDecoder<U>;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic_prost::ProstDecoder::default()
+    }
+}
+
+/// Copies an encoded body into tonic's frame buffer.
+struct RawEncoder;
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Bytes,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
     }
 }
 
@@ -418,7 +451,7 @@ pub(crate) fn grpc_channel(
 async fn send_grpc<R: OtlpRequest>(
     grpc: &mut tonic::client::Grpc<Channel>,
     config: &SignalConfig,
-    message: R,
+    body: Bytes,
 ) -> Result<Option<(i64, String)>, SendError> {
     grpc.ready().await.map_err(|e| {
         Failed(ExportError::retryable(format!(
@@ -427,13 +460,13 @@ async fn send_grpc<R: OtlpRequest>(
             chain(&e)
         )))
     })?;
-    let mut request = tonic::Request::new(message);
+    let mut request = tonic::Request::new(body);
     *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(
         super::metrics_client::header_map(&config.headers),
     );
     request.set_timeout(config.timeout + CLIENT_TIMEOUT_GRACE);
     let path = http::uri::PathAndQuery::from_static(R::GRPC_PATH);
-    let codec = tonic_prost::ProstCodec::<R, R::Response>::default();
+    let codec = RawCodec::<R::Response>(std::marker::PhantomData);
     match grpc.unary(request, path, codec).await {
         Ok(response) => Ok(R::partial_success(response.get_ref())),
         Err(status) => Err(grpc_failure(&status, &config.url)),
@@ -613,13 +646,13 @@ fn chain(error: &dyn std::error::Error) -> String {
 pub(crate) type Pending<'a> = Pin<Box<dyn Future<Output = Result<(), ExportError>> + Send + 'a>>;
 
 /// Sends `request` if there is one.
-pub(crate) fn send_opt<'a, R: OtlpRequest>(
-    client: &'a mut SignalClient,
-    request: Option<R>,
-) -> Pending<'a> {
+pub(crate) fn send_opt<R: OtlpRequest>(
+    client: &mut SignalClient,
+    request: Option<Encoded>,
+) -> Pending<'_> {
     Box::pin(async move {
         match request {
-            Some(request) => client.send(request).await,
+            Some(request) => client.send::<R>(request).await,
             None => Ok(()),
         }
     })
@@ -628,55 +661,64 @@ pub(crate) fn send_opt<'a, R: OtlpRequest>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
 
-    fn request(spans: usize, name_len: usize) -> ExportTraceServiceRequest {
-        let span = Span {
+    fn request(metrics: usize, name_len: usize) -> ExportMetricsServiceRequest {
+        let metric = Metric {
             name: "x".repeat(name_len),
-            ..Span::default()
+            ..Metric::default()
         };
-        ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans: vec![span; spans],
-                    ..ScopeSpans::default()
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![metric; metrics],
+                    ..ScopeMetrics::default()
                 }],
-                ..ResourceSpans::default()
+                ..ResourceMetrics::default()
             }],
         }
     }
 
-    #[test]
-    fn small_requests_are_sent_whole() {
-        let (parts, over) = request(10, 10).split(4096);
-        assert_eq!((parts.len(), over), (1, 0));
-        assert_eq!(parts[0].records(), 10);
+    fn metrics_in(part: &Part) -> usize {
+        let r = ExportMetricsServiceRequest::decode(part.body.clone()).unwrap();
+        r.resource_metrics[0].scope_metrics[0].metrics.len()
     }
 
     #[test]
-    fn big_requests_are_split_under_the_limit_and_keep_every_record() {
-        let (parts, over) = request(1000, 1000).split(64 * 1024);
-        assert_eq!(over, 0);
-        assert!(parts.len() > 10, "{}", parts.len());
-        assert!(parts.iter().all(|p| p.encoded_len() <= 64 * 1024));
-        assert_eq!(parts.iter().map(OtlpRequest::records).sum::<u64>(), 1000);
+    fn small_metric_requests_are_sent_whole() {
+        let encoded = encode_metrics(request(10, 10), 4096);
+        assert_eq!((encoded.parts.len(), encoded.oversized), (1, 0));
+        assert_eq!(metrics_in(&encoded.parts[0]), 10);
     }
 
     #[test]
-    fn a_record_over_the_limit_is_left_out_and_counted() {
+    fn big_metric_requests_are_split_under_the_limit_and_keep_every_metric() {
+        let encoded = encode_metrics(request(1000, 1000), 64 * 1024);
+        assert_eq!(encoded.oversized, 0);
+        assert!(encoded.parts.len() > 10, "{}", encoded.parts.len());
+        assert!(encoded.parts.iter().all(|p| p.body.len() <= 64 * 1024));
+        assert_eq!(encoded.parts.iter().map(metrics_in).sum::<usize>(), 1000);
+    }
+
+    #[test]
+    fn a_metric_over_the_limit_is_left_out_and_counted() {
         let mut req = request(5, 10);
-        req.resource_spans[0].scope_spans[0].spans[2].name = "y".repeat(10_000);
-        let (parts, over) = req.split(4096);
-        assert_eq!(over, 1);
-        assert_eq!(parts.iter().map(OtlpRequest::records).sum::<u64>(), 4);
+        req.resource_metrics[0].scope_metrics[0].metrics[2].name = "y".repeat(10_000);
+        let encoded = encode_metrics(req, 4096);
+        assert_eq!(encoded.oversized, 1);
+        assert_eq!(encoded.parts.iter().map(metrics_in).sum::<usize>(), 4);
     }
 
     #[test]
-    fn gzip_bodies_decompress_to_the_request() {
-        let req = request(3, 20);
-        let body = encode_body(&req, Compression::Gzip).unwrap();
-        let mut raw = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut raw).unwrap();
-        assert_eq!(ExportTraceServiceRequest::decode(&raw[..]).unwrap(), req);
+    fn gzip_bodies_decompress_to_the_request_with_the_buffer_reused() {
+        let raw = request(3, 20).encode_to_vec();
+        let mut buf = BytesMut::new();
+        for _ in 0..3 {
+            let body = gzip(&raw, &mut buf).unwrap();
+            let mut back = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut back)
+                .unwrap();
+            assert_eq!(back, raw);
+        }
     }
 }
