@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every benchmark of issues 5 and 13 and writes benches/RESULTS.md:
+# Runs every benchmark of issues 5, 12, 13 and 14 and writes benches/RESULTS.md:
 #   - per-call cost of the same trivial fn under every configuration, 1 and 2 threads
 #     (criterion, then interleaved rounds for same-run ratios);
 #   - exporter side: CPU per delivered record and delivered/dropped share, per configuration;
+#   - the `tracing` bridge's event cost beside tracing + registry layers;
+#   - the OTLP exporter's CPU per record beside the SDK's, and saturating OTLP delivery;
 #   - peak memory under a burst of 10 M sampled calls, against the ring bound;
 #   - compile time and expansion size of 1000 generated instrumented fns (ours, tracing, none);
 #   - instructions per call under callgrind (if valgrind is installed).
@@ -37,11 +39,11 @@ started=$(date +%s)
 if [ "$QUICK" = 1 ]; then
     CRIT=(--warm-up-time 0.3 --measurement-time 1 --sample-size 10)
     export INSTRUMENT_BENCH_ROUNDS=6
-    EXPORTER_SECS=1 BURST=2000000
+    EXPORTER_SECS=1 BURST=2000000 OTLP_RUNS=1
 else
     CRIT=(--warm-up-time 0.5 --measurement-time 2 --sample-size 20)
     export INSTRUMENT_BENCH_ROUNDS=20
-    EXPORTER_SECS=3 BURST=10000000
+    EXPORTER_SECS=3 BURST=10000000 OTLP_RUNS=3
 fi
 
 {
@@ -57,7 +59,7 @@ step() { echo "=== $* ($(date -u +%H:%M:%S))"; }
 step "build"
 cargo bench -p instrument-benches --no-run 2>&1 | tail -1
 
-for b in calls_ours calls_ours_unsampled calls_peers calls_tracing_registry calls_tracing_otel; do
+for b in calls_ours calls_ours_unsampled calls_peers calls_tracing_registry calls_tracing_otel tracing_bridge; do
     step "$b"
     cargo bench -q -p instrument-benches --bench "$b" -- "${CRIT[@]}" > "$OUT/logs/$b.log" 2>&1 \
         || { tail -20 "$OUT/logs/$b.log"; exit 1; }
@@ -69,6 +71,20 @@ for m in ours ours3 ours-labels otel tracing-otel fastrace; do
     cargo bench -q -p instrument-benches --bench exporter_cpu -- "$m" "$EXPORTER_SECS" \
         > "$OUT/logs/exporter_cpu-$m.log" 2>&1 || { tail -20 "$OUT/logs/exporter_cpu-$m.log"; exit 1; }
     grep -E "per_delivered|delivered_pct" "$OUT/logs/exporter_cpu-$m.log" || true
+done
+
+step "otlp_export (exporter CPU per record, ours and the SDK's OTLP exporters)"
+cargo bench -q -p instrument-benches --bench otlp_export -- "${CRIT[@]}" > "$OUT/logs/otlp_export.log" 2>&1 \
+    || { tail -20 "$OUT/logs/otlp_export.log"; exit 1; }
+
+# Saturating OTLP delivery, ours and the SDK interleaved (each run its own process and sink).
+for run in $(seq "$OTLP_RUNS"); do
+    for m in ours sdk; do
+        step "otlp_saturating $m (run $run)"
+        cargo bench -q -p instrument-benches --bench otlp_saturating -- "$m" "$EXPORTER_SECS" \
+            > "$OUT/logs/otlp_saturating-$m-$run.log" 2>&1 \
+            || { tail -20 "$OUT/logs/otlp_saturating-$m-$run.log"; exit 1; }
+    done
 done
 
 step "compiled off (--cfg instrument_off; tests/compiled-off)"

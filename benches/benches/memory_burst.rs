@@ -1,6 +1,7 @@
 //! Peak memory of instrument-runtime under a burst of 10 million sampled calls, against the
 //! bound the configuration sets: threads x ring capacity x record size (<= 72 bytes), plus the
-//! exporter's batch in conversion.
+//! sink's queue behind the drain thread (its documented default bound, in `SpanData`s) and the
+//! drain thread's pending batch.
 //!
 //! `memory_burst [--bench] [ring_capacity] [calls]` (defaults 4096 and 10,000,000). It resets
 //! the peak (`VmHWM`, via `/proc/self/clear_refs`) after the pipeline is installed and warm,
@@ -73,6 +74,18 @@ fn main() {
         // The rings of the threads making the burst (the 2-thread burst uses new threads; the
         // main thread's ring is already counted in `base`).
         let rings_kib = threads * ring * RECORD_BYTES / 1024;
+        // The sink's queue behind the drain thread, as `Builder::exporter_queue` documents
+        // its default: 16384 records, or what all registered rings hold together if that is
+        // more (the main thread's ring plus the burst threads'), at most `MAX_EXPORTER_QUEUE`;
+        // plus the drain thread's pending batch (`max_batch`, 512). A queued span of this
+        // bench owns no heap (no attributes), so it costs `size_of::<SpanData>()`.
+        let registered = if threads == 1 { 1 } else { 1 + threads };
+        let queue_records = 16_384u64
+            .max(ring * registered)
+            .min(instrument_runtime::MAX_EXPORTER_QUEUE as u64)
+            + 512;
+        let span_bytes = std::mem::size_of::<instrument_runtime::export::SpanData>() as u64;
+        let queue_kib = queue_records * span_bytes / 1024;
         let id = format!("memory/ring{ring}/{threads}t");
         common::side(&id, "calls", calls);
         common::side(&id, "hwm_reset", reset);
@@ -81,6 +94,8 @@ fn main() {
         common::side(&id, "peak_kib", hwm);
         common::side(&id, "peak_growth_kib", hwm.saturating_sub(base));
         common::side(&id, "ring_bound_kib", rings_kib);
+        common::side(&id, "queue_bound_kib", queue_kib);
+        common::side(&id, "queued_span_bytes", span_bytes);
         common::side(&id, "burst_ms", took.as_millis());
         let s = report.stats.spans;
         common::side(&id, "total_emitted", s.emitted);
