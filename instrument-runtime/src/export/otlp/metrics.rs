@@ -229,6 +229,7 @@ mod tests {
                         sum: 0.75,
                         count: 3,
                         exemplars: Vec::new(),
+                        exponential: None,
                     }]),
                 },
             ],

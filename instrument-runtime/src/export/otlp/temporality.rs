@@ -218,6 +218,7 @@ mod tests {
                         sum,
                         count: buckets.iter().sum(),
                         exemplars: Vec::new(),
+                        exponential: None,
                     }]),
                 },
             ],
