@@ -188,7 +188,7 @@ pub(crate) fn downscale(offset: i32, counts: &[u64], by: u32) -> (i32, Vec<u64>)
     let last = (offset + counts.len() as i32 - 1) >> by;
     let mut out = vec![0u64; (last - first + 1) as usize];
     for (k, &c) in counts.iter().enumerate() {
-        out[((offset + k as i32) >> by) as usize - first as usize] += c;
+        out[(((offset + k as i32) >> by) - first) as usize] += c;
     }
     (first, out)
 }

@@ -7,6 +7,9 @@
 //! next delta. So the delivered deltas of a series always sum to its last delivered cumulative
 //! value: no call is counted in two deltas or in none, and consecutive deltas' windows touch.
 //!
+//! Exponential histograms are subtracted bucket by bucket at the recording scale (the request
+//! is not yet downscaled when it is rewritten), so they are exact in the same way.
+//!
 //! `lowmemory` is delta for counters and histograms and cumulative for up-down counters,
 //! which we do not have, so it behaves as `delta` here. Gauges have no temporality.
 
@@ -14,7 +17,10 @@ use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::metrics::v1::{metric, AggregationTemporality};
+use opentelemetry_proto::tonic::metrics::v1::{
+    exponential_histogram_data_point, metric, AggregationTemporality,
+    ExponentialHistogramDataPoint,
+};
 
 /// The metrics temporality preference of the OTLP metrics exporter spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -58,6 +64,15 @@ enum Baseline {
         count: u64,
         sum: f64,
         buckets: Vec<u64>,
+        time: u64,
+    },
+    Exponential {
+        count: u64,
+        sum: f64,
+        zero_count: u64,
+        scale: i32,
+        offset: i32,
+        counts: Vec<u64>,
         time: u64,
     },
 }
@@ -168,6 +183,29 @@ impl DeltaState {
                         pending.0.push((series, current));
                     }
                 }
+                Some(metric::Data::ExponentialHistogram(histogram)) => {
+                    histogram.aggregation_temporality = AggregationTemporality::Delta as i32;
+                    for point in &mut histogram.data_points {
+                        let series = id(&m.name, &point.attributes);
+                        let (offset, counts) = point
+                            .positive
+                            .as_ref()
+                            .map_or((0, Vec::new()), |b| (b.offset, b.bucket_counts.clone()));
+                        let current = Baseline::Exponential {
+                            count: point.count,
+                            sum: point.sum.unwrap_or(0.0),
+                            zero_count: point.zero_count,
+                            scale: point.scale,
+                            offset,
+                            counts,
+                            time: point.time_unix_nano,
+                        };
+                        if let Some(base) = self.delivered.get(&series) {
+                            exponential_delta(point, base);
+                        }
+                        pending.0.push((series, current));
+                    }
+                }
                 _ => {}
             }
         }
@@ -178,6 +216,51 @@ impl DeltaState {
     pub(crate) fn commit(&mut self, pending: Pending) {
         self.delivered.extend(pending.0);
     }
+}
+
+/// Rewrites the cumulative `point` as the change since `base` (when it grew from it), bucket
+/// by bucket at the finer of the two scales both can be expressed in: the recording scale,
+/// unless an earlier point was sent coarser.
+fn exponential_delta(point: &mut ExponentialHistogramDataPoint, base: &Baseline) {
+    use crate::metrics::exponential::{downscale, subtract};
+    let Baseline::Exponential {
+        count,
+        sum,
+        zero_count,
+        scale,
+        offset,
+        counts,
+        time,
+    } = base
+    else {
+        return;
+    };
+    let (cur_offset, cur_counts) = point
+        .positive
+        .as_ref()
+        .map_or((0, Vec::new()), |b| (b.offset, b.bucket_counts.clone()));
+    let common = point.scale.min(*scale);
+    let (co, cc) = downscale(cur_offset, &cur_counts, (point.scale - common) as u32);
+    let (bo, bc) = downscale(*offset, counts, (*scale - common) as u32);
+    if point.count < *count || point.zero_count < *zero_count {
+        return;
+    }
+    let Some((offset, counts)) = subtract((co, &cc), (bo, &bc)) else {
+        return;
+    };
+    point.count -= count;
+    point.zero_count -= zero_count;
+    point.sum = point.sum.map(|s| s - sum);
+    point.scale = common;
+    point.positive = Some(exponential_histogram_data_point::Buckets {
+        offset,
+        bucket_counts: counts,
+    });
+    point.start_time_unix_nano = *time;
+    point.min = None;
+    point.max = None;
+    let start = point.start_time_unix_nano;
+    point.exemplars.retain(|e| e.time_unix_nano > start);
 }
 
 /// Attributes as one message, to encode them as a map key.
