@@ -156,8 +156,11 @@ pub(crate) fn parse_millis(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("expected milliseconds: {e}"))
 }
 
-/// The OTLP metrics exporter spec's variable choosing the histogram aggregation; read at
-/// install, because recording is process-wide.
+/// The OTLP metrics exporter spec's variable choosing the histogram aggregation:
+/// `explicit_bucket_histogram` (the default) or `base2_exponential_bucket_histogram` (any case;
+/// another value is reported once and means the default). Read by
+/// [`builder`](crate::builder) for the install, because recording is process-wide: it sets the
+/// default of [`Builder::exponential_histograms`](crate::Builder::exponential_histograms).
 pub const ENV_HISTOGRAM_AGGREGATION: &str =
     "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION";
 
@@ -429,6 +432,14 @@ fn parse_exporter_list(var: &str, raw: &str, signal: crate::data::SignalKind) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histogram_aggregation_values() {
+        assert_eq!(parse_aggregation("explicit_bucket_histogram"), Ok(false));
+        assert_eq!(parse_aggregation("BASE2_Exponential_Bucket_Histogram"), Ok(true));
+        assert!(parse_aggregation("exponential").is_err());
+        assert!(parse_aggregation("").is_err());
+    }
 
     #[test]
     fn parsers_reject_bad_values() {

@@ -178,6 +178,7 @@ pub(crate) fn trim(offset: i32, counts: &[u64]) -> (i32, &[u64]) {
 }
 
 /// Merges `counts` (from bucket `offset`) `by` scales down: bucket `i` goes to `i >> by`.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))] // used by the OTLP exporter
 pub(crate) fn downscale(offset: i32, counts: &[u64], by: u32) -> (i32, Vec<u64>) {
     let (offset, counts) = trim(offset, counts);
     if counts.is_empty() || by == 0 {
@@ -195,6 +196,7 @@ pub(crate) fn downscale(offset: i32, counts: &[u64], by: u32) -> (i32, Vec<u64>)
 
 /// The smallest reduction of scale after which the populated buckets span at most `max_size`
 /// buckets (`max_size` of at least 2 always fits within a few reductions).
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))] // used by the OTLP exporter
 pub(crate) fn reduction_to_fit(offset: i32, counts: &[u64], max_size: usize) -> u32 {
     let (offset, counts) = trim(offset, counts);
     if counts.is_empty() {
@@ -212,6 +214,7 @@ pub(crate) fn reduction_to_fit(offset: i32, counts: &[u64], max_size: usize) -> 
 /// `current - baseline`, both from bucket offsets at the same scale (exact when every bucket
 /// of `current` is at least the baseline's, which cumulative counts of one series are).
 /// `None` if some bucket went down (the series was reset).
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))] // used by the OTLP exporter
 pub(crate) fn subtract(
     current: (i32, &[u64]),
     baseline: (i32, &[u64]),

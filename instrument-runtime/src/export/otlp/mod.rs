@@ -86,6 +86,11 @@
 //!   (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, [`OtlpExporterBuilder::temporality`])
 //!   sends counters and histograms as exact deltas since the last delivered export (see
 //!   [`Temporality`]).
+//! - Histograms: explicit buckets by default; base-2 exponential ones
+//!   ([`ENV_HISTOGRAM_AGGREGATION`]` = base2_exponential_bucket_histogram`, read at install, or
+//!   [`Builder::exponential_histograms`](crate::Builder::exponential_histograms)) are sent as
+//!   OTLP `ExponentialHistogram` points, downscaled exactly to
+//!   [`OtlpExporterBuilder::exponential_max_size`] buckets.
 //! - No `http/json`.
 
 mod bridge;
@@ -111,6 +116,7 @@ pub use config::{
     ENV_CERTIFICATE, ENV_CLIENT_CERTIFICATE, ENV_CLIENT_KEY, ENV_COMPRESSION, ENV_ENDPOINT,
     ENV_HEADERS, ENV_PROTOCOL, ENV_TEMPORALITY, ENV_TIMEOUT,
 };
+pub use crate::config::ENV_HISTOGRAM_AGGREGATION;
 pub use exporter::{OtlpExporter, OtlpExporterBuilder};
 pub use metrics_client::{BoxFuture, OtlpMetricsClient, ProtoMetricsExporter};
 pub use temporality::Temporality;
