@@ -436,7 +436,10 @@ mod tests {
     #[test]
     fn histogram_aggregation_values() {
         assert_eq!(parse_aggregation("explicit_bucket_histogram"), Ok(false));
-        assert_eq!(parse_aggregation("BASE2_Exponential_Bucket_Histogram"), Ok(true));
+        assert_eq!(
+            parse_aggregation("BASE2_Exponential_Bucket_Histogram"),
+            Ok(true)
+        );
         assert!(parse_aggregation("exponential").is_err());
         assert!(parse_aggregation("").is_err());
     }

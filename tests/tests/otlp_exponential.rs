@@ -93,13 +93,20 @@ fn points(lines: &[Json], of: &[&str]) -> (Vec<(String, Point)>, usize) {
                     .unwrap_or("")
                     .to_owned()
             };
-            for p in m["histogram"]["dataPoints"].as_array().into_iter().flatten() {
+            for p in m["histogram"]["dataPoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 if of.contains(&function(p).as_str()) {
                     explicit += 1;
                 }
             }
             let h = &m["exponentialHistogram"];
-            let temporality = h["aggregationTemporality"].as_str().unwrap_or("").to_owned();
+            let temporality = h["aggregationTemporality"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
             for p in h["dataPoints"].as_array().into_iter().flatten() {
                 let f = function(p);
                 if !of.contains(&f.as_str()) {
@@ -186,7 +193,13 @@ fn every_call_is_in_a_bucket_whose_bounds_contain_its_latency() {
                 telemetry.shutdown_with_timeout(Duration::from_secs(20))
             });
             assert!(report.completed);
-            let of = ["sleeps_once_a", "sleeps_once_b", "sleeps_once_c", "sleeps", "wide"];
+            let of = [
+                "sleeps_once_a",
+                "sleeps_once_b",
+                "sleeps_once_c",
+                "sleeps",
+                "wide",
+            ];
             let lines = receiver.wait_for(Duration::from_secs(20), |l| {
                 let (p, _) = points(l, &of);
                 of.iter().all(|f| p.iter().any(|(g, _)| g == f))
@@ -204,9 +217,8 @@ fn every_call_is_in_a_bucket_whose_bounds_contain_its_latency() {
                 assert_eq!(p.scale, 3, "{f}: one call fits at the recording scale");
                 assert!(p.sum >= min_ms / 1e3, "{f}: slept {min_ms} ms: {p:?}");
                 // One call: the sum is its latency, and its bucket's bounds contain it.
-                let populated: Vec<usize> = (0..p.buckets.len())
-                    .filter(|&k| p.buckets[k] > 0)
-                    .collect();
+                let populated: Vec<usize> =
+                    (0..p.buckets.len()).filter(|&k| p.buckets[k] > 0).collect();
                 assert_eq!(populated.len(), 1, "{f}: {p:?}");
                 let (lo, hi) = bounds(p.scale, p.offset + populated[0] as i32);
                 assert!(
@@ -232,7 +244,11 @@ fn every_call_is_in_a_bucket_whose_bounds_contain_its_latency() {
             assert!(p.scale < 3, "downscaled: {p:?}");
             let (_, top) = bounds(p.scale, p.offset + p.buckets.len() as i32 - 1);
             assert!(top >= 0.3, "the 300 ms call is inside the range: {p:?}");
-            assert_eq!(*p.buckets.last().unwrap(), 1, "the slow call alone at the top");
+            assert_eq!(
+                *p.buckets.last().unwrap(),
+                1,
+                "the slow call alone at the top"
+            );
         },
     );
 }

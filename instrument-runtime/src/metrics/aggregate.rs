@@ -8,13 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::exemplar::{Counted, Exemplars};
-use super::fallback;
 use super::exponential::EXPONENTIAL_SCALE;
+use super::fallback;
 use super::histogram::{CallsiteCells, HistogramCell, HistogramTotals, NEW_CELLS};
 use crate::callsite::{split_series, Callsite, RESULT_CARDINALITY};
-use crate::data::{
-    CounterPoint, ExponentialBuckets, HistogramPoint, Labels, Metric, MetricData,
-};
+use crate::data::{CounterPoint, ExponentialBuckets, HistogramPoint, Labels, Metric, MetricData};
 
 /// Name of the call counter (autometrics' name, so existing dashboards work).
 pub const CALLS_TOTAL: &str = "function_calls_total";

@@ -93,7 +93,8 @@ pub fn index_of(seconds: f64) -> i32 {
 #[inline]
 fn slot_of(nanos: u64) -> usize {
     // 0 ns gives 0.0, whose index is far below the range: the clamp puts it in slot 0.
-    let index = index_of(nanos as f64 / 1e9);
+    // Latencies are below 2^63 ns (292 years): the signed conversion is one instruction.
+    let index = index_of((nanos.min(i64::MAX as u64) as i64) as f64 / 1e9);
     (index - FIRST_INDEX + 1).clamp(0, SLOTS as i32) as usize
 }
 
@@ -215,10 +216,7 @@ pub(crate) fn reduction_to_fit(offset: i32, counts: &[u64], max_size: usize) -> 
 /// of `current` is at least the baseline's, which cumulative counts of one series are).
 /// `None` if some bucket went down (the series was reset).
 #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // used by the OTLP exporter
-pub(crate) fn subtract(
-    current: (i32, &[u64]),
-    baseline: (i32, &[u64]),
-) -> Option<(i32, Vec<u64>)> {
+pub(crate) fn subtract(current: (i32, &[u64]), baseline: (i32, &[u64])) -> Option<(i32, Vec<u64>)> {
     let (co, cc) = current;
     let (bo, bc) = trim(baseline.0, baseline.1);
     let mut out = cc.to_vec();
@@ -333,7 +331,11 @@ mod tests {
         assert!(slot_of(1) >= 1, "1 ns is above 2^-30 s");
         assert_eq!(slot_of(1) as i32 - 1 + FIRST_INDEX, index_of(1e-9));
         assert_eq!(slot_of(u64::MAX), SLOTS);
-        assert_eq!(slot_of(4_096_000_000_000), SLOTS, "2^12 s is the last bucket's bound");
+        assert_eq!(
+            slot_of(4_096_000_000_000),
+            SLOTS,
+            "2^12 s is the last bucket's bound"
+        );
         assert_eq!(SLOTS, 336);
     }
 
@@ -378,7 +380,10 @@ mod tests {
             assert!(fitted.len() <= EXPONENTIAL_MAX_SIZE);
             if by > 0 {
                 let (_, finer) = downscale(offset, &counts, by - 1);
-                assert!(finer.len() > EXPONENTIAL_MAX_SIZE, "the largest scale that fits");
+                assert!(
+                    finer.len() > EXPONENTIAL_MAX_SIZE,
+                    "the largest scale that fits"
+                );
             }
         }
     }
@@ -399,7 +404,9 @@ mod tests {
             let (o, delta) = subtract((bo, &current), (bo, &base)).expect("grew");
             let (eo, expected) = trim(bo, &extra[..extra.len().min(current.len())]);
             assert_eq!((o, delta.as_slice()), (eo, expected));
-            assert!(subtract((bo, &base), (bo, &current)).is_none() || extra.iter().all(|&e| e == 0));
+            assert!(
+                subtract((bo, &base), (bo, &current)).is_none() || extra.iter().all(|&e| e == 0)
+            );
         }
     }
 }

@@ -147,7 +147,16 @@ impl CallsiteCells {
             slot.get_or_init(|| Box::new(HistogramCell::new()))
                 .record(self.bounds, nanos);
         }
-        if let Some(slot) = self.expo.get(index.min(last)) {
+        if !self.expo.is_empty() {
+            self.record_exponential(index.min(last), nanos);
+        }
+    }
+
+    /// The exponential half of [`CallsiteCells::record`], out of line so the default path's
+    /// code (and what the compiler inlines around it) stays as it was without the option.
+    #[inline(never)]
+    fn record_exponential(&self, index: usize, nanos: u64) {
+        if let Some(slot) = self.expo.get(index) {
             slot.get_or_init(|| Box::new(ExpoCell::new())).record(nanos);
         }
     }

@@ -9,4 +9,6 @@ pub(crate) mod fallback;
 pub(crate) mod histogram;
 
 pub use buckets::{Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, MAX_BUCKET_BOUNDS};
-pub use exponential::{index_of as exponential_bucket_index, EXPONENTIAL_MAX_SIZE, EXPONENTIAL_SCALE};
+pub use exponential::{
+    index_of as exponential_bucket_index, EXPONENTIAL_MAX_SIZE, EXPONENTIAL_SCALE,
+};

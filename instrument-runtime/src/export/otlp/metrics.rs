@@ -23,10 +23,9 @@
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, exponential_histogram_data_point, metric, number_data_point,
-    AggregationTemporality, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge,
-    Histogram, HistogramDataPoint, Metric as ProtoMetric, NumberDataPoint, ResourceMetrics,
-    ScopeMetrics, Sum,
+    exemplar, exponential_histogram_data_point, metric, number_data_point, AggregationTemporality,
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric as ProtoMetric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
 

@@ -108,6 +108,7 @@ mod temporality;
 mod tls;
 mod transport;
 
+pub use crate::config::ENV_HISTOGRAM_AGGREGATION;
 pub use crate::resource::detected_attributes;
 pub use bridge::{Classifier, OtelBridge, OtelBridgeBuilder};
 pub use classify::classify_sdk_error;
@@ -116,7 +117,6 @@ pub use config::{
     ENV_CERTIFICATE, ENV_CLIENT_CERTIFICATE, ENV_CLIENT_KEY, ENV_COMPRESSION, ENV_ENDPOINT,
     ENV_HEADERS, ENV_PROTOCOL, ENV_TEMPORALITY, ENV_TIMEOUT,
 };
-pub use crate::config::ENV_HISTOGRAM_AGGREGATION;
 pub use exporter::{OtlpExporter, OtlpExporterBuilder};
 pub use metrics_client::{BoxFuture, OtlpMetricsClient, ProtoMetricsExporter};
 pub use temporality::Temporality;

@@ -18,8 +18,7 @@ use std::collections::HashMap;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    exponential_histogram_data_point, metric, AggregationTemporality,
-    ExponentialHistogramDataPoint,
+    exponential_histogram_data_point, metric, AggregationTemporality, ExponentialHistogramDataPoint,
 };
 
 /// The metrics temporality preference of the OTLP metrics exporter spec.
