@@ -301,8 +301,8 @@ mod tests {
             }
         }
         // The log2-based formula agrees away from boundaries.
-        for x in [1e-9, 3.3e-7, 0.0042, 1.0, 1.5, 7.25, 1000.0] {
-            let naive = ((x as f64).log2() * 8.0).ceil() as i32 - 1;
+        for x in [1e-9f64, 3.3e-7, 0.0042, 1.0, 1.5, 7.25, 1000.0] {
+            let naive = (x.log2() * 8.0).ceil() as i32 - 1;
             assert_eq!(index_of(x), naive, "x = {x}");
         }
         assert_eq!(index_of(1.0), -1, "1 is the upper bound of (2^(-1/8), 1]");

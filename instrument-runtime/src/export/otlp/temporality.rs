@@ -418,4 +418,107 @@ mod tests {
         );
         assert_eq!(Temporality::parse("gauge"), None);
     }
+
+    fn expo_request(
+        zero: u64,
+        offset: i32,
+        counts: &[u64],
+        time: u64,
+    ) -> ExportMetricsServiceRequest {
+        let count = zero + counts.iter().sum::<u64>();
+        let snapshot = MetricsSnapshot {
+            start_unix_nanos: 100,
+            time_unix_nanos: time,
+            metrics: vec![Metric {
+                name: "latency".into(),
+                description: "".into(),
+                unit: "s".into(),
+                data: MetricData::Histogram(vec![HistogramPoint {
+                    labels: vec![(Cow::Borrowed("function"), Cow::Borrowed("f"))],
+                    bounds: BOUNDS,
+                    bucket_counts: vec![count, 0, 0],
+                    sum: count as f64,
+                    count,
+                    exemplars: Vec::new(),
+                    exponential: Some(crate::export::ExponentialBuckets {
+                        scale: crate::EXPONENTIAL_SCALE,
+                        zero_count: zero,
+                        offset,
+                        counts: counts.to_vec(),
+                    }),
+                }]),
+            }],
+        };
+        super::super::metrics::request(&snapshot, &Default::default())
+    }
+
+    fn expo_point(r: &ExportMetricsServiceRequest) -> ExponentialHistogramDataPoint {
+        match &r.resource_metrics[0].scope_metrics[0].metrics[0].data {
+            Some(metric::Data::ExponentialHistogram(h)) => h.data_points[0].clone(),
+            other => panic!("not exponential: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn exponential_deltas_are_exact_per_bucket_and_sum_to_the_totals() {
+        let mut state = DeltaState::default();
+        // Cumulative totals: the populated range grows at both ends, past 160 buckets.
+        let totals: [(u64, i32, Vec<u64>); 3] = [
+            (1, -100, vec![3, 0, 2]),
+            (
+                1,
+                -120,
+                vec![
+                    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 2,
+                ],
+            ),
+            (4, -120, {
+                let mut v = vec![1; 200];
+                v[20] = 5;
+                v[22] = 2;
+                v
+            }),
+        ];
+        let mut delivered = Vec::new();
+        for (n, (zero, offset, counts)) in totals.iter().enumerate() {
+            let mut req = expo_request(*zero, *offset, counts, 1000 + n as u64);
+            let pending = state.apply(Temporality::Delta, &mut req);
+            super::super::metrics::fit_exponential(&mut req, 160);
+            state.commit(pending);
+            delivered.push(expo_point(&req));
+        }
+        let last = &totals[2];
+        let total: u64 = last.0 + last.2.iter().sum::<u64>();
+        assert_eq!(delivered.iter().map(|p| p.count).sum::<u64>(), total);
+        assert_eq!(delivered.iter().map(|p| p.zero_count).sum::<u64>(), 4);
+        // The second delta: exactly the calls added in its window, at the recording scale.
+        let second = &delivered[1];
+        let b = second.positive.as_ref().unwrap();
+        assert_eq!((second.scale, b.offset), (3, -120));
+        assert_eq!(b.bucket_counts.len(), 22, "{b:?}");
+        assert_eq!(b.bucket_counts.iter().sum::<u64>(), 2, "{b:?}");
+        assert_eq!((b.bucket_counts[0], b.bucket_counts[21]), (1, 1), "{b:?}");
+        assert_eq!(second.start_time_unix_nano, 1000);
+        // The third spans 200 buckets: downscaled to fit, counts kept.
+        let third = &delivered[2];
+        let b = third.positive.as_ref().unwrap();
+        assert_eq!(third.scale, 2);
+        assert!(b.bucket_counts.len() <= 160);
+        assert_eq!(
+            b.bucket_counts.iter().sum::<u64>() + third.zero_count,
+            third.count
+        );
+        for p in &delivered {
+            assert_eq!(
+                p.positive
+                    .as_ref()
+                    .unwrap()
+                    .bucket_counts
+                    .iter()
+                    .sum::<u64>()
+                    + p.zero_count,
+                p.count
+            );
+        }
+    }
 }
