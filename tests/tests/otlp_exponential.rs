@@ -12,7 +12,7 @@ use std::time::Duration;
 use instrument_runtime::export::otlp::{OtlpExporter, Protocol, Temporality};
 use instrument_runtime::instrument;
 use instrument_tests::{isolated, within};
-use otlp_support::{receiver_python, requests, Receiver};
+use otlp_support::{receiver_python, requests, resource_attribute, Receiver};
 use serde_json::Value as Json;
 
 const METRIC: &str = "function_calls_duration_seconds";
@@ -43,6 +43,11 @@ fn wide(slow: bool) -> u64 {
         std::thread::sleep(Duration::from_millis(300));
     }
     std::hint::black_box(3)
+}
+
+#[instrument]
+fn fork_calls() -> u64 {
+    std::hint::black_box(5)
 }
 
 #[instrument]
@@ -381,5 +386,80 @@ fn an_invalid_environment_value_falls_back_to_explicit_buckets() {
         "exponential",
         "an_invalid_environment_value_falls_back_to_explicit_buckets",
         false,
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_forked_child_counts_only_its_own_calls_in_exponential_buckets() {
+    const T: Duration = Duration::from_secs(30);
+    isolated(
+        "a_forked_child_counts_only_its_own_calls_in_exponential_buckets",
+        Duration::from_secs(90),
+        || {
+            let Some(python) = receiver_python() else {
+                return;
+            };
+            let receiver = Receiver::start(&python, &[]);
+            let endpoint = receiver.endpoint(Protocol::HttpProtobuf);
+            let telemetry = instrument_runtime::builder()
+                .exporter_factory(move || {
+                    OtlpExporter::builder()
+                        .endpoint(endpoint.clone())
+                        .build()
+                        .unwrap()
+                })
+                .exponential_histograms(true)
+                .install()
+                .unwrap();
+            for _ in 0..5 {
+                fork_calls();
+            }
+            assert!(telemetry.flush(T).completed);
+            // SAFETY: the child runs only this test's Rust code (with a fresh exporter thread)
+            // and leaves through _exit, never returning into the test harness.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                fork_calls();
+                fork_calls();
+                let ok = instrument_runtime::flush(T).completed;
+                // SAFETY: leave the child without running the harness' exit path.
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            }
+            let mut status = 0;
+            // SAFETY: waiting for our own child with a valid out-pointer.
+            let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+            assert_eq!(r, pid);
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "child flushed"
+            );
+            let of = ["fork_calls"];
+            let of_pid = |lines: &[Json], pid: u32| -> Vec<Json> {
+                let want = format!("{{\"intValue\":\"{pid}\"}}");
+                lines
+                    .iter()
+                    .filter(|l| {
+                        resource_attribute(l, "process.pid").map(|v| v.to_string())
+                            == Some(want.clone())
+                    })
+                    .cloned()
+                    .collect()
+            };
+            let lines = receiver.wait_for(Duration::from_secs(20), |l| {
+                !points(&of_pid(l, pid as u32), &of).0.is_empty()
+            });
+            let (child, _) = points(&of_pid(&lines, pid as u32), &of);
+            let p = last(&child, "fork_calls");
+            assert_eq!(
+                p.count, 2,
+                "the parent's 5 calls are not the child's: {child:?}"
+            );
+            assert_eq!(p.zero + p.buckets.iter().sum::<u64>(), 2, "{p:?}");
+            let (parent, _) = points(&of_pid(&lines, std::process::id()), &of);
+            assert_eq!(last(&parent, "fork_calls").count, 5, "{parent:?}");
+            drop(telemetry);
+        },
     );
 }
