@@ -25,6 +25,8 @@ pub(crate) struct Config {
     pub(crate) exporter_queue: Option<usize>,
     /// How long one exporter call may run before the exporter counts as stuck.
     pub(crate) stuck_after: Duration,
+    /// Record base-2 exponential histograms too (OTLP then sends them).
+    pub(crate) exponential_histograms: bool,
 }
 
 impl Config {
@@ -57,6 +59,8 @@ impl Config {
             disabled: env_parse("OTEL_SDK_DISABLED", parse_bool).unwrap_or(false),
             exporter_queue: None,
             stuck_after: DEFAULT_STUCK_AFTER,
+            exponential_histograms: env_parse(ENV_HISTOGRAM_AGGREGATION, parse_aggregation)
+                .unwrap_or(false),
         }
     }
 
@@ -150,6 +154,24 @@ pub(crate) fn parse_millis(s: &str) -> Result<Duration, String> {
     s.parse::<u64>()
         .map(Duration::from_millis)
         .map_err(|e| format!("expected milliseconds: {e}"))
+}
+
+/// The OTLP metrics exporter spec's variable choosing the histogram aggregation:
+/// `explicit_bucket_histogram` (the default) or `base2_exponential_bucket_histogram` (any case;
+/// another value is reported once and means the default). Read by
+/// [`builder`](crate::builder) for the install, because recording is process-wide: it sets the
+/// default of [`Builder::exponential_histograms`](crate::Builder::exponential_histograms).
+pub const ENV_HISTOGRAM_AGGREGATION: &str =
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION";
+
+/// `explicit_bucket_histogram` (false) or `base2_exponential_bucket_histogram` (true), any
+/// case.
+pub(crate) fn parse_aggregation(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "explicit_bucket_histogram" => Ok(false),
+        "base2_exponential_bucket_histogram" => Ok(true),
+        _ => Err("expected explicit_bucket_histogram or base2_exponential_bucket_histogram".into()),
+    }
 }
 
 pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
@@ -410,6 +432,17 @@ fn parse_exporter_list(var: &str, raw: &str, signal: crate::data::SignalKind) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histogram_aggregation_values() {
+        assert_eq!(parse_aggregation("explicit_bucket_histogram"), Ok(false));
+        assert_eq!(
+            parse_aggregation("BASE2_Exponential_Bucket_Histogram"),
+            Ok(true)
+        );
+        assert!(parse_aggregation("exponential").is_err());
+        assert!(parse_aggregation("").is_err());
+    }
 
     #[test]
     fn parsers_reject_bad_values() {

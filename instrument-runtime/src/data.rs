@@ -396,6 +396,30 @@ pub struct HistogramPoint {
     /// At most one exemplar per bucket, ascending by bucket: the latest call counted in that
     /// bucket whose span was exported (see [`Exemplar`]). Empty when no span was exported.
     pub exemplars: Vec<Exemplar>,
+    /// The same calls in base-2 exponential buckets, when the pipeline records them
+    /// ([`Builder::exponential_histograms`](crate::Builder::exponential_histograms)); `None`
+    /// otherwise. The OTLP exporter sends these instead of the explicit buckets.
+    pub exponential: Option<ExponentialBuckets>,
+}
+
+/// Base-2 exponential buckets of one histogram series (OTLP's `ExponentialHistogram` data
+/// point, positive range only: latencies are never negative).
+///
+/// Bucket `offset + k` holds the `counts[k]` observations in
+/// `(2^((offset + k) / 2^scale), 2^((offset + k + 1) / 2^scale)]`. The exporter's snapshot
+/// holds them at the recording scale
+/// ([`EXPONENTIAL_SCALE`](crate::EXPONENTIAL_SCALE), 8 buckets per octave), trimmed to the
+/// populated range; the OTLP exporter merges adjacent buckets to fit its `max_size`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExponentialBuckets {
+    /// Resolution: `2^scale` buckets per power of two.
+    pub scale: i32,
+    /// Observations of exactly 0 (a 0 ns latency).
+    pub zero_count: u64,
+    /// Index of the bucket `counts[0]` is.
+    pub offset: i32,
+    /// Per-bucket counts (not cumulative); `zero_count + sum(counts)` is the point's count.
+    pub counts: Vec<u64>,
 }
 
 /// One call behind a histogram bucket: the ids of its span, its latency and when it ended.

@@ -180,7 +180,10 @@ pub use limits::{
     MAX_TIMEOUT, MAX_VALUE_LEN,
 };
 pub use metrics::aggregate::{CALLS_DURATION, CALLS_TOTAL};
-pub use metrics::{Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, MAX_BUCKET_BOUNDS};
+pub use metrics::{
+    exponential_bucket_index, Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, EXPONENTIAL_MAX_SIZE,
+    EXPONENTIAL_SCALE, MAX_BUCKET_BOUNDS,
+};
 pub use pipeline::{
     builder, flush, flush_async, init, set_exporter, stats, Builder, InitError, SwapError,
     Telemetry,

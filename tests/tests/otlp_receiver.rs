@@ -234,6 +234,7 @@ fn metrics(start: u64, time: u64) -> MetricsSnapshot {
             sum: 0.012,
             count: 2,
             exemplars: Vec::new(),
+            exponential: None,
         }]),
     };
     MetricsSnapshot {

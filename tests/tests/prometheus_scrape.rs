@@ -141,6 +141,7 @@ fn durations(buckets: [u64; 5], sum: f64) -> Metric {
         sum,
         count: buckets.iter().sum(),
         exemplars: Vec::new(),
+        exponential: None,
     };
     let data = MetricData::Histogram(vec![point]);
     metric("function_calls_duration_seconds", "s", data)

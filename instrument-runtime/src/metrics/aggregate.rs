@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::exemplar::{Counted, Exemplars};
+use super::exponential::EXPONENTIAL_SCALE;
 use super::fallback;
-use super::histogram::{CallsiteCells, HistogramTotals, NEW_CELLS};
+use super::histogram::{CallsiteCells, HistogramCell, HistogramTotals, NEW_CELLS};
 use crate::callsite::{split_series, Callsite, RESULT_CARDINALITY};
-use crate::data::{CounterPoint, HistogramPoint, Labels, Metric, MetricData};
+use crate::data::{CounterPoint, ExponentialBuckets, HistogramPoint, Labels, Metric, MetricData};
 
 /// Name of the call counter (autometrics' name, so existing dashboards work).
 pub const CALLS_TOTAL: &str = "function_calls_total";
@@ -59,15 +60,17 @@ pub(crate) struct Aggregator {
     exemplars: Exemplars,
 }
 
-fn add<'a>(
-    totals: &'a mut Totals,
-    cells: &CallsiteCells,
-    series: usize,
-) -> &'a mut HistogramTotals {
-    &mut totals
+/// Adds series `series` of `cells` (its explicit cell `cell`, and its exponential cell if
+/// any) into `totals`.
+fn add(totals: &mut Totals, cells: &CallsiteCells, series: usize, cell: &HistogramCell) {
+    let into = &mut totals
         .entry((cells.index, series))
         .or_insert_with(|| (cells.callsite, HistogramTotals::default()))
-        .1
+        .1;
+    cell.add_to(into);
+    if let Some(expo) = cells.expo(series) {
+        expo.add_to(into.expo.get_or_insert_with(Default::default));
+    }
 }
 
 impl Aggregator {
@@ -91,7 +94,7 @@ impl Aggregator {
                 return true;
             };
             for (series, cell) in cells.iter() {
-                cell.add_to(add(retired, cells, series));
+                add(retired, cells, series, cell);
             }
             false
         });
@@ -103,12 +106,12 @@ impl Aggregator {
         let mut totals = s.retired.clone();
         for shard in fallback::shards() {
             for (series, cell) in shard.iter() {
-                cell.add_to(add(&mut totals, shard, series));
+                add(&mut totals, shard, series, cell);
             }
         }
         for shard in &s.shards {
             for (series, cell) in shard.iter() {
-                cell.add_to(add(&mut totals, shard, series));
+                add(&mut totals, shard, series, cell);
             }
         }
         totals
@@ -138,6 +141,15 @@ impl Aggregator {
                 sum: t.sum_nanos as f64 / 1e9,
                 count: t.count(),
                 exemplars: self.exemplars.of_series(index, series, buckets.len()),
+                exponential: t.expo.as_ref().map(|e| {
+                    let (zero_count, offset, counts) = e.buckets();
+                    ExponentialBuckets {
+                        scale: EXPONENTIAL_SCALE,
+                        zero_count,
+                        offset,
+                        counts,
+                    }
+                }),
             });
         }
         vec![

@@ -14,6 +14,7 @@ use crossbeam_queue::SegQueue;
 pub(crate) use super::buckets::{bucket_of, Padded, BUCKETS};
 #[cfg(test)]
 use super::buckets::{Buckets, MAX_BUCKET_BOUNDS};
+use super::exponential::{self, ExpoCell, ExpoTotals};
 use crate::callsite::Callsite;
 
 /// Metric shards created since the exporter thread last looked (pushed by the thread that
@@ -91,6 +92,8 @@ impl HistogramCell {
 pub(crate) struct HistogramTotals {
     pub(crate) buckets: [u64; BUCKETS],
     pub(crate) sum_nanos: u64,
+    /// The exponential buckets, when the option is on.
+    pub(crate) expo: Option<ExpoTotals>,
 }
 
 impl HistogramTotals {
@@ -111,6 +114,9 @@ pub(crate) struct CallsiteCells {
     /// the line it already loads.
     bounds: &'static Padded,
     series: Box<[OnceLock<Box<HistogramCell>>]>,
+    /// The exponential cells of the series, one per series when the option was on when these
+    /// cells were made, else empty (the default path then pays one length compare).
+    expo: Box<[OnceLock<Box<ExpoCell>>]>,
 }
 
 impl CallsiteCells {
@@ -122,6 +128,13 @@ impl CallsiteCells {
             series: (0..callsite.series_count())
                 .map(|_| OnceLock::new())
                 .collect(),
+            expo: if exponential::enabled() {
+                (0..callsite.series_count())
+                    .map(|_| OnceLock::new())
+                    .collect()
+            } else {
+                Box::new([])
+            },
         }
     }
 
@@ -134,6 +147,18 @@ impl CallsiteCells {
             slot.get_or_init(|| Box::new(HistogramCell::new()))
                 .record(self.bounds, nanos);
         }
+        if !self.expo.is_empty() {
+            self.record_exponential(index.min(last), nanos);
+        }
+    }
+
+    /// The exponential half of [`CallsiteCells::record`], out of line so the default path's
+    /// code (and what the compiler inlines around it) stays as it was without the option.
+    #[inline(never)]
+    fn record_exponential(&self, index: usize, nanos: u64) {
+        if let Some(slot) = self.expo.get(index) {
+            slot.get_or_init(|| Box::new(ExpoCell::new())).record(nanos);
+        }
     }
 
     /// Like [`CallsiteCells::record`], from any thread (the fallback shard).
@@ -143,6 +168,10 @@ impl CallsiteCells {
             slot.get_or_init(|| Box::new(HistogramCell::new()))
                 .record_shared(self.bounds, nanos);
         }
+        if let Some(slot) = self.expo.get(index.min(last)) {
+            slot.get_or_init(|| Box::new(ExpoCell::new()))
+                .record_shared(nanos);
+        }
     }
 
     /// Zeroes every series (in a forked child only).
@@ -150,6 +179,14 @@ impl CallsiteCells {
         for (_, cell) in self.iter() {
             cell.reset();
         }
+        for cell in self.expo.iter().filter_map(OnceLock::get) {
+            cell.reset();
+        }
+    }
+
+    /// The exponential cell of series `index`, if the option is on and it was recorded.
+    pub(crate) fn expo(&self, index: usize) -> Option<&ExpoCell> {
+        self.expo.get(index).and_then(|s| s.get()).map(|c| &**c)
     }
 
     /// `(series index, cell)` of every series recorded so far.

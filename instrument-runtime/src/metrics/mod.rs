@@ -4,7 +4,11 @@
 pub(crate) mod aggregate;
 pub(crate) mod buckets;
 pub(crate) mod exemplar;
+pub(crate) mod exponential;
 pub(crate) mod fallback;
 pub(crate) mod histogram;
 
 pub use buckets::{Buckets, BOUNDS_SECONDS, DEFAULT_BUCKETS, MAX_BUCKET_BOUNDS};
+pub use exponential::{
+    index_of as exponential_bucket_index, EXPONENTIAL_MAX_SIZE, EXPONENTIAL_SCALE,
+};

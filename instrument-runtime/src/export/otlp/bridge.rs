@@ -178,7 +178,11 @@ impl Exporter for OtelBridge {
             .as_ref()
             .map_or_else(Vec::new, |_| records.logs(batch));
         let snapshot = self.metrics.as_ref().and(batch.metrics.as_ref());
-        let metrics = snapshot.map(|m| metrics::request(m, &records.proto_resource));
+        let metrics = snapshot.map(|m| {
+            let mut request = metrics::request(m, &records.proto_resource);
+            metrics::fit_exponential(&mut request, crate::EXPONENTIAL_MAX_SIZE);
+            request
+        });
         self.send(spans, &logs, metrics)
     }
 

@@ -227,6 +227,8 @@ pub(crate) struct OtlpConfig {
     pub(crate) temporality: super::temporality::Temporality,
     /// `code.file.path` and `code.line.number` on every span (default on).
     pub(crate) code_attributes: bool,
+    /// Most buckets of one exponential histogram point (default 160, the OTLP SDK's).
+    pub(crate) exponential_max_size: usize,
 }
 
 impl Default for OtlpConfig {
@@ -237,6 +239,7 @@ impl Default for OtlpConfig {
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             temporality: super::temporality::Temporality::default(),
             code_attributes: true,
+            exponential_max_size: crate::EXPONENTIAL_MAX_SIZE,
         }
     }
 }

@@ -154,6 +154,9 @@ impl Exporter for OtlpExporter {
         let mut metrics = snapshot.map(|m| metrics::request(m, resource));
         let temporality = self.config.temporality;
         let pending = metrics.as_mut().map(|r| self.delta.apply(temporality, r));
+        if let Some(r) = metrics.as_mut() {
+            metrics::fit_exponential(r, self.config.exponential_max_size);
+        }
         let limit = m.config().max_request_bytes;
         let metrics = metrics.map(|r| encode_metrics(r, limit));
         let deadline = self.config.timeout() + DEADLINE_GRACE;
@@ -305,6 +308,17 @@ impl OtlpExporterBuilder {
     ) -> Self {
         self.config.generic.client_cert = Some(cert_pem.into());
         self.config.generic.client_key = Some(key_pem.into());
+        self
+    }
+
+    /// Most buckets of one exponential histogram point (default
+    /// [`EXPONENTIAL_MAX_SIZE`](crate::EXPONENTIAL_MAX_SIZE), 160, the OTLP SDK's; at least
+    /// 2). Points are downscaled (adjacent buckets merged, counts exact) to the largest scale
+    /// at most [`EXPONENTIAL_SCALE`](crate::EXPONENTIAL_SCALE) whose populated range fits.
+    /// Only used when the pipeline records exponential histograms
+    /// ([`Builder::exponential_histograms`](crate::Builder::exponential_histograms)).
+    pub fn exponential_max_size(mut self, buckets: usize) -> Self {
+        self.config.exponential_max_size = buckets.max(2);
         self
     }
 

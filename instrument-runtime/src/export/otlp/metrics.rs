@@ -13,11 +13,18 @@
 //! Temporality is cumulative, as our snapshots are: counters become monotonic `Sum`s,
 //! histograms explicit-bucket `Histogram`s, both `AGGREGATION_TEMPORALITY_CUMULATIVE` with
 //! the snapshot's start time.
+//!
+//! A histogram whose points carry exponential buckets (the pipeline records them,
+//! `Builder::exponential_histograms`) becomes an OTLP `ExponentialHistogram` instead, at the
+//! recording scale; [`fit_exponential`] then merges adjacent buckets to fit `max_size`, after
+//! the delta rewrite (which subtracts at the recording scale, so a delta is as fine as its own
+//! range allows).
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, metric, number_data_point, AggregationTemporality, Exemplar, Gauge, Histogram,
+    exemplar, exponential_histogram_data_point, metric, number_data_point, AggregationTemporality,
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
     HistogramDataPoint, Metric as ProtoMetric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
@@ -132,6 +139,16 @@ fn number_point(
 }
 
 fn histogram(points: &[HistogramPoint], window: Window) -> metric::Data {
+    if !points.is_empty() && points.iter().all(|p| p.exponential.is_some()) {
+        let data_points = points
+            .iter()
+            .filter_map(|p| exponential_point(p, window))
+            .collect();
+        return metric::Data::ExponentialHistogram(ExponentialHistogram {
+            data_points,
+            aggregation_temporality: AggregationTemporality::Cumulative as i32,
+        });
+    }
     let data_points = points.iter().map(|p| histogram_point(p, window)).collect();
     metric::Data::Histogram(Histogram {
         data_points,
@@ -150,6 +167,57 @@ fn histogram_point(p: &HistogramPoint, window: Window) -> HistogramDataPoint {
         explicit_bounds: p.bounds.to_vec(),
         exemplars: p.exemplars.iter().map(exemplar).collect(),
         ..HistogramDataPoint::default()
+    }
+}
+
+fn exponential_point(p: &HistogramPoint, window: Window) -> Option<ExponentialHistogramDataPoint> {
+    let e = p.exponential.as_ref()?;
+    Some(ExponentialHistogramDataPoint {
+        attributes: attributes(&p.labels),
+        start_time_unix_nano: window.start,
+        time_unix_nano: window.time,
+        // The buckets' own total: equal to `p.count` when recording was on from the first call.
+        count: e.zero_count + e.counts.iter().sum::<u64>(),
+        sum: Some(p.sum),
+        scale: e.scale,
+        zero_count: e.zero_count,
+        positive: Some(exponential_histogram_data_point::Buckets {
+            offset: e.offset,
+            bucket_counts: e.counts.clone(),
+        }),
+        // OTLP exemplars name no bucket: the explicit buckets' exemplars are the same calls.
+        exemplars: p.exemplars.iter().map(exemplar).collect(),
+        ..ExponentialHistogramDataPoint::default()
+    })
+}
+
+/// Merges adjacent buckets of every exponential point of `request` until its populated range
+/// spans at most `max_size` buckets (the largest scale that fits; counts stay exact).
+pub(crate) fn fit_exponential(request: &mut ExportMetricsServiceRequest, max_size: usize) {
+    let points = request
+        .resource_metrics
+        .iter_mut()
+        .flat_map(|r| &mut r.scope_metrics)
+        .flat_map(|s| &mut s.metrics)
+        .filter_map(|m| match &mut m.data {
+            Some(metric::Data::ExponentialHistogram(h)) => Some(&mut h.data_points),
+            _ => None,
+        })
+        .flatten();
+    for point in points {
+        let Some(buckets) = point.positive.as_mut() else {
+            continue;
+        };
+        let by = crate::metrics::exponential::reduction_to_fit(
+            buckets.offset,
+            &buckets.bucket_counts,
+            max_size,
+        );
+        let (offset, counts) =
+            crate::metrics::exponential::downscale(buckets.offset, &buckets.bucket_counts, by);
+        point.scale -= by as i32;
+        buckets.offset = offset;
+        buckets.bucket_counts = counts;
     }
 }
 
@@ -229,6 +297,7 @@ mod tests {
                         sum: 0.75,
                         count: 3,
                         exemplars: Vec::new(),
+                        exponential: None,
                     }]),
                 },
             ],

@@ -86,6 +86,11 @@
 //!   (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, [`OtlpExporterBuilder::temporality`])
 //!   sends counters and histograms as exact deltas since the last delivered export (see
 //!   [`Temporality`]).
+//! - Histograms: explicit buckets by default; base-2 exponential ones
+//!   ([`ENV_HISTOGRAM_AGGREGATION`]` = base2_exponential_bucket_histogram`, read at install, or
+//!   [`Builder::exponential_histograms`](crate::Builder::exponential_histograms)) are sent as
+//!   OTLP `ExponentialHistogram` points, downscaled exactly to
+//!   [`OtlpExporterBuilder::exponential_max_size`] buckets.
 //! - No `http/json`.
 
 mod bridge;
@@ -103,6 +108,7 @@ mod temporality;
 mod tls;
 mod transport;
 
+pub use crate::config::ENV_HISTOGRAM_AGGREGATION;
 pub use crate::resource::detected_attributes;
 pub use bridge::{Classifier, OtelBridge, OtelBridgeBuilder};
 pub use classify::classify_sdk_error;

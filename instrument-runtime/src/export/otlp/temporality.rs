@@ -7,6 +7,9 @@
 //! next delta. So the delivered deltas of a series always sum to its last delivered cumulative
 //! value: no call is counted in two deltas or in none, and consecutive deltas' windows touch.
 //!
+//! Exponential histograms are subtracted bucket by bucket at the recording scale (the request
+//! is not yet downscaled when it is rewritten), so they are exact in the same way.
+//!
 //! `lowmemory` is delta for counters and histograms and cumulative for up-down counters,
 //! which we do not have, so it behaves as `delta` here. Gauges have no temporality.
 
@@ -14,7 +17,9 @@ use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::metrics::v1::{metric, AggregationTemporality};
+use opentelemetry_proto::tonic::metrics::v1::{
+    exponential_histogram_data_point, metric, AggregationTemporality, ExponentialHistogramDataPoint,
+};
 
 /// The metrics temporality preference of the OTLP metrics exporter spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -58,6 +63,15 @@ enum Baseline {
         count: u64,
         sum: f64,
         buckets: Vec<u64>,
+        time: u64,
+    },
+    Exponential {
+        count: u64,
+        sum: f64,
+        zero_count: u64,
+        scale: i32,
+        offset: i32,
+        counts: Vec<u64>,
         time: u64,
     },
 }
@@ -168,6 +182,29 @@ impl DeltaState {
                         pending.0.push((series, current));
                     }
                 }
+                Some(metric::Data::ExponentialHistogram(histogram)) => {
+                    histogram.aggregation_temporality = AggregationTemporality::Delta as i32;
+                    for point in &mut histogram.data_points {
+                        let series = id(&m.name, &point.attributes);
+                        let (offset, counts) = point
+                            .positive
+                            .as_ref()
+                            .map_or((0, Vec::new()), |b| (b.offset, b.bucket_counts.clone()));
+                        let current = Baseline::Exponential {
+                            count: point.count,
+                            sum: point.sum.unwrap_or(0.0),
+                            zero_count: point.zero_count,
+                            scale: point.scale,
+                            offset,
+                            counts,
+                            time: point.time_unix_nano,
+                        };
+                        if let Some(base) = self.delivered.get(&series) {
+                            exponential_delta(point, base);
+                        }
+                        pending.0.push((series, current));
+                    }
+                }
                 _ => {}
             }
         }
@@ -178,6 +215,51 @@ impl DeltaState {
     pub(crate) fn commit(&mut self, pending: Pending) {
         self.delivered.extend(pending.0);
     }
+}
+
+/// Rewrites the cumulative `point` as the change since `base` (when it grew from it), bucket
+/// by bucket at the finer of the two scales both can be expressed in: the recording scale,
+/// unless an earlier point was sent coarser.
+fn exponential_delta(point: &mut ExponentialHistogramDataPoint, base: &Baseline) {
+    use crate::metrics::exponential::{downscale, subtract};
+    let Baseline::Exponential {
+        count,
+        sum,
+        zero_count,
+        scale,
+        offset,
+        counts,
+        time,
+    } = base
+    else {
+        return;
+    };
+    let (cur_offset, cur_counts) = point
+        .positive
+        .as_ref()
+        .map_or((0, Vec::new()), |b| (b.offset, b.bucket_counts.clone()));
+    let common = point.scale.min(*scale);
+    let (co, cc) = downscale(cur_offset, &cur_counts, (point.scale - common) as u32);
+    let (bo, bc) = downscale(*offset, counts, (*scale - common) as u32);
+    if point.count < *count || point.zero_count < *zero_count {
+        return;
+    }
+    let Some((offset, counts)) = subtract((co, &cc), (bo, &bc)) else {
+        return;
+    };
+    point.count -= count;
+    point.zero_count -= zero_count;
+    point.sum = point.sum.map(|s| s - sum);
+    point.scale = common;
+    point.positive = Some(exponential_histogram_data_point::Buckets {
+        offset,
+        bucket_counts: counts,
+    });
+    point.start_time_unix_nano = *time;
+    point.min = None;
+    point.max = None;
+    let start = point.start_time_unix_nano;
+    point.exemplars.retain(|e| e.time_unix_nano > start);
 }
 
 /// Attributes as one message, to encode them as a map key.
@@ -218,6 +300,7 @@ mod tests {
                         sum,
                         count: buckets.iter().sum(),
                         exemplars: Vec::new(),
+                        exponential: None,
                     }]),
                 },
             ],
@@ -334,5 +417,108 @@ mod tests {
             Some(Temporality::Cumulative)
         );
         assert_eq!(Temporality::parse("gauge"), None);
+    }
+
+    fn expo_request(
+        zero: u64,
+        offset: i32,
+        counts: &[u64],
+        time: u64,
+    ) -> ExportMetricsServiceRequest {
+        let count = zero + counts.iter().sum::<u64>();
+        let snapshot = MetricsSnapshot {
+            start_unix_nanos: 100,
+            time_unix_nanos: time,
+            metrics: vec![Metric {
+                name: "latency".into(),
+                description: "".into(),
+                unit: "s".into(),
+                data: MetricData::Histogram(vec![HistogramPoint {
+                    labels: vec![(Cow::Borrowed("function"), Cow::Borrowed("f"))],
+                    bounds: BOUNDS,
+                    bucket_counts: vec![count, 0, 0],
+                    sum: count as f64,
+                    count,
+                    exemplars: Vec::new(),
+                    exponential: Some(crate::export::ExponentialBuckets {
+                        scale: crate::EXPONENTIAL_SCALE,
+                        zero_count: zero,
+                        offset,
+                        counts: counts.to_vec(),
+                    }),
+                }]),
+            }],
+        };
+        super::super::metrics::request(&snapshot, &Default::default())
+    }
+
+    fn expo_point(r: &ExportMetricsServiceRequest) -> ExponentialHistogramDataPoint {
+        match &r.resource_metrics[0].scope_metrics[0].metrics[0].data {
+            Some(metric::Data::ExponentialHistogram(h)) => h.data_points[0].clone(),
+            other => panic!("not exponential: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn exponential_deltas_are_exact_per_bucket_and_sum_to_the_totals() {
+        let mut state = DeltaState::default();
+        // Cumulative totals: the populated range grows at both ends, past 160 buckets.
+        let totals: [(u64, i32, Vec<u64>); 3] = [
+            (1, -100, vec![3, 0, 2]),
+            (
+                1,
+                -120,
+                vec![
+                    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 2,
+                ],
+            ),
+            (4, -120, {
+                let mut v = vec![1; 200];
+                v[20] = 5;
+                v[22] = 2;
+                v
+            }),
+        ];
+        let mut delivered = Vec::new();
+        for (n, (zero, offset, counts)) in totals.iter().enumerate() {
+            let mut req = expo_request(*zero, *offset, counts, 1000 + n as u64);
+            let pending = state.apply(Temporality::Delta, &mut req);
+            super::super::metrics::fit_exponential(&mut req, 160);
+            state.commit(pending);
+            delivered.push(expo_point(&req));
+        }
+        let last = &totals[2];
+        let total: u64 = last.0 + last.2.iter().sum::<u64>();
+        assert_eq!(delivered.iter().map(|p| p.count).sum::<u64>(), total);
+        assert_eq!(delivered.iter().map(|p| p.zero_count).sum::<u64>(), 4);
+        // The second delta: exactly the calls added in its window, at the recording scale.
+        let second = &delivered[1];
+        let b = second.positive.as_ref().unwrap();
+        assert_eq!((second.scale, b.offset), (3, -120));
+        assert_eq!(b.bucket_counts.len(), 22, "{b:?}");
+        assert_eq!(b.bucket_counts.iter().sum::<u64>(), 2, "{b:?}");
+        assert_eq!((b.bucket_counts[0], b.bucket_counts[21]), (1, 1), "{b:?}");
+        assert_eq!(second.start_time_unix_nano, 1000);
+        // The third spans 200 buckets: downscaled to fit, counts kept.
+        let third = &delivered[2];
+        let b = third.positive.as_ref().unwrap();
+        assert_eq!(third.scale, 2);
+        assert!(b.bucket_counts.len() <= 160);
+        assert_eq!(
+            b.bucket_counts.iter().sum::<u64>() + third.zero_count,
+            third.count
+        );
+        for p in &delivered {
+            assert_eq!(
+                p.positive
+                    .as_ref()
+                    .unwrap()
+                    .bucket_counts
+                    .iter()
+                    .sum::<u64>()
+                    + p.zero_count,
+                p.count
+            );
+        }
     }
 }

@@ -294,6 +294,7 @@ fn family_data(kind: Kind, series: BTreeMap<Key, Acc>) -> MetricData {
                         sum,
                         count,
                         exemplars,
+                        exponential: None,
                     }),
                     _ => None,
                 })
@@ -318,6 +319,7 @@ fn histogram_point(
         sum,
         count,
         exemplars: Vec::new(),
+        exponential: None,
     }
 }
 

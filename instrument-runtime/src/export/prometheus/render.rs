@@ -516,6 +516,7 @@ mod tests {
             sum: 9.0,
             count: 6,
             exemplars,
+            exponential: None,
         };
         // Bucket 1 has no line of its own (its bound repeats): its exemplar goes to `le=1`,
         // unless bucket 2's own is later. Two series with the same labels merge exemplars.
@@ -554,6 +555,7 @@ mod tests {
             sum: 12.5,
             count: 15,
             exemplars: Vec::new(),
+            exponential: None,
         };
         let m = metric(
             "function_calls_duration_seconds",
@@ -586,6 +588,7 @@ mod tests {
             sum: 1.0,
             count: 4,
             exemplars: Vec::new(),
+            exponential: None,
         };
         let text = render(&snapshot(vec![metric("h", "", hist(point))]));
         assert_eq!(
@@ -744,6 +747,7 @@ mod tests {
                 sum: 0.0,
                 count: 0,
                 exemplars: Vec::new(),
+                exponential: None,
             }]),
         );
         let text = render(&snapshot(vec![same_kind, other_kind, first]));
@@ -775,6 +779,7 @@ mod tests {
             bucket_counts: buckets,
             sum,
             exemplars: Vec::new(),
+            exponential: None,
         };
         let latency = metric(
             "latency",

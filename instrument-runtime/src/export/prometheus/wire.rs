@@ -366,6 +366,7 @@ impl Reader<'_> {
             sum,
             count,
             exemplars,
+            exponential: None,
         })
     }
 }
@@ -438,6 +439,7 @@ mod tests {
                             value: 1.5,
                             time_unix_nanos: 1_700_000_000_000_000_000,
                         }],
+                        exponential: None,
                     }]),
                 },
             ],

@@ -319,6 +319,7 @@ fn latency_point(result: &'static str, bucket_counts: Vec<u64>, sum: f64) -> His
         bucket_counts,
         sum,
         exemplars: Vec::new(),
+        exponential: None,
     }
 }
 
@@ -615,6 +616,7 @@ fn quantile_estimates_never_leave_the_observed_range() {
         bucket_counts,
         sum,
         exemplars: Vec::new(),
+        exponential: None,
     };
     // One 125 us call: in the (100 us, 500 us] bucket, interpolation alone says ~300 us.
     let mut counts = vec![0; crate::BOUNDS_SECONDS.len() + 1];
